@@ -1,0 +1,151 @@
+"""Rules that relate several fields or documents, checked after each document validated on its own.
+
+Each rule is a small generator of diagnostics; `run` applies them all, so every problem is reported at once.
+A path here is the YAML path (camelCase keys), the same one the user reads in the file.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
+
+from . import model
+from .diagnostics import Diagnostic
+
+if TYPE_CHECKING:
+    from .validation import Config, Source
+
+BUILDABLE_TOPOLOGIES = ("alb",)  # the others are in the schema and land with their issues
+BUILDABLE_AUTH_MODES = ("api-key",)
+
+
+def run(config: Config) -> list[Diagnostic]:
+    found: list[Diagnostic] = []
+    for rule in FILE_RULES:
+        found += rule(config)
+    for source in config.deployments:
+        for rule in DEPLOYMENT_RULES:
+            found += rule(source)
+        found += image_reference(config, source)
+    return found
+
+
+def unique_names(config: Config) -> Iterator[Diagnostic]:
+    seen: dict[str, Source] = {}
+    for source in sorted(config.repositories + config.deployments, key=lambda s: s.doc.index):
+        name = source.model.metadata.name
+        if name in seen:
+            first = seen[name].doc.locate(("metadata", "name")).line
+            yield source.doc.diagnostic(("metadata", "name"), f"name {name!r} is already used at line {first}; "
+                                        "each document is a CloudFormation stack and needs its own name")
+        seen.setdefault(name, source)
+
+
+def image_reference(config: Config, source: Source) -> Iterator[Diagnostic]:
+    spec = source.model.spec
+    repository = config.repository(spec.image.repository)
+    path = ("spec", "image", "repository")
+    if repository is None:
+        names = [s.model.metadata.name for s in config.repositories]
+        close = difflib.get_close_matches(spec.image.repository, names, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else (f"; declared: {', '.join(names)}" if names else
+                                                              "; declare one with kind: ImageRepository")
+        yield source.doc.diagnostic(path, f"no ImageRepository named {spec.image.repository!r} in this file{hint}")
+    elif repository.model.spec.region != spec.region:
+        yield source.doc.diagnostic(path, f"ImageRepository {spec.image.repository!r} is in "
+                                    f"{repository.model.spec.region}, this deployment in {spec.region}; stacks "
+                                    "import the repository's exports, which only works within one region")
+    if not model.image_tag_is_pinned(spec.image.tag):
+        yield source.doc.diagnostic(("spec", "image", "tag"), f"tag {spec.image.tag!r} moves; pin a version so "
+                                    "a stack update really changes what runs", warning=True)
+
+
+def buildable(source: Source) -> Iterator[Diagnostic]:
+    spec = source.model.spec
+    if spec.topology not in BUILDABLE_TOPOLOGIES:
+        yield source.doc.diagnostic(("spec", "topology"), f"topology {spec.topology!r} is part of the schema but "
+                                    f"this compiler version builds only: {', '.join(BUILDABLE_TOPOLOGIES)}")
+    if spec.auth.mode not in BUILDABLE_AUTH_MODES:
+        yield source.doc.diagnostic(("spec", "auth", "mode"), f"auth mode {spec.auth.mode!r} is part of the "
+                                    f"schema but this compiler version builds only: {', '.join(BUILDABLE_AUTH_MODES)}")
+    if spec.auth.auth_page:
+        yield source.doc.diagnostic(("spec", "auth", "authPage"), "the auth page is part of the schema but this "
+                                    "compiler version does not build it yet")
+
+
+def task_size(source: Source) -> Iterator[Diagnostic]:
+    task = source.model.spec.task
+    allowed = model.FARGATE_MEMORY[task.cpu]
+    if task.memory not in allowed:
+        yield source.doc.diagnostic(("spec", "task", "memory"), f"Fargate does not offer {task.memory} MiB with "
+                                    f"cpu {task.cpu}; allowed: {_ranges(allowed)}")
+    if task.max_count < task.min_count:
+        yield source.doc.diagnostic(("spec", "task", "maxCount"), f"maxCount {task.max_count} is below minCount "
+                                    f"{task.min_count}")
+    if task.cpu_target_percent is not None and task.max_count == task.min_count:
+        yield source.doc.diagnostic(("spec", "task", "cpuTargetPercent"), "has no effect while maxCount equals "
+                                    "minCount; raise maxCount to let it scale", warning=True)
+
+
+def log_retention(source: Source) -> Iterator[Diagnostic]:
+    days = source.model.spec.logs.retention_days
+    if days not in model.LOG_RETENTION_DAYS:
+        nearest = min(model.LOG_RETENTION_DAYS, key=lambda allowed: (abs(allowed - days), allowed))
+        yield source.doc.diagnostic(("spec", "logs", "retentionDays"), f"CloudWatch Logs does not keep logs for "
+                                    f"{days} days; nearest allowed value: {nearest} (allowed: "
+                                    f"{', '.join(map(str, model.LOG_RETENTION_DAYS))})")
+
+
+def schedule_window(source: Source) -> Iterator[Diagnostic]:
+    schedule = source.model.spec.schedule
+    if schedule is None:
+        return
+    start, end = schedule.active_hours.split("-")
+    if start == end:
+        yield source.doc.diagnostic(("spec", "schedule", "activeHours"), f"the window {schedule.active_hours} is "
+                                    "empty; to run around the clock, remove the schedule")
+    seen: set[str] = set()
+    for index, day in enumerate(schedule.days):
+        if day in seen:
+            yield source.doc.diagnostic(("spec", "schedule", "days", index), f"{day} is listed twice")
+        seen.add(day)
+
+
+def alb_front_door(source: Source) -> Iterator[Diagnostic]:
+    spec = source.model.spec
+    if spec.topology != "alb":
+        return
+    options, path = spec.alb, ("spec", "alb")
+    if options.certificate_arn is None and not options.allow_plain_http:
+        yield source.doc.diagnostic(path, "an ALB needs certificateArn for HTTPS; to accept plain HTTP (the API "
+                                    "key then crosses the internet in clear) set allowPlainHttp: true", at_key=True)
+    if options.certificate_arn is None and options.allow_plain_http:
+        yield source.doc.diagnostic(path + ("allowPlainHttp",), "plain HTTP: the API key and audio cross the "
+                                    "internet unencrypted; add certificateArn for HTTPS", warning=True)
+    if options.certificate_arn and options.allow_plain_http:
+        yield source.doc.diagnostic(path + ("allowPlainHttp",), "ignored: with certificateArn, HTTP is "
+                                    "redirected to HTTPS", warning=True)
+    if options.certificate_arn and options.certificate_arn.split(":")[3] != spec.region:
+        yield source.doc.diagnostic(path + ("certificateArn",), f"the certificate is in "
+                                    f"{options.certificate_arn.split(':')[3]}; an ALB needs one from its own "
+                                    f"region {spec.region}")
+
+
+def budget_without_email(source: Source) -> Iterator[Diagnostic]:
+    alerts = source.model.spec.alerts
+    if alerts.monthly_budget_usd is not None and alerts.email is None:
+        yield source.doc.diagnostic(("spec", "alerts", "monthlyBudgetUsd"), "without alerts.email nobody is "
+                                    "notified when the budget is exceeded", warning=True)
+
+
+def _ranges(values: tuple[int, ...]) -> str:
+    if len(values) > 3:
+        return f"{values[0]} to {values[-1]} in steps of {values[1] - values[0]}"
+    return ", ".join(map(str, values))
+
+
+FILE_RULES: list[Callable[[Config], Iterator[Diagnostic]]] = [unique_names]
+DEPLOYMENT_RULES: list[Callable[[Source], Iterator[Diagnostic]]] = [
+    buildable, task_size, log_retention, schedule_window, alb_front_door, budget_without_email,
+]
