@@ -1,0 +1,104 @@
+"""Thin wrapper around the buildah CLI, the way this machine can run it.
+
+No Docker daemon and no registry here: buildah with vfs storage (no overlay
+mounts needed), chroot isolation (no user namespaces needed) and the host's
+network (the build reaches the package index; the container serves on loopback).
+"""
+
+import json
+import os
+import signal
+import subprocess
+from pathlib import Path
+
+BUILD_TIMEOUT_SECONDS = 900
+
+# The host's pip set-up (index, find-links, CA bundle), lent read-only to RUN
+# steps so `pip install` in the build reaches the same package index as the host.
+HOST_PIP_MOUNTS = (
+    "/etc/pip.conf",
+    "/etc/xdg/pip",
+    "/opt/wheels",
+    "/opt/pypi",
+    "/opt/pypi-more",
+    "/etc/ssl/certs/ca-certificates.crt",
+)
+
+
+class Buildah:
+    def __init__(self, storage_root: Path):
+        self.global_args = [
+            "buildah",
+            "--storage-driver=vfs",
+            f"--root={storage_root / 'root'}",
+            f"--runroot={storage_root / 'run'}",
+        ]
+
+    def run_cli(self, *args: str, timeout: float = 120) -> str:
+        result = subprocess.run(
+            [*self.global_args, *args], capture_output=True, text=True, timeout=timeout
+        )
+        if result.returncode != 0:
+            raise RuntimeError(
+                f"buildah {args[0]} failed (exit {result.returncode}):\n{result.stderr[-6000:]}"
+            )
+        return result.stdout
+
+    def has_image(self, name: str) -> bool:
+        names = self.run_cli("images", "--format", "{{.Name}}:{{.Tag}}").split()
+        return name in names
+
+    def build(self, context: Path, tag: str, containerfile: Path | None = None,
+              build_args: dict[str, str] | None = None) -> None:
+        args = ["build", "--pull=never", "--isolation=chroot", "--network=host", "--format=docker",
+                "-t", tag]
+        if containerfile:
+            args += ["-f", str(containerfile)]
+        for key, value in (build_args or {}).items():
+            args += ["--build-arg", f"{key}={value}"]
+        for path in HOST_PIP_MOUNTS:
+            if os.path.exists(path):
+                args += ["--volume", f"{path}:{path}:ro"]
+        self.run_cli(*args, str(context), timeout=BUILD_TIMEOUT_SECONDS)
+
+    def image_config(self, name: str) -> dict:
+        """The image's Docker-format config (Cmd, Entrypoint, Env, User, Healthcheck...)."""
+        inspected = json.loads(self.run_cli("inspect", "--type", "image", name))
+        return inspected["Docker"]["config"]
+
+    def create_container(self, image: str) -> str:
+        return self.run_cli("from", "--pull=never", image).strip()
+
+    def run_args(self, container: str, command: list[str], env: dict[str, str]) -> list[str]:
+        """Command line running `command` in the container (as the image's USER, with its Env)."""
+        args = [*self.global_args, "run", "--isolation=chroot", "--network=host"]
+        for key, value in env.items():
+            args += ["--env", f"{key}={value}"]
+        return [*args, container, "--", *command]
+
+    def start(self, container: str, command: list[str], env: dict[str, str],
+              log_path: Path) -> subprocess.Popen:
+        """Start a long-running command in its own process group (stopped with `stop`)."""
+        log = log_path.open("wb")
+        return subprocess.Popen(
+            self.run_args(container, command, env),
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+
+    @staticmethod
+    def stop(process: subprocess.Popen, timeout: float = 30) -> int:
+        """SIGTERM the process group we started; SIGKILL it if it will not stop."""
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
+        return process.returncode
+
+    def remove_container(self, container: str) -> None:
+        self.run_cli("rm", container)
+
+    def remove_image(self, name: str) -> None:
+        self.run_cli("rmi", "--force", name)
