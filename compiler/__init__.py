@@ -1,0 +1,1 @@
+"""Compile deployment.yaml into linted CloudFormation for a remote ElevenLabs MCP server on AWS."""

@@ -1,0 +1,65 @@
+"""The pipeline: deployment.yaml -> validated config -> templates -> lint -> files in generated/."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import emit
+from .diagnostics import Diagnostic
+from .lint import Finding, lint_templates
+from .validation import Config, load_config
+
+
+@dataclass
+class BuildResult:
+    files: dict[str, str]
+    warnings: list[Diagnostic]
+    lint: list[Finding] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+
+    @property
+    def lint_failed(self) -> bool:
+        return any(f.fails for f in self.lint)
+
+
+def compile_config(config: Config) -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
+    """All output files (name -> text) and the templates among them (name -> (text, region))."""
+    from .topologies import TOPOLOGIES, build_repository  # troposphere is only needed from here on
+
+    files: dict[str, str] = {}
+    templates: dict[str, tuple[str, str]] = {}
+    for source in config.repositories:
+        repo = source.model
+        name = f"{repo.metadata.name}.json"
+        files[name] = emit.render_json(build_repository(repo).to_dict())
+        templates[name] = (files[name], repo.spec.region)
+    for source in config.deployments:
+        deployment = source.model
+        repository = config.repository(deployment.spec.image.repository).model
+        template = TOPOLOGIES[deployment.spec.topology](deployment, repository)
+        name = f"{deployment.metadata.name}.json"
+        files[name] = emit.render_json(template.to_dict())
+        templates[name] = (files[name], deployment.spec.region)
+        files[f"{deployment.metadata.name}.parameters.json"] = emit.render_json(parameter_overrides(deployment))
+    files[emit.MANIFEST] = emit.manifest(files)
+    return files, templates
+
+
+def parameter_overrides(deployment) -> list[str]:
+    """`aws cloudformation deploy --parameter-overrides file://...` takes a JSON list of Key=Value strings."""
+    return [f"ImageTag={deployment.spec.image.tag}"]
+
+
+def build(source: str, out_dir: Path, *, check: bool = False, lint: bool = True, display_name: str | None = None,
+          use_cache: bool = True) -> BuildResult:
+    """Validate, compile and lint; then write `out_dir` (or, with `check`, only compare it). Raises ConfigError."""
+    config = load_config(source, display_name)
+    files, templates = compile_config(config)
+    result = BuildResult(files=files, warnings=config.warnings)
+    if lint:
+        result.lint = lint_templates(templates, use_cache=use_cache)
+    if result.lint_failed:
+        return result
+    result.changed = emit.stale_files(out_dir, files) if check else emit.write_outputs(out_dir, files)
+    return result

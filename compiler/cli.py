@@ -1,0 +1,89 @@
+"""Command line: `python -m compiler build [--check]` and `validate`. Exit codes are `ExitCode`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .diagnostics import ConfigError, ExitCode
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except ConfigError as exc:
+        _print_all(exc.diagnostics)
+        errors = sum(not d.warning for d in exc.diagnostics)
+        print(f"{errors} error{'s' if errors != 1 else ''} in {args.file}; nothing was written", file=sys.stderr)
+        return ExitCode.INVALID_CONFIG
+    except OSError as exc:
+        print(f"error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        return ExitCode.IO_ERROR
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m compiler", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    build = commands.add_parser("build", help="validate, compile and lint deployment.yaml into generated/")
+    _add_file_option(build)
+    build.add_argument("-o", "--out", default="generated", help="output folder (default: generated)")
+    build.add_argument("--check", action="store_true", help="write nothing; exit 4 if generated/ is out of date")
+    build.add_argument("--no-cache", action="store_true", help="lint every template again")
+    build.set_defaults(run=_build)
+
+    validate = commands.add_parser("validate", help="check deployment.yaml only (no templates, no lint)")
+    _add_file_option(validate)
+    validate.set_defaults(run=_validate)
+    return parser
+
+
+def _add_file_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-f", "--file", default="deployment.yaml", help="the deployment file (default: %(default)s)")
+
+
+def _build(args: argparse.Namespace) -> int:
+    from .build import build
+
+    out_dir = Path(args.out)
+    result = build(args.file, out_dir, check=args.check, use_cache=not args.no_cache)
+    _print_all(result.warnings)
+    for finding in result.lint:
+        print(f"{out_dir / finding.template}: {finding.path}: cfn-lint {finding.level} {finding.rule}: "
+              f"{finding.message}", file=sys.stderr)
+    if result.lint_failed:
+        print("cfn-lint found problems in the compiled templates (a compiler bug: please report it); "
+              "nothing was written", file=sys.stderr)
+        return ExitCode.LINT_FAILED
+    if args.check:
+        for name in result.changed:
+            print(f"stale: {out_dir / name}", file=sys.stderr)
+        if result.changed:
+            print(f"{out_dir}/ is out of date: run python -m compiler build", file=sys.stderr)
+            return ExitCode.STALE
+        print(f"{out_dir}/ is up to date")
+        return ExitCode.OK
+    for name in result.changed:
+        print(f"wrote {out_dir / name}")
+    if not result.changed:
+        print(f"{out_dir}/ is up to date")
+    return ExitCode.OK
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from .validation import load_config
+
+    config = load_config(args.file)
+    _print_all(config.warnings)
+    print(f"{args.file}: {len(config.deployments)} deployment(s), {len(config.repositories)} image repositor"
+          f"{'y' if len(config.repositories) == 1 else 'ies'}: valid")
+    return ExitCode.OK
+
+
+def _print_all(diagnostics) -> None:
+    for diagnostic in sorted(diagnostics):
+        print(diagnostic, file=sys.stderr)

@@ -1,0 +1,77 @@
+"""Deterministic rendering and atomic writing of `generated/`.
+
+The compiler owns the files it lists in `generated/manifest.json`: a rebuild replaces them, removes the ones
+no longer produced, and never touches anything else in the folder. All new files are written to temporary
+files first; only when every one is on disk are they renamed into place.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+MANIFEST = "manifest.json"
+
+
+def render_json(data: object) -> str:
+    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def stale_files(out_dir: Path, files: dict[str, str]) -> list[str]:
+    """Names in `out_dir` that differ from `files`, are missing, or are owned but no longer produced."""
+    stale = [name for name, text in sorted(files.items()) if _read(out_dir / name) != text]
+    stale += [name for name in sorted(_owned(out_dir) - set(files))]
+    return stale
+
+
+def write_outputs(out_dir: Path, files: dict[str, str]) -> list[str]:
+    """Write `files` (name -> text, including the manifest) atomically; returns the names that changed."""
+    changed = stale_files(out_dir, files)
+    obsolete = _owned(out_dir) - set(files)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    staged: list[tuple[str, str]] = []
+    try:
+        for name in changed:
+            if name in files:
+                staged.append((_stage(out_dir, files[name]), name))
+    except BaseException:
+        for tmp, _ in staged:
+            os.unlink(tmp)
+        raise
+    for tmp, name in staged:
+        os.replace(tmp, out_dir / name)
+    for name in obsolete:
+        (out_dir / name).unlink(missing_ok=True)
+    return changed
+
+
+def manifest(files: dict[str, str]) -> str:
+    return render_json({"generatedBy": "python -m compiler build", "doNotEdit": True,
+                        "files": sorted(set(files) | {MANIFEST})})
+
+
+def _stage(out_dir: Path, text: str) -> str:
+    fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=".tmp-", suffix=".part")
+    with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.chmod(tmp, 0o644)
+    return tmp
+
+
+def _owned(out_dir: Path) -> set[str]:
+    try:
+        listed = json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return set()
+    return {name for name in listed if isinstance(name, str) and "/" not in name and not name.startswith(".")}
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
