@@ -74,6 +74,10 @@ class FaultTable:
     def __len__(self) -> int:
         return len(self._faults)
 
+    def snapshot(self) -> list[Fault]:
+        with self._lock:
+            return list(self._faults)
+
     def take(self, path: str) -> tuple[Fault, int | None] | None:
         """The fault that applies to `path` (and its status for this hit), or None."""
         with self._lock:
