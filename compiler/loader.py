@@ -69,8 +69,8 @@ def load_bytes(raw: bytes, name: str) -> tuple[list[Document], list[Diagnostic]]
     documents: list[Document] = []
     try:
         for index, root in enumerate(YAML(typ="safe", pure=True).compose_all(text)):
-            if root is None:
-                continue
+            if root is None or (isinstance(root, ScalarNode) and str(root.tag).endswith(":null")):
+                continue  # an empty document (a trailing '---', a file of comments)
             documents.append(_Builder(name, index, diagnostics).document(root))
     except _TooLarge:
         pass  # already recorded where it happened

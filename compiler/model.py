@@ -40,6 +40,8 @@ REGIONS = (
 )
 NAME_PATTERN = r"^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$"  # DNS label: a valid stack name, ECR name and tag
 HOURS_PATTERN = r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$"
+LABEL_KEY_PATTERN = r"^[A-Za-z0-9]([A-Za-z0-9._/-]{0,61}[A-Za-z0-9])?$"
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 
 class Strict(BaseModel):
@@ -81,7 +83,7 @@ ResourceName = Annotated[str, Field(pattern=NAME_PATTERN, description="lower-cas
 
 class Metadata(Strict):
     name: ResourceName = Field(description="Stack name of this document; unique in the file.")
-    labels: dict[Annotated[str, Field(pattern=r"^[A-Za-z0-9]([A-Za-z0-9._/-]{0,61}[A-Za-z0-9])?$")],
+    labels: dict[Annotated[str, Field(pattern=LABEL_KEY_PATTERN)],
                  Annotated[str, Field(max_length=63)]] = Field(
         default_factory=dict, description="Become tags on every resource of the stack.")
 
@@ -139,7 +141,7 @@ class Auth(Strict):
 
 
 class Alerts(Strict):
-    email: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None = Field(
+    email: Annotated[str, Field(pattern=EMAIL_PATTERN)] | None = Field(
         None, description="Address subscribed to alarm notifications (confirm the SNS e-mail once).")
     monthly_budget_usd: float | None = Field(None, gt=0, le=100000, description="AWS Budgets cost budget.")
 

@@ -16,6 +16,8 @@ from .loader import Document, load_file
 PATTERN_HINTS = {
     model.NAME_PATTERN: "a lower-case DNS label (a-z, 0-9 and '-', starting with a letter, at most 63 characters)",
     model.HOURS_PATTERN: "a window HH:MM-HH:MM in 24-hour time, e.g. 08:00-20:00",
+    model.LABEL_KEY_PATTERN: "a label key (letters, digits, '.', '_', '-', '/', at most 63 characters)",
+    model.EMAIL_PATTERN: "an e-mail address",
 }
 
 
@@ -78,7 +80,8 @@ def _header_problems(doc: Document) -> list[Diagnostic]:
     data, problems = doc.data, []
     if data.get("apiVersion") != model.API_VERSION:
         found = data.get("apiVersion")
-        message = f"expected apiVersion {model.API_VERSION!r}" + (f", found {found!r}" if found else "")
+        message = (f"expected apiVersion {model.API_VERSION!r}, found {found!r}" if found else
+                   f"missing key 'apiVersion' (expected {model.API_VERSION!r})")
         problems.append(doc.diagnostic(("apiVersion",), message))
     kind = data.get("kind")
     if kind not in model.KINDS:
@@ -89,6 +92,12 @@ def _header_problems(doc: Document) -> list[Diagnostic]:
 
 def _diagnostic(doc: Document, cls: type[BaseModel], error: dict) -> Diagnostic:
     loc, kind, ctx = _yaml_path(cls, tuple(error["loc"])), error["type"], error.get("ctx", {})
+    if loc and loc[-1] == "[key]":  # a mapping key failed (a label name): point at the key itself
+        return doc.diagnostic(loc[:-1], f"{error['input']!r} is not {PATTERN_HINTS.get(ctx.get('pattern'), 'a valid key')}",
+                              at_key=True)
+    if kind == "string_type" and isinstance(error["input"], (int, float)) and not isinstance(error["input"], bool):
+        return doc.diagnostic(loc, f"expected text, found the number {error['input']!r}; quote it so YAML keeps it "
+                              "as written (e.g. \"1.10\")")
     if kind == "extra_forbidden":
         return doc.diagnostic(loc, _unknown_key_message(doc, cls, loc), at_key=True)
     if kind == "missing":
