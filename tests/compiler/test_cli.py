@@ -1,0 +1,100 @@
+"""The command line as users meet it: a real `python -m compiler` process per call."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parents[2]
+INVALID = ROOT / "tests" / "cases" / "invalid"
+
+
+def compiler(*args, cwd=ROOT, cache=None):
+    env = {**os.environ, "MCPDEPLOY_CACHE_DIR": str(cache)} if cache else None
+    return subprocess.run([sys.executable, "-m", "compiler", *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=120)
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def project(tmp_path):
+    """A copy of the repo's deployment.yaml and generated/ to build in."""
+    shutil.copy(ROOT / "deployment.yaml", tmp_path / "deployment.yaml")
+    shutil.copytree(ROOT / "generated", tmp_path / "generated")
+    return tmp_path
+
+
+def test_repo_generated_folder_is_up_to_date():
+    result = compiler("build", "--check")
+    assert result.returncode == 0, result.stderr
+    assert "is up to date" in result.stdout
+
+
+def test_build_writes_then_reports_up_to_date(tmp_path):
+    shutil.copy(ROOT / "deployment.yaml", tmp_path / "deployment.yaml")
+    first = compiler("build", cwd=tmp_path, cache=tmp_path / "cache")
+    assert first.returncode == 0, first.stderr
+    written = sorted(line.split("/", 1)[1] for line in first.stdout.splitlines() if line.startswith("wrote "))
+    assert written == sorted(p.name for p in (tmp_path / "generated").iterdir())
+    assert snapshot(tmp_path / "generated") == snapshot(ROOT / "generated"), "output must be deterministic"
+    second = compiler("build", cwd=tmp_path, cache=tmp_path / "cache")
+    assert second.returncode == 0 and "generated/ is up to date" in second.stdout
+
+
+def test_check_names_stale_and_missing_files(project):
+    (project / "generated" / "voice-alb.json").write_text("{}\n")
+    (project / "generated" / "voice-alb.parameters.json").unlink()
+    result = compiler("build", "--check", cwd=project)
+    assert result.returncode == 4
+    assert "stale: generated/voice-alb.json" in result.stderr
+    assert "stale: generated/voice-alb.parameters.json" in result.stderr
+    assert (project / "generated" / "voice-alb.json").read_text() == "{}\n", "--check must write nothing"
+
+
+@pytest.mark.parametrize("case", sorted(INVALID.glob("*.yaml")), ids=lambda p: p.stem)
+def test_failed_build_leaves_generated_byte_identical(project, case):
+    before = snapshot(project / "generated")
+    shutil.copy(case, project / "deployment.yaml")
+    result = compiler("build", cwd=project)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[:-1] == [
+        line.replace(case.name, "deployment.yaml", 1)
+        for line in case.with_suffix(".expected").read_text().splitlines()]
+    assert snapshot(project / "generated") == before
+
+
+def test_removed_deployment_removes_its_files_but_nothing_else(project):
+    (project / "generated" / "notes.txt").write_text("mine")
+    text = (project / "deployment.yaml").read_text()
+    (project / "deployment.yaml").write_text(text.split("\n---\n")[0] + "\n")
+    result = compiler("build", cwd=project)
+    assert result.returncode == 0, result.stderr
+    names = {p.name for p in (project / "generated").iterdir()}
+    assert "voice-alb.json" not in names and "notes.txt" in names and "elevenlabs-mcp.json" in names
+
+
+def test_usage_errors_exit_2():
+    assert compiler("frobnicate").returncode == 2
+    assert compiler("build", "--bogus").returncode == 2
+
+
+def test_validate_reports_warnings_but_succeeds(tmp_path):
+    text = (ROOT / "deployment.yaml").read_text().replace('tag: "0.1.0"', "tag: latest")
+    (tmp_path / "deployment.yaml").write_text(text)
+    result = compiler("validate", cwd=tmp_path)
+    assert result.returncode == 0
+    assert "deployment.yaml:" in result.stderr and "warning: tag 'latest' moves" in result.stderr
+
+
+def test_unwritable_output_is_an_io_error_not_a_traceback(tmp_path):
+    shutil.copy(ROOT / "deployment.yaml", tmp_path / "deployment.yaml")
+    (tmp_path / "generated").write_text("a file where a folder should be")
+    result = compiler("build", cwd=tmp_path, cache=tmp_path / "cache")
+    assert result.returncode == 5 and "Traceback" not in result.stderr
