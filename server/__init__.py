@@ -1,0 +1,1 @@
+"""A remote MCP server for the ElevenLabs API (streamable HTTP, stateless). See docs/server.md."""

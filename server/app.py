@@ -1,0 +1,67 @@
+"""Assemble the ASGI application: the SDK's MCP app, /health, and the HTTP layer around them."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from mcp.server.mcpserver import MCPServer
+from mcp.server.transport_security import TransportSecuritySettings
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp
+
+from server.auth import ApiKeyAuthenticator
+from server.config import Settings
+from server.http.access_log import AccessLog
+from server.http.gate import Gate
+from server.http.jsonrpc_guard import JsonRpcGuard
+from server.network import HostPolicy
+from server.services import Services
+from server.tools import register_tools
+
+MCP_PATH = "/mcp"
+INSTRUCTIONS = (
+    "Tools for the ElevenLabs voice AI platform: text to speech, transcription, sound effects, music, "
+    "voices and agents. Tools marked COSTS spend the account's ElevenLabs credits; call them only when "
+    "the user asks. Audio inputs are https URLs or base64, never file paths."
+)
+
+
+def build_mcp(services: Services) -> MCPServer:
+    @asynccontextmanager
+    async def lifespan(_: MCPServer) -> AsyncIterator[Services]:
+        try:
+            yield services  # tools reach it as ctx.request_context.lifespan_context
+        finally:
+            await services.aclose()
+
+    mcp = MCPServer("elevenlabs", instructions=INSTRUCTIONS, version="0.1.0", lifespan=lifespan)
+    register_tools(mcp)
+
+    @mcp.custom_route("/health", methods=["GET"], include_in_schema=False)
+    async def health(_: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    return mcp
+
+
+def build_app(settings: Settings) -> ASGIApp:
+    mcp = build_mcp(Services.from_settings(settings))
+    sdk_app = mcp.streamable_http_app(
+        streamable_http_path=MCP_PATH,
+        stateless_http=True,
+        json_response=not settings.sse,
+        max_request_body_size=settings.max_request_bytes,
+        # Host and Origin are checked by our Gate, which knows cloud host patterns.
+        transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
+    )
+    guarded = JsonRpcGuard(sdk_app, path=MCP_PATH, max_body_bytes=settings.max_request_bytes)
+    gated = Gate(
+        guarded,
+        hosts=HostPolicy(settings.allowed_hosts),
+        allowed_cidrs=settings.allowed_cidrs,
+        trusted_proxies=settings.trusted_proxy_cidrs,
+        authenticator=ApiKeyAuthenticator(settings.server_api_key.get_secret_value()),
+    )
+    return AccessLog(gated)

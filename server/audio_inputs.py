@@ -1,0 +1,151 @@
+"""Input audio for tools: an https URL fetched by the server, or base64 in the call.
+
+A remote server cannot read the client's disk, so it never takes a path. Fetching a
+URL on a user's behalf is an SSRF risk, so a URL must be https, every address its host
+resolves to must be public (no private, loopback, link-local or metadata addresses),
+the connection goes to the address that was checked (no DNS-rebinding window),
+redirects are re-checked hop by hop, and size and time are capped.
+MCP_ALLOW_INSECURE_INPUT_URLS=true lifts the scheme and address rules: tests only.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import socket
+from dataclasses import dataclass
+from urllib.parse import unquote, urljoin, urlsplit
+
+import anyio
+import httpx
+from mcp.server.mcpserver.exceptions import ToolError
+
+from server.network import IPAddress, parse_address
+
+FETCH_TIMEOUT_SECONDS = 10.0
+MAX_REDIRECTS = 3
+
+
+@dataclass(frozen=True)
+class AudioFile:
+    data: bytes
+    filename: str
+    content_type: str
+
+    def as_upload(self) -> tuple[str, bytes, str]:
+        """The (filename, bytes, type) triple httpx sends as a multipart file."""
+        return (self.filename, self.data, self.content_type)
+
+
+class AudioInputs:
+    def __init__(self, max_bytes: int, allow_insecure: bool):
+        self.max_bytes = max_bytes
+        self.allow_insecure = allow_insecure
+        self._client = httpx.AsyncClient(trust_env=False, follow_redirects=False, timeout=FETCH_TIMEOUT_SECONDS)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def load(self, url: str | None, data: str | None, *, field: str = "audio") -> AudioFile:
+        """The audio given as `<field>_url` or `<field>_base64` (exactly one of them)."""
+        if (url is None) == (data is None):
+            raise ToolError(f"Give exactly one of {field}_url (an https URL) or {field}_base64 (the file's bytes).")
+        if data is not None:
+            return self.decode(data, field=f"{field}_base64")
+        return await self.fetch(url, field=f"{field}_url")
+
+    def decode(self, text: str, *, field: str) -> AudioFile:
+        content_type = "application/octet-stream"
+        if text.startswith("data:"):  # data:audio/mpeg;base64,....
+            header, _, text = text.partition(",")
+            content_type = header[5:].split(";")[0] or content_type
+        try:
+            data = base64.b64decode("".join(text.split()), validate=True)
+        except (binascii.Error, ValueError):
+            raise ToolError(f"{field} is not valid base64.") from None
+        self._check_size(len(data), field)
+        if not data:
+            raise ToolError(f"{field} is empty.")
+        return AudioFile(data, "audio", content_type)
+
+    async def fetch(self, url: str, *, field: str) -> AudioFile:
+        try:
+            with anyio.fail_after(FETCH_TIMEOUT_SECONDS):
+                return await self._fetch_following_redirects(url, field)
+        except TimeoutError:
+            raise ToolError(f"Fetching {field} took longer than {FETCH_TIMEOUT_SECONDS:g} s.") from None
+        except httpx.HTTPError as exc:
+            raise ToolError(f"Fetching {field} failed: {type(exc).__name__}.") from None
+
+    async def _fetch_following_redirects(self, url: str, field: str) -> AudioFile:
+        for _ in range(MAX_REDIRECTS + 1):
+            request = await self._pinned_request(url, field)
+            response = await self._client.send(request, stream=True)
+            try:
+                if response.is_redirect and "location" in response.headers:
+                    url = urljoin(url, response.headers["location"])
+                    continue
+                if response.status_code != 200:
+                    raise ToolError(f"Fetching {field} failed: the server answered HTTP {response.status_code}.")
+                data = await self._read_capped(response, field)
+            finally:
+                await response.aclose()
+            content_type = response.headers.get("content-type", "application/octet-stream").split(";")[0]
+            return AudioFile(data, _filename(url), content_type)
+        raise ToolError(f"Fetching {field} failed: more than {MAX_REDIRECTS} redirects.")
+
+    async def _pinned_request(self, url: str, field: str) -> httpx.Request:
+        """A request to the checked address of `url`'s host, with the original Host and TLS name."""
+        parts = urlsplit(url)
+        allowed_schemes = ("https", "http") if self.allow_insecure else ("https",)
+        if parts.scheme not in allowed_schemes or not parts.hostname:
+            raise ToolError(f"{field} must be an https:// URL.")
+        host = parts.hostname
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        address = await self._checked_address(host, port, field)
+        literal = f"[{address}]" if address.version == 6 else str(address)
+        pinned = parts._replace(netloc=f"{literal}:{port}").geturl()
+        host_header = parts.netloc.rpartition("@")[2]  # never forward userinfo
+        return self._client.build_request(
+            "GET", pinned, headers={"host": host_header}, extensions={"sni_hostname": host}
+        )
+
+    async def _checked_address(self, host: str, port: int, field: str) -> IPAddress:
+        literal = parse_address(host)
+        if literal is not None:
+            addresses = [literal]
+        else:
+            try:
+                infos = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+            except OSError:
+                raise ToolError(f"Fetching {field} failed: cannot resolve host {host!r}.") from None
+            addresses = [parse_address(info[4][0]) for info in infos]
+        if not addresses or None in addresses:
+            raise ToolError(f"Fetching {field} failed: cannot resolve host {host!r}.")
+        if not self.allow_insecure and not all(_is_public(a) for a in addresses):
+            raise ToolError(f"{field} points to a private, loopback or link-local address; only public hosts are allowed.")
+        return addresses[0]
+
+    async def _read_capped(self, response: httpx.Response, field: str) -> bytes:
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit():
+            self._check_size(int(declared), field)
+        chunks, size = [], 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            self._check_size(size, field)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _check_size(self, size: int, field: str) -> None:
+        if size > self.max_bytes:
+            raise ToolError(f"{field} is larger than this server's limit of {self.max_bytes} bytes (MCP_MAX_INPUT_BYTES).")
+
+
+def _is_public(address: IPAddress) -> bool:
+    return address.is_global and not address.is_multicast
+
+
+def _filename(url: str) -> str:
+    name = unquote(urlsplit(url).path.rpartition("/")[2])
+    return name[:100] or "audio"

@@ -1,0 +1,208 @@
+"""Server configuration, read once from environment variables at start-up.
+
+Every setting is an environment variable (the names are the contract with the
+compiler and the container). `load_settings()` either returns a complete,
+validated `Settings` or raises `ConfigError` listing every problem at once.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+MiB = 1024 * 1024
+# Front doors (API Gateway, the WebSocket relay) give up after 29-30 s.
+FRONT_DOOR_TIMEOUT_SECONDS = 29
+# ECS stops a task with SIGKILL 30 s after SIGTERM (stopTimeout).
+ECS_STOP_TIMEOUT_SECONDS = 30
+MIN_SERVER_KEY_LENGTH = 16
+
+_HOST_PATTERN = re.compile(r"^(\*|(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*)$")
+_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+
+
+class ConfigError(Exception):
+    """The environment does not describe a runnable server; `problems` has one line each."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def _env(name: str, default, description: str):
+    return Field(default, validation_alias=name, description=description)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(case_sensitive=True, extra="ignore", frozen=True)
+
+    # --- auth ---
+    auth_mode: Literal["api-key", "tokens"] = _env("MCP_AUTH_MODE", "api-key", "How clients authenticate.")
+    server_api_key: SecretStr = Field(
+        SecretStr(""), validation_alias="MCP_SERVER_API_KEY", validate_default=True, description="The clients' key."
+    )
+    allowed_cidrs: Annotated[tuple[IPNetwork, ...], NoDecode] = _env(
+        "MCP_ALLOWED_CIDRS", (), "Client networks admitted; empty admits everyone."
+    )
+    trusted_proxy_cidrs: Annotated[tuple[IPNetwork, ...], NoDecode] = _env(
+        "MCP_TRUSTED_PROXY_CIDRS", (), "Peers whose X-Forwarded-For header is believed."
+    )
+    allowed_hosts: Annotated[tuple[str, ...], NoDecode] = _env(
+        "MCP_ALLOWED_HOSTS", (), "Host header patterns admitted besides localhost; '*' disables the check."
+    )
+
+    # --- ElevenLabs ---
+    elevenlabs_api_key: SecretStr = _env("ELEVENLABS_API_KEY", SecretStr(""), "Key for the ElevenLabs API.")
+    elevenlabs_base_url: str = _env("ELEVENLABS_BASE_URL", "https://api.elevenlabs.io", "ElevenLabs API origin.")
+    upstream_budget_seconds: float = _env(
+        "MCP_UPSTREAM_BUDGET_SECONDS", 25.0, "Total time for one upstream call, retries included."
+    )
+
+    # --- HTTP serving ---
+    host: str = _env("MCP_HOST", "0.0.0.0", "Listen address.")
+    port: int = _env("MCP_PORT", 8080, "Listen port.")
+    sse: bool = _env("MCP_SSE", False, "Answer with SSE streams instead of single JSON responses.")
+    max_request_bytes: int = _env("MCP_MAX_REQUEST_BYTES", 4 * MiB, "Largest accepted request body.")
+    drain_seconds: float = _env("MCP_DRAIN_SECONDS", 25.0, "Grace period for in-flight calls after SIGTERM.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = _env("MCP_LOG_LEVEL", "INFO", "Log threshold.")
+
+    # --- audio in and out ---
+    max_inline_audio_bytes: int = _env(
+        "MCP_MAX_INLINE_AUDIO_BYTES", 2 * MiB, "Largest audio returned inline as MCP audio content."
+    )
+    output_bucket: str = _env("MCP_OUTPUT_BUCKET", "", "S3 bucket for audio too large to return inline.")
+    output_url_expiry_seconds: int = _env("MCP_OUTPUT_URL_EXPIRY_SECONDS", 900, "Lifetime of presigned links.")
+    max_input_bytes: int = _env("MCP_MAX_INPUT_BYTES", 20 * MiB, "Largest input audio fetched from a URL.")
+    allow_insecure_input_urls: bool = _env(
+        "MCP_ALLOW_INSECURE_INPUT_URLS", False, "TESTS ONLY: allow http:// and private addresses as inputs."
+    )
+
+    @field_validator("allowed_cidrs", "trusted_proxy_cidrs", mode="before")
+    @classmethod
+    def _parse_cidrs(cls, value):
+        if not isinstance(value, str):
+            return value
+        networks = []
+        for item in _split_list(value):
+            try:
+                networks.append(ipaddress.ip_network(item, strict=False))
+            except ValueError:
+                raise ValueError(f"{item!r} is not a CIDR block such as 203.0.113.0/24") from None
+        return tuple(networks)
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _parse_hosts(cls, value):
+        if not isinstance(value, str):
+            return value
+        hosts = tuple(item.lower().rstrip(".") for item in _split_list(value))
+        for host in hosts:
+            if not _HOST_PATTERN.match(host):
+                raise ValueError(f"{host!r} is not a host name or a pattern such as *.elb.amazonaws.com")
+        return hosts
+
+    @field_validator("elevenlabs_base_url")
+    @classmethod
+    def _check_base_url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^/\s?#]+$", value.rstrip("/")):
+            raise ValueError("must be an http(s) origin such as https://api.elevenlabs.io")
+        return value.rstrip("/")
+
+    @field_validator("upstream_budget_seconds")
+    @classmethod
+    def _check_budget(cls, value: float) -> float:
+        if not 0 < value < FRONT_DOOR_TIMEOUT_SECONDS:
+            raise ValueError(f"must be above 0 and below {FRONT_DOOR_TIMEOUT_SECONDS} (the front door's timeout)")
+        return value
+
+    @field_validator("drain_seconds")
+    @classmethod
+    def _check_drain(cls, value: float) -> float:
+        if not 0 <= value < ECS_STOP_TIMEOUT_SECONDS:
+            raise ValueError(f"must be at least 0 and below {ECS_STOP_TIMEOUT_SECONDS} (ECS stopTimeout)")
+        return value
+
+    @field_validator("port")
+    @classmethod
+    def _check_port(cls, value: int) -> int:
+        if not 1 <= value <= 65535:
+            raise ValueError("must be between 1 and 65535")
+        return value
+
+    @field_validator("max_request_bytes", "max_input_bytes")
+    @classmethod
+    def _check_positive(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("must be a positive number of bytes")
+        return value
+
+    @field_validator("max_inline_audio_bytes")
+    @classmethod
+    def _check_not_negative(cls, value: int) -> int:
+        if value < 0:
+            raise ValueError("must be 0 (never inline) or a positive number of bytes")
+        return value
+
+    @field_validator("output_url_expiry_seconds")
+    @classmethod
+    def _check_expiry(cls, value: int) -> int:
+        if not 60 <= value <= 3600:
+            raise ValueError("must be between 60 and 3600 seconds")
+        return value
+
+    @field_validator("output_bucket")
+    @classmethod
+    def _check_bucket(cls, value: str) -> str:
+        if value and not _BUCKET_NAME.match(value):
+            raise ValueError(f"{value!r} is not a valid S3 bucket name")
+        return value
+
+    @field_validator("auth_mode")
+    @classmethod
+    def _check_mode(cls, value: str) -> str:
+        if value == "tokens":
+            raise ValueError("'tokens' is not available in this server version yet; use 'api-key'")
+        return value
+
+    @field_validator("server_api_key")
+    @classmethod
+    def _check_server_key(cls, value: SecretStr, info: ValidationInfo) -> SecretStr:
+        if info.data.get("auth_mode") != "api-key":
+            return value  # another mode, or an invalid one that is reported on its own
+        key = value.get_secret_value()
+        if not key:
+            raise ValueError("required when MCP_AUTH_MODE is api-key")
+        if len(key) < MIN_SERVER_KEY_LENGTH or key != key.strip():
+            raise ValueError(f"must be at least {MIN_SERVER_KEY_LENGTH} characters, without surrounding spaces")
+        return value
+
+
+def _split_list(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Read the settings from `environ` (default: the process environment)."""
+    try:
+        if environ is None:
+            return Settings()
+        # Explicit mapping: ignore the process environment entirely.
+        return Settings.model_validate(environ)
+    except ValidationError as exc:
+        raise ConfigError([_describe(error) for error in exc.errors()]) from None
+
+
+def _describe(error) -> str:
+    """One readable line per pydantic error, naming the environment variable, never echoing the value."""
+    message = error["msg"].removeprefix("Value error, ")
+    name = error["loc"][0]
+    field = Settings.model_fields.get(name)
+    if field is not None:  # a default value failed: pydantic names the field, not the variable
+        name = field.validation_alias
+    return f"{name}: {message}"

@@ -1,0 +1,74 @@
+"""Admission for every route except the open ones (/health): Host, client network, credential."""
+
+from __future__ import annotations
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from server.auth import Authenticator, find_credential, without_key_param
+from server.http.responses import header_map, send_json
+from server.network import HostPolicy, IPNetwork, address_allowed, client_address
+
+REALM = 'Bearer realm="elevenlabs-mcp"'
+
+
+class Gate:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        hosts: HostPolicy,
+        allowed_cidrs: tuple[IPNetwork, ...],
+        trusted_proxies: tuple[IPNetwork, ...],
+        authenticator: Authenticator,
+        open_paths: frozenset[str] = frozenset({"/health"}),
+    ):
+        self.app = app
+        self.hosts = hosts
+        self.allowed_cidrs = allowed_cidrs
+        self.trusted_proxies = trusted_proxies
+        self.authenticator = authenticator
+        self.open_paths = open_paths
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in self.open_paths:
+            await self.app(scope, receive, send)
+            return
+        headers = header_map(scope)
+        state = scope.setdefault("state", {})
+
+        if not self.hosts.allows(headers.get(b"host", b"").decode("latin-1")):
+            await send_json(send, 421, {"error": "misdirected_request", "message": "Host header not allowed"})
+            return
+        origin = headers.get(b"origin")
+        if not self.hosts.allows_origin(origin.decode("latin-1") if origin is not None else None):
+            await send_json(send, 403, {"error": "forbidden", "message": "Origin not allowed"})
+            return
+
+        peer = scope["client"][0] if scope.get("client") else None
+        forwarded = headers.get(b"x-forwarded-for")
+        address = client_address(peer, forwarded.decode("latin-1") if forwarded else None, self.trusted_proxies)
+        state["client_ip"] = str(address) if address else None
+        if not address_allowed(address, self.allowed_cidrs):
+            await send_json(send, 403, {"error": "forbidden", "message": "Client address not allowed"})
+            return
+
+        credential = find_credential(headers, scope["query_string"])
+        principal = await self.authenticator.authenticate(credential) if credential else None
+        if principal is None:
+            await _unauthorized(send, credential_given=credential is not None)
+            return
+        state["principal"] = principal
+        scope["query_string"] = without_key_param(scope["query_string"])
+        await self.app(scope, receive, send)
+
+
+async def _unauthorized(send: Send, credential_given: bool) -> None:
+    challenge = REALM + (', error="invalid_token"' if credential_given else "")
+    message = (
+        "Invalid API key"
+        if credential_given
+        else "Missing API key: send 'Authorization: Bearer <key>', 'X-API-Key: <key>' or '?key=<key>'"
+    )
+    await send_json(
+        send, 401, {"error": "unauthorized", "message": message}, headers=[(b"www-authenticate", challenge.encode())]
+    )

@@ -1,0 +1,124 @@
+"""Checks on the MCP endpoint before the SDK sees a request.
+
+- Only POST: this server is stateless, so there is no GET stream to open and no session
+  to DELETE (405, as the streamable HTTP spec allows).
+- Body size: over the limit is refused with 413 from Content-Length, or while reading.
+- JSON-RPC shape: unparseable JSON gets -32700 and a body that is not one JSON-RPC 2.0
+  message gets -32600, both with HTTP 400. (The SDK answers the latter with -32602 on
+  its 2025 path and -32600 on its 2026 path; this makes both follow JSON-RPC.)
+- Notes the JSON-RPC method and tool name in the request state for the access log.
+"""
+
+from __future__ import annotations
+
+import json
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from server.http.responses import jsonrpc_error, send_json
+
+PARSE_ERROR = -32700
+INVALID_REQUEST = -32600
+MAX_LOGGED_NAME = 100
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class JsonRpcGuard:
+    def __init__(self, app: ASGIApp, *, path: str, max_body_bytes: int):
+        self.app = app
+        self.path = path
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != self.path:
+            await self.app(scope, receive, send)
+            return
+        if scope["method"] != "POST":
+            await send_json(
+                send,
+                405,
+                jsonrpc_error(INVALID_REQUEST, "Method Not Allowed: this stateless server only accepts POST"),
+                headers=[(b"allow", b"POST")],
+            )
+            return
+        try:
+            body = await self._read_body(scope, receive)
+        except BodyTooLarge:
+            message = f"Request body too large: the limit is {self.max_body_bytes} bytes"
+            await send_json(send, 413, jsonrpc_error(INVALID_REQUEST, message))
+            return
+
+        try:
+            message = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            await send_json(send, 400, jsonrpc_error(PARSE_ERROR, "Parse error: the body is not valid JSON"))
+            return
+        problem = jsonrpc_problem(message)
+        if problem:
+            await send_json(send, 400, jsonrpc_error(INVALID_REQUEST, f"Invalid Request: {problem}"))
+            return
+        _note_call(scope, message)
+        await self.app(scope, _replay(body, receive), send)
+
+    async def _read_body(self, scope: Scope, receive: Receive) -> bytes:
+        for name, value in scope["headers"]:
+            if name == b"content-length" and value.isdigit() and int(value) > self.max_body_bytes:
+                raise BodyTooLarge
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break  # client went away; the SDK will see an empty body
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                raise BodyTooLarge
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        return b"".join(chunks)
+
+
+def jsonrpc_problem(message: object) -> str | None:
+    """Why `message` is not a single JSON-RPC 2.0 request, notification or response; None if it is."""
+    if not isinstance(message, dict):
+        return "the body must be one JSON-RPC 2.0 object (batches are not part of MCP)"
+    if message.get("jsonrpc") != "2.0":
+        return 'the "jsonrpc" member must be "2.0"'
+    if "id" in message and (isinstance(message["id"], bool) or not isinstance(message["id"], str | int)):
+        return 'the "id" member must be a string or an integer'
+    if "method" in message:
+        if not isinstance(message["method"], str):
+            return 'the "method" member must be a string'
+        if "params" in message and not isinstance(message["params"], dict):
+            return 'the "params" member must be an object'
+        return None
+    if "id" in message and ("result" in message or "error" in message):
+        return None  # a client's response to a server request
+    return 'a "method" member is required'
+
+
+def _note_call(scope: Scope, message: dict) -> None:
+    state = scope.setdefault("state", {})
+    state["rpc_method"] = message.get("method", "response")[:MAX_LOGGED_NAME]
+    params = message.get("params")
+    if message.get("method") == "tools/call" and isinstance(params, dict) and isinstance(params.get("name"), str):
+        state["tool"] = params["name"][:MAX_LOGGED_NAME]
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A receive channel that yields the already-read body once, then defers to the real one."""
+    pending = True
+
+    async def replay() -> Message:
+        nonlocal pending
+        if pending:
+            pending = False
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay

@@ -1,0 +1,15 @@
+"""The MCP tools, one module per area. Each module lists its tools with their annotations in TOOLS."""
+
+from __future__ import annotations
+
+from mcp.server.mcpserver import MCPServer
+
+from server.tools import account, agents, audio, voices
+
+ALL_TOOLS = [*audio.TOOLS, *voices.TOOLS, *account.TOOLS, *agents.TOOLS]
+
+
+def register_tools(mcp: MCPServer) -> None:
+    for function, annotations in ALL_TOOLS:
+        # Tool output is text and content blocks, not structured data, so no output schema.
+        mcp.add_tool(function, annotations=annotations, structured_output=False)
