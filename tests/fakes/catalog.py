@@ -32,9 +32,13 @@ def premade_voices() -> list[dict]:
 
     return [
         voice("21m00Tcm4TlvDq8ikWAM", "Rachel", "premade", labels("american", "young", "female", "narration"), "Calm"),
-        voice("JBFqnCBsd6RMkjVDRZzb", "George", "premade", labels("british", "middle_aged", "male", "narration"), "Warm"),
+        voice(
+            "JBFqnCBsd6RMkjVDRZzb", "George", "premade", labels("british", "middle_aged", "male", "narration"), "Warm"
+        ),
         voice("9BWtsMINqrJLrRacOk9x", "Aria", "premade", labels("american", "middle_aged", "female", "social_media")),
-        voice("nPczCjzI2devNBz1zQrb", "Brian", "premade", labels("american", "middle_aged", "male", "narration"), "Deep"),
+        voice(
+            "nPczCjzI2devNBz1zQrb", "Brian", "premade", labels("american", "middle_aged", "male", "narration"), "Deep"
+        ),
     ]
 
 

@@ -3,7 +3,7 @@ audio isolation, music."""
 
 from __future__ import annotations
 
-from . import audio
+from . import audio, catalog
 from .errors import ApiError
 from .messages import Request, Response
 from .routing import require_range, require_text, route
@@ -50,7 +50,9 @@ def _transcription(language_code: str) -> dict:
         if index:
             words.append({"text": " ", "start": start, "end": start, "type": "spacing", "logprob": 0.0})
         end = round(start + 0.3, 2)
-        words.append({"text": word, "start": start, "end": end, "type": "word", "speaker_id": "speaker_0", "logprob": -0.05})
+        words.append(
+            {"text": word, "start": start, "end": end, "type": "word", "speaker_id": "speaker_0", "logprob": -0.05}
+        )
         start = round(end + 0.05, 2)
     return {
         "language_code": language_code,
@@ -115,6 +117,15 @@ def _plan_length_ms(plan: object) -> int:
     if not durations or not all(isinstance(d, int) and d > 0 for d in durations):
         raise ApiError(422, "invalid_parameter", "composition_plan needs sections, each with a positive duration_ms.")
     return sum(durations)
+
+
+@route("POST", "/v1/music/plan")
+def composition_plan(request: Request, state: FakeState) -> Response:
+    payload = request.json()
+    prompt = require_text(payload, "prompt")
+    length_ms = payload.get("music_length_ms")
+    require_range(length_ms, "music_length_ms", 3_000, 600_000)
+    return Response.json(catalog.composition_plan(prompt, length_ms or 30_000))
 
 
 @route("POST", "/v1/music/video-to-music")

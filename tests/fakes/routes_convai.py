@@ -35,7 +35,12 @@ def _agent_summary(agent: dict) -> dict:
         "tags": agent["tags"],
         "created_at_unix_secs": agent["metadata"]["created_at_unix_secs"],
         "updated_at_unix_secs": agent["metadata"]["updated_at_unix_secs"],
-        "access_info": {"is_creator": True, "creator_name": "Fake", "creator_email": "fake@example.com", "role": "admin"},
+        "access_info": {
+            "is_creator": True,
+            "creator_name": "Fake",
+            "creator_email": "fake@example.com",
+            "role": "admin",
+        },
     }
 
 
@@ -74,9 +79,7 @@ def simulate_conversation(request: Request, state: FakeState, agent_id: str) -> 
 @route("GET", "/v1/convai/conversations")
 def list_conversations(request: Request, state: FakeState) -> Response:
     agent_id = request.param("agent_id")
-    summaries = [
-        catalog.conversation_summary(c) for c in state.conversations() if agent_id in (None, c["agent_id"])
-    ]
+    summaries = [catalog.conversation_summary(c) for c in state.conversations() if agent_id in (None, c["agent_id"])]
     return _page(request, summaries, "conversations")
 
 

@@ -34,7 +34,9 @@ class FakeState:
             return copy.deepcopy(list(self._voices.values()))
 
     def voice(self, voice_id: str) -> dict:
-        return self._get(self._voices, voice_id, "voice_not_found", f"A voice with voice_id {voice_id!r} was not found.")
+        return self._get(
+            self._voices, voice_id, "voice_not_found", f"A voice with voice_id {voice_id!r} was not found."
+        )
 
     def add_voice(self, voice: dict) -> None:
         with self._lock:
@@ -56,9 +58,13 @@ class FakeState:
             return copy.deepcopy(list(self._agents.values()))
 
     def agent(self, agent_id: str) -> dict:
-        return self._get(self._agents, agent_id, "agent_not_found", f"An agent with agent_id {agent_id!r} was not found.")
+        return self._get(
+            self._agents, agent_id, "agent_not_found", f"An agent with agent_id {agent_id!r} was not found."
+        )
 
-    def add_agent(self, name: str, config: dict, tags: list[str] | None = None, *, agent_id: str = "", created: int = 0) -> str:
+    def add_agent(
+        self, name: str, config: dict, tags: list[str] | None = None, *, agent_id: str = "", created: int = 0
+    ) -> str:
         agent_id = agent_id or new_id("agent_")
         now = created or int(time.time())
         agent = {
