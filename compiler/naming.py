@@ -1,0 +1,90 @@
+"""Names the generated templates promise to keep: logical IDs, export names, resource names and tags.
+
+A logical ID is part of a deployed stack's identity: renaming one makes CloudFormation replace the
+resource on the next update. So they live here, as constants, and nowhere else.
+"""
+
+from __future__ import annotations
+
+from .model import Metadata
+
+# --- logical IDs ---------------------------------------------------------------------------------------------
+IMAGE_TAG = "ImageTag"  # the one parameter of a Deployment stack
+
+REPOSITORY = "Repository"
+
+VPC = "Vpc"
+VPC_IPV6_BLOCK = "VpcIpv6CidrBlock"
+INTERNET_GATEWAY = "InternetGateway"
+GATEWAY_ATTACHMENT = "InternetGatewayAttachment"
+PUBLIC_ROUTE_TABLE = "PublicRouteTable"
+PUBLIC_ROUTE = "PublicDefaultRoute"
+PUBLIC_ROUTE_IPV6 = "PublicDefaultRouteIpv6"
+TASK_SECURITY_GROUP = "TaskSecurityGroup"
+
+CLUSTER = "Cluster"
+CLUSTER_CAPACITY_PROVIDERS = "ClusterCapacityProviders"
+TASK_DEFINITION = "TaskDefinition"
+SERVICE = "Service"
+LOG_GROUP = "LogGroup"
+SERVER_SECRET = "ServerSecret"
+EXECUTION_ROLE = "ExecutionRole"
+TASK_ROLE = "TaskRole"
+
+SCALABLE_TARGET = "ScalableTarget"
+CPU_SCALING_POLICY = "CpuScalingPolicy"
+
+ALERT_TOPIC = "AlertTopic"
+ALERT_SUBSCRIPTION = "AlertEmailSubscription"
+BUDGET = "MonthlyBudget"
+
+LOAD_BALANCER = "LoadBalancer"
+LOAD_BALANCER_SECURITY_GROUP = "LoadBalancerSecurityGroup"
+TASK_INGRESS_FROM_LOAD_BALANCER = "TaskIngressFromLoadBalancer"
+TARGET_GROUP = "TargetGroup"
+HTTPS_LISTENER = "HttpsListener"
+HTTP_LISTENER = "HttpListener"
+TARGET_5XX_ALARM = "Target5xxAlarm"
+UNHEALTHY_TARGETS_ALARM = "UnhealthyTargetsAlarm"
+
+
+def public_subnet(index: int) -> str:
+    return f"PublicSubnet{index + 1}"
+
+
+def public_subnet_route_association(index: int) -> str:
+    return f"PublicSubnet{index + 1}RouteTableAssociation"
+
+
+# --- exports of the ImageRepository stack (imported by Deployment stacks in the same region) ----------------
+
+def repository_uri_export(repository_stack: str) -> str:
+    return f"{repository_stack}-RepositoryUri"
+
+
+def repository_arn_export(repository_stack: str) -> str:
+    return f"{repository_stack}-RepositoryArn"
+
+
+# --- physical names ------------------------------------------------------------------------------------------
+# Only where a person looks for them; everything else is named by CloudFormation (replaceable, no clashes).
+
+def log_group_name(deployment: str) -> str:
+    return f"/mcpdeploy/{deployment}"
+
+
+def budget_name(deployment: str) -> str:
+    return f"{deployment}-monthly"
+
+
+# --- tags ----------------------------------------------------------------------------------------------------
+DEPLOYMENT_TAG = "mcpdeploy:deployment"
+
+
+def stack_tags(metadata: Metadata) -> dict[str, str]:
+    """The labels of a document plus the tag naming its stack, sorted for a stable template.
+
+    Label keys cannot contain ':' (see model.Metadata), so a label never overrides the mcpdeploy tag.
+    """
+    tags = {**metadata.labels, DEPLOYMENT_TAG: metadata.name}
+    return dict(sorted(tags.items()))

@@ -1,0 +1,49 @@
+"""Roles of the tasks: least privilege, no role names (so CAPABILITY_IAM is enough)."""
+
+from __future__ import annotations
+
+from troposphere import AWSHelperFn, GetAtt, Ref, Template, iam, logs, secretsmanager
+
+from .. import naming
+
+
+def execution_role(t: Template, *, repository_arn: AWSHelperFn, log_group: logs.LogGroup,
+                   secret: secretsmanager.Secret) -> iam.Role:
+    """What ECS itself needs to start a task: pull the image, write its logs, read its secret. Nothing more
+    (the managed AmazonECSTaskExecutionRolePolicy would allow every repository and log group)."""
+    statements = [
+        # GetAuthorizationToken is account-wide by design: it has no resource to scope to.
+        _allow(["ecr:GetAuthorizationToken"], "*"),
+        _allow(["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"], repository_arn),
+        # The log group's Arn attribute ends in ":*", which covers its streams.
+        _allow(["logs:CreateLogStream", "logs:PutLogEvents"], GetAtt(log_group, "Arn")),
+        _allow(["secretsmanager:GetSecretValue"], Ref(secret)),
+    ]
+    return t.add_resource(iam.Role(
+        naming.EXECUTION_ROLE,
+        AssumeRolePolicyDocument=_ecs_tasks_trust(),
+        Policies=[iam.Policy(PolicyName="start-task", PolicyDocument=_document(statements))],
+    ))
+
+
+def task_role(t: Template) -> iam.Role:
+    """The server's own identity; it calls no AWS API, so the role has no policy."""
+    return t.add_resource(iam.Role(naming.TASK_ROLE, AssumeRolePolicyDocument=_ecs_tasks_trust()))
+
+
+def _ecs_tasks_trust() -> dict:
+    # aws:SourceAccount keeps other accounts' tasks from assuming the role (confused deputy).
+    return _document([{
+        "Effect": "Allow",
+        "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+        "Action": "sts:AssumeRole",
+        "Condition": {"StringEquals": {"aws:SourceAccount": Ref("AWS::AccountId")}},
+    }])
+
+
+def _allow(actions: list[str], resource) -> dict:
+    return {"Effect": "Allow", "Action": actions, "Resource": resource}
+
+
+def _document(statements: list[dict]) -> dict:
+    return {"Version": "2012-10-17", "Statement": statements}

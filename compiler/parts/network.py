@@ -1,0 +1,68 @@
+"""A VPC with public subnets (no NAT gateway) and the security group of the tasks.
+
+Region-independent: availability zones come from Fn::GetAZs, IPv6 blocks from Amazon's pool.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from troposphere import Cidr, GetAtt, GetAZs, Ref, Select, Template, ec2
+
+from .. import naming
+
+VPC_CIDR = "10.0.0.0/16"
+SUBNET_CIDRS = ("10.0.0.0/24", "10.0.1.0/24", "10.0.2.0/24")
+HTTPS = 443
+
+
+@dataclass(frozen=True)
+class Network:
+    vpc: ec2.VPC
+    subnets: list[ec2.Subnet]
+    cidr: str = VPC_CIDR
+
+
+def public_vpc(t: Template, az_count: int = 2, ipv6: bool = False) -> Network:
+    """Subnets routed to an internet gateway; with ipv6, each also gets a /64 so a dual-stack ALB can use it."""
+    vpc = t.add_resource(ec2.VPC(naming.VPC, CidrBlock=VPC_CIDR, EnableDnsSupport=True, EnableDnsHostnames=True))
+    ipv6_block = t.add_resource(ec2.VPCCidrBlock(
+        naming.VPC_IPV6_BLOCK, VpcId=Ref(vpc), AmazonProvidedIpv6CidrBlock=True)) if ipv6 else None
+    gateway = t.add_resource(ec2.InternetGateway(naming.INTERNET_GATEWAY))
+    attachment = t.add_resource(ec2.VPCGatewayAttachment(
+        naming.GATEWAY_ATTACHMENT, VpcId=Ref(vpc), InternetGatewayId=Ref(gateway)))
+    routes = t.add_resource(ec2.RouteTable(naming.PUBLIC_ROUTE_TABLE, VpcId=Ref(vpc)))
+    t.add_resource(ec2.Route(naming.PUBLIC_ROUTE, RouteTableId=Ref(routes), DestinationCidrBlock="0.0.0.0/0",
+                             GatewayId=Ref(gateway), DependsOn=[attachment.title]))
+    if ipv6_block is not None:
+        t.add_resource(ec2.Route(naming.PUBLIC_ROUTE_IPV6, RouteTableId=Ref(routes), DestinationIpv6CidrBlock="::/0",
+                                 GatewayId=Ref(gateway), DependsOn=[attachment.title]))
+    subnets = [_public_subnet(t, vpc, index, az_count, ipv6_block) for index in range(az_count)]
+    for index, subnet in enumerate(subnets):
+        t.add_resource(ec2.SubnetRouteTableAssociation(
+            naming.public_subnet_route_association(index), SubnetId=Ref(subnet), RouteTableId=Ref(routes)))
+    return Network(vpc=vpc, subnets=subnets)
+
+
+def _public_subnet(t: Template, vpc: ec2.VPC, index: int, count: int,
+                   ipv6_block: ec2.VPCCidrBlock | None) -> ec2.Subnet:
+    # Tasks get their public IPv4 from ECS (AssignPublicIp), so nothing else launched here gets one.
+    subnet = ec2.Subnet(naming.public_subnet(index), VpcId=Ref(vpc), CidrBlock=SUBNET_CIDRS[index],
+                        AvailabilityZone=Select(index, GetAZs("")), MapPublicIpOnLaunch=False)
+    if ipv6_block is not None:
+        vpc_ipv6 = Select(0, GetAtt(vpc, "Ipv6CidrBlocks"))
+        subnet.Ipv6CidrBlock = Select(index, Cidr(vpc_ipv6, count, 64))
+        subnet.DependsOn = [ipv6_block.title]
+    return t.add_resource(subnet)
+
+
+def task_security_group(t: Template, network: Network) -> ec2.SecurityGroup:
+    """Tasks talk HTTPS out (ElevenLabs, ECR, Secrets Manager, CloudWatch Logs); ingress is the front door's."""
+    return t.add_resource(ec2.SecurityGroup(
+        naming.TASK_SECURITY_GROUP,
+        GroupDescription="MCP server tasks",
+        VpcId=Ref(network.vpc),
+        SecurityGroupEgress=[ec2.SecurityGroupRule(
+            IpProtocol="tcp", FromPort=HTTPS, ToPort=HTTPS, CidrIp="0.0.0.0/0",
+            Description="HTTPS to ElevenLabs and AWS APIs")],
+    ))

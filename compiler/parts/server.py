@@ -1,0 +1,54 @@
+"""The contract between the templates and the server image: port, paths, environment, secret keys.
+
+The names mirror server/config.py; the server refuses to start on a value it does not accept.
+"""
+
+from __future__ import annotations
+
+from troposphere import AWSHelperFn, ecs
+
+from ..model import CommonSpec
+
+CONTAINER_NAME = "server"
+PORT = 8080
+HEALTH_PATH = "/health"
+MCP_PATH = "/mcp"
+# Keys of the one Secrets Manager secret, each injected as an environment variable of the same name.
+SERVER_KEY = "MCP_SERVER_API_KEY"
+ELEVENLABS_KEY = "ELEVENLABS_API_KEY"
+SECRET_KEYS = (SERVER_KEY, ELEVENLABS_KEY)
+# Seconds between the end of draining and SIGKILL, for the last responses and log lines to leave.
+DRAIN_MARGIN_SECONDS = 5
+
+Value = str | AWSHelperFn
+
+
+def environment(spec: CommonSpec, *, allowed_hosts: Value, trusted_proxy_cidrs: str) -> dict[str, Value]:
+    """Plain (non-secret) settings of the server; an empty allow-list is left out (the server then admits all)."""
+    env: dict[str, Value] = {
+        "MCP_AUTH_MODE": spec.auth.mode,
+        "MCP_ALLOWED_HOSTS": allowed_hosts,
+        "MCP_TRUSTED_PROXY_CIDRS": trusted_proxy_cidrs,
+        "MCP_PORT": str(PORT),
+        "MCP_DRAIN_SECONDS": str(spec.task.stop_timeout_seconds - DRAIN_MARGIN_SECONDS),
+        "MCP_LOG_LEVEL": "INFO",
+    }
+    if spec.auth.allowed_cidrs:
+        env["MCP_ALLOWED_CIDRS"] = ",".join(spec.auth.allowed_cidrs)
+    return dict(sorted(env.items()))
+
+
+def container(*, image: Value, environment: dict[str, Value], secrets: dict[str, Value],
+              logging: ecs.LogConfiguration, stop_timeout_seconds: int) -> ecs.ContainerDefinition:
+    """The one container of a task: read-only root file system, nothing mounted (the server writes nothing)."""
+    return ecs.ContainerDefinition(
+        Name=CONTAINER_NAME,
+        Image=image,
+        Essential=True,
+        PortMappings=[ecs.PortMapping(ContainerPort=PORT, Protocol="tcp")],
+        Environment=[ecs.Environment(Name=name, Value=value) for name, value in environment.items()],
+        Secrets=[ecs.Secret(Name=name, ValueFrom=source) for name, source in secrets.items()],
+        LogConfiguration=logging,
+        ReadonlyRootFilesystem=True,
+        StopTimeout=stop_timeout_seconds,
+    )

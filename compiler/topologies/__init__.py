@@ -1,0 +1,17 @@
+"""Topologies: each turns one Deployment into one CloudFormation template (pure, deterministic)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from troposphere import Template
+
+from ..model import Deployment, ImageRepository
+from . import alb
+from .image_repository import build as build_repository
+
+TOPOLOGIES: dict[str, Callable[[Deployment, ImageRepository], Template]] = {
+    "alb": alb.build,
+}
+
+__all__ = ["TOPOLOGIES", "build_repository"]

@@ -1,0 +1,68 @@
+"""The `alb` topology: ALB (two AZs) -> Fargate tasks in public subnets with public IPs; no NAT gateway."""
+
+from __future__ import annotations
+
+from troposphere import GetAtt, Output, Sub, Template
+
+from .. import naming
+from ..model import Deployment, ImageRepository
+from ..parts import alb, alerts, ecs, iam, image, logs, network, outputs, schedule, secrets, server, tagging
+
+
+def build(deployment: Deployment, repo: ImageRepository) -> Template:
+    name, spec = deployment.metadata.name, deployment.spec
+    repo_stack = repo.metadata.name
+    t = Template(Description=f"mcpdeploy Deployment {name}: ElevenLabs MCP server behind an Application Load Balancer")
+
+    tag = image.tag_parameter(t, spec.image.tag)
+    net = network.public_vpc(t, az_count=2, ipv6=True)
+    task_sg = network.task_security_group(t, net)
+    front = alb.load_balancer(t, net, spec.alb, spec.auth.allowed_cidrs, task_sg,
+                              deregistration_seconds=spec.task.stop_timeout_seconds)
+
+    cluster = ecs.cluster(t, spot=spec.task.spot)
+    log_group = logs.log_group(t, name, spec.logs)
+    secret = secrets.server_secret(t, name)
+    execution_role = iam.execution_role(t, repository_arn=image.repository_arn(repo_stack), log_group=log_group,
+                                        secret=secret)
+    container = server.container(
+        image=image.uri(repo_stack, tag),
+        environment=server.environment(spec, allowed_hosts=_allowed_hosts(front, spec.alb.certificate_arn),
+                                       trusted_proxy_cidrs=net.cidr),
+        secrets=secrets.container_secrets(secret),
+        logging=logs.awslogs(log_group, stream_prefix=server.CONTAINER_NAME),
+        stop_timeout_seconds=spec.task.stop_timeout_seconds,
+    )
+    task = ecs.task_definition(t, spec.task, container, execution_role=execution_role, task_role=iam.task_role(t))
+    service = ecs.service(
+        t, cluster, task, spot=spec.task.spot, subnets=net.subnets, security_group=task_sg,
+        load_balancers=[alb.service_target(front)], depends_on=[listener.title for listener in front.listeners])
+    schedule.scaling(t, spec.task, spec.schedule, cluster, service)
+
+    topic = alerts.email_topic(t, spec.alerts)
+    alerts.alarms(t, alb.health_alarms(front), topic)
+    alerts.budget(t, spec.alerts, name)
+
+    _endpoint_outputs(t, front)
+    outputs.operations(t, cluster, service, secret, log_group)
+    tagging.tag_everything(t, naming.stack_tags(deployment.metadata))
+    return t
+
+
+def _allowed_hosts(front: alb.FrontDoor, certificate_arn: str | None):
+    """Host headers the server accepts. Over plain HTTP clients use the ALB's name. With a certificate they use
+    the certificate's domain, which the file does not name yet, so the check is off ('*'): the API key, not the
+    Host header, is what protects a public endpoint."""
+    if certificate_arn is not None:
+        return "*"
+    return GetAtt(front.load_balancer, "DNSName")
+
+
+def _endpoint_outputs(t: Template, front: alb.FrontDoor) -> None:
+    base = f"{front.scheme}://${{{naming.LOAD_BALANCER}.DNSName}}"
+    note = " With HTTPS, use the certificate's domain (a CNAME to the load balancer) in place of its name." \
+        if front.scheme == "https" else ""
+    t.add_output([
+        Output("EndpointUrl", Value=Sub(base + server.MCP_PATH), Description="MCP endpoint (streamable HTTP)." + note),
+        Output("HealthUrl", Value=Sub(base + server.HEALTH_PATH)),
+    ])
