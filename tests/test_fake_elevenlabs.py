@@ -176,6 +176,11 @@ def test_speech_to_text_parses_the_upload(client):
     )
     assert result.text.startswith("This is a transcript") and result.language_code == "de"
     assert [w.text for w in result.words if w.type == "word"] == result.text.split()
+    assert {w.speaker_id for w in result.words} == {None}
+    diarized = client.speech_to_text.convert(
+        model_id="scribe_v1", file=("talk.mp3", b"\xff", "audio/mpeg"), diarize=True
+    )
+    assert [w.speaker_id for w in diarized.words if w.type == "word"][::4] == ["speaker_0", "speaker_0", "speaker_1"]
 
 
 def test_speech_to_text_needs_a_file_or_url(http):

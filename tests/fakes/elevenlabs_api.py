@@ -58,6 +58,7 @@ class FakeElevenLabs:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> FakeElevenLabs:
+        self._stopping.clear()
         self._server = FakeHTTPServer(self.port, self._handle)
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(

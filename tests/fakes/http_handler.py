@@ -44,6 +44,11 @@ class FakeHTTPServer(ThreadingHTTPServer):
             self._connections.discard(request)
         super().shutdown_request(request)
 
+    def handle_error(self, request, client_address) -> None:
+        """A client that gave up (timeout, closed socket) is routine here, not worth a traceback."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
     def close_connections(self) -> None:
         """Wake threads blocked on idle keep-alive connections so they end with the server."""
         with self._connections_lock:

@@ -40,19 +40,21 @@ def speech_to_text(request: Request, state: FakeState) -> Response:
     uploads, url = form.uploads("file", required=False), form.text("cloud_storage_url")
     if bool(uploads) == bool(url):
         raise ApiError(422, "invalid_parameter", "Give exactly one of 'file' and 'cloud_storage_url'.")
-    return Response.json(_transcription(form.text("language_code") or "en"))
+    diarize = (form.text("diarize") or "").lower() == "true"
+    return Response.json(_transcription(form.text("language_code") or "en", diarize))
 
 
-def _transcription(language_code: str) -> dict:
-    """A `SpeechToTextChunkResponseModel` with word timings."""
-    words, start = [], 0.0
-    for index, word in enumerate(TRANSCRIPT.split()):
+def _transcription(language_code: str, diarize: bool) -> dict:
+    """A `SpeechToTextChunkResponseModel` with word timings; diarized, the second half is speaker_1."""
+    words, start, spoken = [], 0.0, TRANSCRIPT.split()
+    for index, text in enumerate(spoken):
         if index:
             words.append({"text": " ", "start": start, "end": start, "type": "spacing", "logprob": 0.0})
         end = round(start + 0.3, 2)
-        words.append(
-            {"text": word, "start": start, "end": end, "type": "word", "speaker_id": "speaker_0", "logprob": -0.05}
-        )
+        word = {"text": text, "start": start, "end": end, "type": "word", "logprob": -0.05}
+        if diarize:
+            word["speaker_id"] = f"speaker_{2 * index // len(spoken)}"
+        words.append(word)
         start = round(end + 0.05, 2)
     return {
         "language_code": language_code,
