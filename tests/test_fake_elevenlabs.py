@@ -545,7 +545,7 @@ def test_fifty_concurrent_clients_are_served_in_parallel(fake):
     for thread in threads:
         thread.join()
     assert results == [200] * 50
-    assert time.monotonic() - started < 3.0  # 25 s if served one after another
+    assert time.monotonic() - started < 6.0  # 25 s if served one after another
 
 
 def test_stop_ends_pending_delays_and_closes_the_port():
