@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import socket
 from dataclasses import dataclass
 from urllib.parse import unquote, urljoin, urlsplit
@@ -20,6 +21,7 @@ import anyio
 import httpx
 from mcp.server.mcpserver.exceptions import ToolError
 
+from server.http_clients import new_client
 from server.network import IPAddress, parse_address
 
 FETCH_TIMEOUT_SECONDS = 10.0
@@ -41,10 +43,14 @@ class AudioInputs:
     def __init__(self, max_bytes: int, allow_insecure: bool):
         self.max_bytes = max_bytes
         self.allow_insecure = allow_insecure
-        self._client = httpx.AsyncClient(trust_env=False, follow_redirects=False, timeout=FETCH_TIMEOUT_SECONDS)
+
+    @functools.cached_property
+    def _client(self) -> httpx.AsyncClient:
+        return new_client(timeout=FETCH_TIMEOUT_SECONDS)
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        if "_client" in self.__dict__:
+            await self._client.aclose()
 
     async def load(self, url: str | None, data: str | None, *, field: str = "audio") -> AudioFile:
         """The audio given as `<field>_url` or `<field>_base64` (exactly one of them)."""

@@ -13,6 +13,7 @@ whose message tells the user what happened and what to do.
 from __future__ import annotations
 
 import email.utils
+import functools
 import random
 import time
 from collections.abc import Mapping
@@ -21,6 +22,8 @@ from typing import Any
 import anyio
 import httpx
 from mcp.server.mcpserver.exceptions import ToolError
+
+from server.http_clients import new_client
 
 MAX_ATTEMPTS = 4
 FIRST_BACKOFF_SECONDS = 0.5
@@ -47,17 +50,21 @@ class ElevenLabsAPI:
     """Shared by all requests; `session(key)` binds the key a tool call should use."""
 
     def __init__(self, base_url: str, budget_seconds: float):
+        self.base_url = base_url
         self.budget_seconds = budget_seconds
-        self._client = httpx.AsyncClient(
-            base_url=base_url,
+
+    @functools.cached_property
+    def _client(self) -> httpx.AsyncClient:
+        """The one connection pool to ElevenLabs, made on first use to keep start-up short."""
+        return new_client(
+            base_url=self.base_url,
             headers={"user-agent": "elevenlabs-mcp-remote/0.1"},
             limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
-            trust_env=False,
-            follow_redirects=False,
         )
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        if "_client" in self.__dict__:
+            await self._client.aclose()
 
     def session(self, api_key: str, key_owner: str) -> ElevenLabsSession:
         if not api_key:
