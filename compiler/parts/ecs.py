@@ -63,7 +63,8 @@ def service(t: Template, cluster_: Cluster, definition: ecs.TaskDefinition, *, s
         TaskDefinition=Ref(definition),
         CapacityProviderStrategy=[ecs.CapacityProviderStrategyItem(CapacityProvider=capacity_provider(spot), Weight=1)],
         NetworkConfiguration=ecs.NetworkConfiguration(AwsvpcConfiguration=ecs.AwsvpcConfiguration(
-            AssignPublicIp="ENABLED", Subnets=[Ref(subnet) for subnet in subnets], SecurityGroups=[GetAtt(security_group, "GroupId")])),
+            AssignPublicIp="ENABLED", Subnets=[Ref(subnet) for subnet in subnets],
+            SecurityGroups=[GetAtt(security_group, "GroupId")])),
         DeploymentConfiguration=ecs.DeploymentConfiguration(
             DeploymentCircuitBreaker=ecs.DeploymentCircuitBreaker(Enable=True, Rollback=True),
             MinimumHealthyPercent=100, MaximumPercent=200),

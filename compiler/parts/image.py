@@ -16,7 +16,8 @@ def tag_parameter(t: Template, default: str) -> Parameter:
 
 
 def uri(repository_stack: str, tag: Parameter) -> Sub:
-    return Sub(f"${{Repository}}:${{{tag.title}}}", Repository=ImportValue(naming.repository_uri_export(repository_stack)))
+    repository = ImportValue(naming.repository_uri_export(repository_stack))
+    return Sub(f"${{Repository}}:${{{tag.title}}}", Repository=repository)
 
 
 def repository_arn(repository_stack: str) -> ImportValue:

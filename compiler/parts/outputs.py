@@ -12,7 +12,7 @@ from .ecs import Cluster
 SET_ELEVENLABS_KEY = (
     "aws secretsmanager get-secret-value --region ${AWS::Region} --secret-id ${Secret} --query SecretString "
     "--output text | jq -cj '.ELEVENLABS_API_KEY = env.ELEVENLABS_API_KEY' | aws secretsmanager put-secret-value "
-    "--region ${AWS::Region} --secret-id ${Secret} --secret-string file:///dev/stdin && aws ecs update-service "
+    "--region ${AWS::Region} --secret-id ${Secret} --secret-string file:///dev/stdin >/dev/null && aws ecs update-service "
     "--region ${AWS::Region} --cluster ${Cluster} --service ${ServiceName} --force-new-deployment "
     "--query service.serviceName --output text"
 )
