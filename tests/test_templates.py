@@ -289,6 +289,17 @@ def test_subnets_span_two_zones_of_any_region():
     assert routes == {"0.0.0.0/0": {"Ref": naming.INTERNET_GATEWAY}, "::/0": {"Ref": naming.INTERNET_GATEWAY}}
 
 
+@pytest.mark.parametrize("cidrs, dual_stack", [
+    ([], True), (["203.0.113.0/24"], False), (["2001:db8::/32"], True), (["203.0.113.0/24", "2001:db8::/32"], True),
+])
+def test_dual_stack_exactly_when_ipv6_clients_are_admitted(cidrs, dual_stack):
+    template = build({"auth": {"allowedCidrs": cidrs}})
+    assert props(template, naming.LOAD_BALANCER)["IpAddressType"] == ("dualstack" if dual_stack else "ipv4")
+    assert (naming.VPC_IPV6_BLOCK in template["Resources"]) == dual_stack
+    assert (naming.PUBLIC_ROUTE_IPV6 in template["Resources"]) == dual_stack
+    assert all(("Ipv6CidrBlock" in props(template, naming.public_subnet(i))) == dual_stack for i in range(2))
+
+
 # --- load balancer ----------------------------------------------------------------------------------------------
 
 def listeners(template: dict) -> dict[int, dict]:

@@ -1,7 +1,8 @@
 """The `alb` front door: an internet-facing Application Load Balancer in front of the tasks.
 
 HTTPS with a certificate (HTTP redirected), or plain HTTP when the file opts in. Its security group admits
-spec.auth.allowedCidrs (everyone when empty) and may only talk to the tasks, which admit only it.
+spec.auth.allowedCidrs (everyone when empty, over IPv4 and IPv6) and may only talk to the tasks, which admit
+only it. It is dual-stack exactly when the allow-list admits IPv6 clients.
 """
 
 from __future__ import annotations
@@ -31,9 +32,16 @@ class FrontDoor:
     scheme: str  # of the URLs clients use: "https" or "http"
 
 
+def admits_ipv6(allowed_cidrs: list[str]) -> bool:
+    """Dual-stack only when IPv6 clients are admitted: with an IPv4-only allow-list, an AAAA record would send
+    dual-stack clients to an address that drops them (some wait for a timeout before trying IPv4)."""
+    sources = allowed_cidrs or EVERYONE
+    return any(ipaddress.ip_network(source).version == 6 for source in sources)
+
+
 def load_balancer(t: Template, network: Network, options: AlbOptions, allowed_cidrs: list[str],
                   task_security_group: ec2.SecurityGroup, deregistration_seconds: int) -> FrontDoor:
-    """The network must have IPv6 subnets: the load balancer is dual-stack so IPv6 clients can reach it."""
+    """When `admits_ipv6(allowed_cidrs)`, the network must have IPv6 subnets (see network.public_vpc)."""
     https = options.certificate_arn is not None
     ports = {HTTPS: "HTTPS", HTTP: "HTTP redirected to HTTPS"} if https else {HTTP: "plain HTTP"}
     security_group = _security_group(t, network, ports, allowed_cidrs or list(EVERYONE), task_security_group)
@@ -41,7 +49,7 @@ def load_balancer(t: Template, network: Network, options: AlbOptions, allowed_ci
         naming.LOAD_BALANCER,
         Type="application",
         Scheme="internet-facing",
-        IpAddressType="dualstack",
+        IpAddressType="dualstack" if admits_ipv6(allowed_cidrs) else "ipv4",
         Subnets=[Ref(subnet) for subnet in network.subnets],
         SecurityGroups=[GetAtt(security_group, "GroupId")],
         LoadBalancerAttributes=_attributes({

@@ -57,7 +57,8 @@ def _public_subnet(t: Template, vpc: ec2.VPC, index: int, count: int,
 
 
 def task_security_group(t: Template, network: Network) -> ec2.SecurityGroup:
-    """Tasks talk HTTPS out (ElevenLabs, ECR, Secrets Manager, CloudWatch Logs); ingress is the front door's."""
+    """Tasks talk HTTPS out (ElevenLabs, ECR and its S3 layers, Secrets Manager, CloudWatch Logs); ingress is the
+    front door's. DNS needs no rule: security groups do not filter traffic to the VPC's Route 53 Resolver."""
     return t.add_resource(ec2.SecurityGroup(
         naming.TASK_SECURITY_GROUP,
         GroupDescription="MCP server tasks",

@@ -15,7 +15,7 @@ def build(deployment: Deployment, repo: ImageRepository) -> Template:
     t = Template(Description=f"mcpdeploy Deployment {name}: ElevenLabs MCP server behind an Application Load Balancer")
 
     tag = image.tag_parameter(t, spec.image.tag)
-    net = network.public_vpc(t, az_count=2, ipv6=True)
+    net = network.public_vpc(t, az_count=2, ipv6=alb.admits_ipv6(spec.auth.allowed_cidrs))
     task_sg = network.task_security_group(t, net)
     front = alb.load_balancer(t, net, spec.alb, spec.auth.allowed_cidrs, task_sg,
                               deregistration_seconds=spec.task.stop_timeout_seconds)
