@@ -65,8 +65,10 @@ class AudioInputs:
         if text.startswith("data:"):  # data:audio/mpeg;base64,....
             header, _, text = text.partition(",")
             content_type = header[5:].split(";")[0] or content_type
+        compact = "".join(text.split())
+        self._check_size(len(compact) * 3 // 4 - 2, field)  # before decoding: 4 characters carry 3 bytes
         try:
-            data = base64.b64decode("".join(text.split()), validate=True)
+            data = base64.b64decode(compact, validate=True)
         except (binascii.Error, ValueError):
             raise ToolError(f"{field} is not valid base64.") from None
         self._check_size(len(data), field)

@@ -245,7 +245,7 @@ def error_detail(response: httpx.Response) -> str:
     elif detail:
         text = str(detail)
     else:
-        text = response.reason_phrase or "no details"
+        text = response.text.strip() or response.reason_phrase or "no details"
     return text[:MAX_DETAIL_CHARS]
 
 

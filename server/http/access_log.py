@@ -29,8 +29,8 @@ class AccessLog:
 
         try:
             await self.app(scope, receive, record_status)
-        except Exception:
-            status = 500
+        except BaseException:  # includes cancellation when the drain period runs out
+            status = status or 500  # what uvicorn answers when the app fails before responding
             raise
         finally:
             state = scope.get("state") or {}

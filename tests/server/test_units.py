@@ -1,0 +1,117 @@
+"""Pure functions behind the gate and the upstream client, checked directly and exhaustively."""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+from email.utils import formatdate
+
+import anyio
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from server.auth import ApiKeyAuthenticator, Principal, find_credential, without_key_param
+from server.config import ConfigError, load_settings
+from server.elevenlabs import _retry_after_seconds
+from server.http.jsonrpc_guard import jsonrpc_problem
+from server.network import HostPolicy, address_allowed, client_address
+
+PROXIES = (ipaddress.ip_network("10.0.0.0/8"),)
+
+
+@pytest.mark.parametrize(
+    "peer, forwarded, expected",
+    [
+        ("203.0.113.9", None, "203.0.113.9"),
+        ("203.0.113.9", "198.51.100.1", "203.0.113.9"),  # untrusted peer: header ignored
+        ("10.0.0.5", "198.51.100.1", "198.51.100.1"),
+        ("10.0.0.5", "1.1.1.1, 198.51.100.1, 10.0.0.7", "198.51.100.1"),
+        ("10.0.0.5", "10.0.0.9, 10.0.0.7", "10.0.0.9"),  # all trusted: the left-most
+        ("10.0.0.5", "198.51.100.1, garbage", None),
+        ("::ffff:10.0.0.5", "198.51.100.1", "198.51.100.1"),  # IPv4-mapped peer
+        (None, "198.51.100.1", None),
+    ],
+)
+def test_client_address(peer, forwarded, expected):
+    found = client_address(peer, forwarded, PROXIES)
+    assert (str(found) if found else None) == expected
+
+
+def test_empty_allow_list_admits_all_but_not_unknown_when_set():
+    assert address_allowed(None, ())
+    assert not address_allowed(None, PROXIES)
+
+
+public_v4 = st.ip_addresses(v=4).filter(lambda a: a not in PROXIES[0]).map(str)
+proxy_v4 = st.ip_addresses(network="10.0.0.0/8").map(str)
+
+
+@given(forged=st.lists(st.ip_addresses(v=4).map(str), max_size=4), client=public_v4, hops=st.lists(proxy_v4, max_size=3))
+def test_forged_left_entries_never_change_the_answer(forged, client, hops):
+    """Whatever the client prepends, the answer is the address our proxies saw."""
+    forwarded = ", ".join([*forged, client, *hops])
+    assert str(client_address("10.0.0.1", forwarded, PROXIES)) == client
+
+
+def test_host_policy():
+    policy = HostPolicy(["*.elb.amazonaws.com", "mcp.example.com"])
+    assert policy.allows("a.b.elb.amazonaws.com:443") and policy.allows("[::1]:8080") and policy.allows("localhost")
+    assert not policy.allows("elb.amazonaws.com") and not policy.allows("") and not policy.allows("xelb.amazonaws.com")
+    assert policy.allows_origin(None) and policy.allows_origin("https://mcp.example.com")
+    assert not policy.allows_origin("mcp.example.com") and not policy.allows_origin("javascript://mcp.example.com")
+    assert HostPolicy(["*"]).allows("anything.at.all")
+
+
+def test_credential_sources_and_key_stripping():
+    assert find_credential({b"authorization": b"Bearer abc "}, b"key=zzz") == "abc"
+    assert find_credential({b"x-api-key": b"def"}, b"") == "def"
+    assert find_credential({}, b"a=1&key=ghi") == "ghi"
+    assert find_credential({b"authorization": b"Bearer "}, b"") is None
+    assert without_key_param(b"a=1&key=secret&b=2") == b"a=1&b=2"
+    assert without_key_param(b"a=1") == b"a=1"
+
+
+def test_api_key_authenticator():
+    authenticator = ApiKeyAuthenticator("k" * 20)
+    assert anyio.run(authenticator.authenticate, "k" * 20) == Principal("api-key")
+    assert anyio.run(authenticator.authenticate, "k" * 19) is None
+    assert anyio.run(authenticator.authenticate, "ключ") is None  # non-ASCII must not crash the comparison
+
+
+@pytest.mark.parametrize(
+    "message, problem",
+    [
+        ({"jsonrpc": "2.0", "id": 1, "method": "x"}, None),
+        ({"jsonrpc": "2.0", "method": "notifications/x"}, None),
+        ({"jsonrpc": "2.0", "id": "a", "result": {}}, None),
+        ({"jsonrpc": "2.0", "id": None, "method": "x"}, "id"),
+        ({"jsonrpc": "2.0", "id": 1.5, "method": "x"}, "id"),
+        ({"jsonrpc": "2.0", "result": {}}, "method"),
+    ],
+)
+def test_jsonrpc_problem(message, problem):
+    found = jsonrpc_problem(message)
+    assert (found is None) if problem is None else (problem in found)
+
+
+def test_retry_after_forms():
+    assert _retry_after_seconds("3") == 3
+    assert _retry_after_seconds(None) is None and _retry_after_seconds("soon") is None
+    assert 4 <= _retry_after_seconds(formatdate(time.time() + 5, usegmt=True)) <= 5
+
+
+def test_settings_defaults_and_lists():
+    settings = load_settings({"MCP_SERVER_API_KEY": "x" * 16, "MCP_ALLOWED_CIDRS": " 203.0.113.0/24 ,10.1.2.3"})
+    assert [str(n) for n in settings.allowed_cidrs] == ["203.0.113.0/24", "10.1.2.3/32"]
+    assert (settings.port, settings.sse, settings.drain_seconds, settings.upstream_budget_seconds) == (8080, False, 25, 25)
+    assert settings.max_inline_audio_bytes == 2 * 1024 * 1024
+
+
+def test_settings_errors_name_the_variable():
+    with pytest.raises(ConfigError) as raised:
+        load_settings({"MCP_SERVER_API_KEY": "x" * 16, "MCP_MAX_INLINE_AUDIO_BYTES": "-1", "MCP_PORT": "70000"})
+    assert sorted(raised.value.problems) == [
+        "MCP_MAX_INLINE_AUDIO_BYTES: must be 0 (never inline) or a positive number of bytes",
+        "MCP_PORT: must be between 1 and 65535",
+    ]
