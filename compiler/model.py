@@ -40,6 +40,7 @@ REGIONS = (
 )
 NAME_PATTERN = r"^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$"  # DNS label: a valid stack name, ECR name and tag
 HOURS_PATTERN = r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$"
+DOMAIN_PATTERN = r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
 LABEL_KEY_PATTERN = r"^[A-Za-z0-9]([A-Za-z0-9._/-]{0,61}[A-Za-z0-9])?$"
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
@@ -149,6 +150,8 @@ class Alerts(Strict):
 class AlbOptions(Strict):
     certificate_arn: Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[\w-]+$")] | None = (
         Field(None, description="ACM certificate for the HTTPS listener."))
+    domain_name: Annotated[str, Field(pattern=DOMAIN_PATTERN, max_length=253)] | None = Field(
+        None, description="DNS name clients use (a CNAME or alias to the ALB), covered by the certificate.")
     allow_plain_http: bool = Field(False, description="Serve plain HTTP without a certificate (keys in clear).")
     idle_timeout_seconds: int = Field(300, ge=1, le=4000, description="Kept long for streaming responses.")
 

@@ -18,6 +18,7 @@ PATTERN_HINTS = {
     model.HOURS_PATTERN: "a window HH:MM-HH:MM in 24-hour time, e.g. 08:00-20:00",
     model.LABEL_KEY_PATTERN: "a label key (letters, digits, '.', '_', '-', '/', at most 63 characters)",
     model.EMAIL_PATTERN: "an e-mail address",
+    model.DOMAIN_PATTERN: "a lower-case DNS name like mcp.example.com",
 }
 
 
@@ -84,7 +85,7 @@ def _header_problems(doc: Document) -> list[Diagnostic]:
                    f"missing key 'apiVersion' (expected {model.API_VERSION!r})")
         problems.append(doc.diagnostic(("apiVersion",), message))
     kind = data.get("kind")
-    if kind not in model.KINDS:
+    if not isinstance(kind, str) or kind not in model.KINDS:
         message = f"unknown kind {kind!r}; expected one of {', '.join(model.KINDS)}" if kind else "missing key 'kind'"
         problems.append(doc.diagnostic(("kind",), message + _did_you_mean(kind, model.KINDS)))
     return problems

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from troposphere import GetAtt, Output, Sub, Template
+from troposphere import GetAtt, Join, Output, Sub, Template
 
 from .. import naming
-from ..model import Deployment, ImageRepository
+from ..model import AlbOptions, Deployment, ImageRepository
 from ..parts import alb, alerts, ecs, iam, image, logs, network, outputs, schedule, secrets, server, tagging
 
 
@@ -27,7 +27,7 @@ def build(deployment: Deployment, repo: ImageRepository) -> Template:
                                         secret=secret)
     container = server.container(
         image=image.uri(repo_stack, tag),
-        environment=server.environment(spec, allowed_hosts=_allowed_hosts(front, spec.alb.certificate_arn),
+        environment=server.environment(spec, allowed_hosts=_allowed_hosts(front, spec.alb),
                                        trusted_proxy_cidrs=net.cidr),
         secrets=secrets.container_secrets(secret),
         logging=logs.awslogs(log_group, stream_prefix=server.CONTAINER_NAME),
@@ -43,26 +43,31 @@ def build(deployment: Deployment, repo: ImageRepository) -> Template:
     alerts.alarms(t, alb.health_alarms(front), topic)
     alerts.budget(t, spec.alerts, name)
 
-    _endpoint_outputs(t, front)
+    _endpoint_outputs(t, front, spec.alb.domain_name)
     outputs.operations(t, cluster, service, secret, log_group)
     tagging.tag_everything(t, naming.stack_tags(deployment.metadata))
     return t
 
 
-def _allowed_hosts(front: alb.FrontDoor, certificate_arn: str | None):
-    """Host headers the server accepts. Over plain HTTP clients use the ALB's name. With a certificate they use
-    the certificate's domain, which the file does not name yet, so the check is off ('*'): the API key, not the
-    Host header, is what protects a public endpoint."""
-    if certificate_arn is not None:
-        return "*"
-    return GetAtt(front.load_balancer, "DNSName")
+def _allowed_hosts(front: alb.FrontDoor, options: AlbOptions):
+    """Host headers the server accepts: the domain clients use and the ALB's own name. With a certificate but no
+    domainName the domain is unknown, so the check is off ('*'): the API key, not the Host header, is what
+    protects a public endpoint."""
+    dns_name = GetAtt(front.load_balancer, "DNSName")
+    if options.domain_name:
+        return Join(",", [options.domain_name, dns_name])
+    return "*" if options.certificate_arn else dns_name
 
 
-def _endpoint_outputs(t: Template, front: alb.FrontDoor) -> None:
-    base = f"{front.scheme}://${{{naming.LOAD_BALANCER}.DNSName}}"
-    note = " With HTTPS, use the certificate's domain (a CNAME to the load balancer) in place of its name." \
-        if front.scheme == "https" else ""
+def _endpoint_outputs(t: Template, front: alb.FrontDoor, domain_name: str | None) -> None:
+    def url(path: str):
+        if domain_name:
+            return f"{front.scheme}://{domain_name}{path}"
+        return Sub(f"{front.scheme}://${{{naming.LOAD_BALANCER}.DNSName}}{path}")
+
+    note = " Use the certificate's domain (a CNAME to the load balancer) in place of its name; set " \
+        "spec.alb.domainName to show it here." if front.scheme == "https" and not domain_name else ""
     t.add_output([
-        Output("EndpointUrl", Value=Sub(base + server.MCP_PATH), Description="MCP endpoint (streamable HTTP)." + note),
-        Output("HealthUrl", Value=Sub(base + server.HEALTH_PATH)),
+        Output("EndpointUrl", Value=url(server.MCP_PATH), Description="MCP endpoint (streamable HTTP)." + note),
+        Output("HealthUrl", Value=url(server.HEALTH_PATH)),
     ])
