@@ -7,7 +7,7 @@ from pathlib import Path
 
 from . import emit
 from .diagnostics import Diagnostic
-from .lint import Finding, lint_templates
+from .lint import Finding, WarmLinter
 from .validation import Config, load_config
 
 
@@ -51,14 +51,13 @@ def parameter_overrides(deployment) -> list[str]:
     return [f"ImageTag={deployment.spec.image.tag}"]
 
 
-def build(source: str, out_dir: Path, *, check: bool = False, lint: bool = True, display_name: str | None = None,
+def build(source: str, out_dir: Path, linter: WarmLinter, *, check: bool = False, display_name: str | None = None,
           use_cache: bool = True) -> BuildResult:
     """Validate, compile and lint; then write `out_dir` (or, with `check`, only compare it). Raises ConfigError."""
     config = load_config(source, display_name)
     files, templates = compile_config(config)
     result = BuildResult(files=files, warnings=config.warnings)
-    if lint:
-        result.lint = lint_templates(templates, use_cache=use_cache)
+    result.lint = linter.lint(templates, use_cache=use_cache)
     if result.lint_failed:
         return result
     result.changed = emit.stale_files(out_dir, files) if check else emit.write_outputs(out_dir, files)

@@ -47,10 +47,13 @@ def _add_file_option(parser: argparse.ArgumentParser) -> None:
 
 
 def _build(args: argparse.Namespace) -> int:
-    from .build import build
+    from .lint import WarmLinter
 
-    out_dir = Path(args.out)
-    result = build(args.file, out_dir, check=args.check, use_cache=not args.no_cache)
+    with WarmLinter() as linter:  # forked first, so cfn-lint loads while everything else imports and compiles
+        from .build import build
+
+        out_dir = Path(args.out)
+        result = build(args.file, out_dir, linter, check=args.check, use_cache=not args.no_cache)
     _print_all(result.warnings)
     for finding in result.lint:
         print(f"{out_dir / finding.template}: {finding.path}: cfn-lint {finding.level} {finding.rule}: "

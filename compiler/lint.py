@@ -2,15 +2,21 @@
 
 Only clean results are cached (a marker file per digest), so a cached template is one that linted clean with
 this exact cfn-lint; anything else is linted again and its findings shown.
+
+Importing cfn-lint and loading its rules takes about a second (sympy and networkx come with it), longer than
+validating and compiling a whole file. `WarmLinter` therefore forks at the start of a build: the child imports
+cfn-lint while the parent validates and compiles, then lints what the cache does not already vouch for.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import pickle
+import signal
 from dataclasses import dataclass
 from functools import cache
-from importlib.metadata import version
+from importlib.util import find_spec
 from pathlib import Path
 
 FAILING_LEVELS = ("error", "warning")  # informational findings are shown but do not fail the build
@@ -38,23 +44,98 @@ def cache_dir() -> Path:
     return Path(base) / "lint"
 
 
-def lint_templates(templates: dict[str, tuple[str, str]], use_cache: bool = True) -> list[Finding]:
-    """Lint {file name: (template JSON, region)}; returns every finding, sorted."""
+Templates = dict[str, tuple[str, str]]  # file name -> (template JSON, region)
+
+
+def lint_templates(templates: Templates, use_cache: bool = True) -> list[Finding]:
+    """Lint every template in this process; returns every finding, sorted."""
+    return _lint_and_cache(_uncached(templates, use_cache), use_cache)
+
+
+class WarmLinter:
+    """A forked child that imports cfn-lint now and lints later (see the module docstring). Use as a context
+    manager; `lint` behaves like `lint_templates`."""
+
+    def __enter__(self) -> WarmLinter:
+        jobs_read, self._jobs = os.pipe()
+        self._results, results_write = os.pipe()
+        self._pid = os.fork()
+        if self._pid == 0:  # the child: never returns
+            os.close(self._jobs)
+            os.close(self._results)
+            _serve(jobs_read, results_write)
+        os.close(jobs_read)
+        os.close(results_write)
+        return self
+
+    def lint(self, templates: Templates, use_cache: bool = True) -> list[Finding]:
+        pending = _uncached(templates, use_cache)
+        if not pending:
+            return []
+        with os.fdopen(self._jobs, "wb") as jobs:
+            self._jobs = -1
+            pickle.dump((pending, use_cache), jobs)
+        with os.fdopen(self._results, "rb") as results:
+            self._results = -1
+            outcome = pickle.load(results)
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+    def __exit__(self, *exc_info) -> None:
+        for fd in (self._jobs, self._results):
+            if fd >= 0:
+                os.close(fd)
+        try:
+            os.kill(self._pid, signal.SIGKILL)  # a no-op once it has answered and exited
+        except ProcessLookupError:
+            pass
+        os.waitpid(self._pid, 0)
+
+
+def _serve(jobs_read: int, results_write: int) -> None:
+    code = 0
+    try:
+        _rules()  # the slow part, done while the parent works
+        with os.fdopen(jobs_read, "rb") as jobs:
+            pending, use_cache = pickle.load(jobs)
+        try:
+            outcome: object = _lint_and_cache(pending, use_cache)
+        except Exception as exc:  # handed to the parent, which raises it there
+            outcome = exc
+        with os.fdopen(results_write, "wb") as results:
+            pickle.dump(outcome, results)
+    except BaseException:
+        code = 1  # the parent closed the pipe (nothing to lint) or killed us
+    finally:
+        os._exit(code)
+
+
+def _uncached(templates: Templates, use_cache: bool) -> Templates:
+    return {name: job for name, job in templates.items() if not (use_cache and _marker(*job).exists())}
+
+
+def _lint_and_cache(templates: Templates, use_cache: bool) -> list[Finding]:
     findings: list[Finding] = []
     for name, (text, region) in sorted(templates.items()):
-        marker = cache_dir() / _digest(text, region)
-        if use_cache and marker.exists():
-            continue
         found = _lint_one(name, text, region)
         findings += found
         if use_cache and not any(f.fails for f in found):
-            _mark_clean(marker)
+            _mark_clean(_marker(text, region))
     return sorted(findings)
 
 
-def _digest(text: str, region: str) -> str:
-    key = f"cfn-lint {version('cfn-lint')}\0{region}\0{text}".encode()
-    return hashlib.sha256(key).hexdigest()
+def _marker(text: str, region: str) -> Path:
+    key = f"cfn-lint {_cfn_lint_version()}\0{region}\0{text}".encode()
+    return cache_dir() / hashlib.sha256(key).hexdigest()
+
+
+@cache
+def _cfn_lint_version() -> str:
+    """The installed cfn-lint's version, read from its dist-info without importing it (or importlib.metadata)."""
+    package_dir = Path(find_spec("cfnlint").origin).parent
+    dist_infos = sorted(package_dir.parent.glob("cfn_lint-*.dist-info"))
+    return dist_infos[-1].name.removeprefix("cfn_lint-").removesuffix(".dist-info") if dist_infos else "unknown"
 
 
 def _mark_clean(marker: Path) -> None:
