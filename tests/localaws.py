@@ -4,7 +4,8 @@
         aws(moto.endpoint, "ec2", "describe-vpcs")["Vpcs"]      # parsed JSON
         moto.reset()                                            # forget every resource
 
-`aws()` returns the CompletedProcess; `.json` holds the parsed stdout (None when stdout is empty).
+`aws()` returns the CompletedProcess; `.json` holds the parsed stdout (None when it is empty or not JSON, as
+for `cloudformation deploy`).
 """
 
 from __future__ import annotations
@@ -86,5 +87,13 @@ def aws(endpoint: str, *args: str, region: str = "us-east-1", check: bool = True
     result = subprocess.run(command, env=aws_env(endpoint, region), capture_output=True, text=True, timeout=timeout)
     if check and result.returncode != 0:
         raise AssertionError(f"aws {' '.join(args)} exited {result.returncode}:\n{result.stderr.strip()}")
-    result.json = json.loads(result.stdout) if result.stdout.strip() else None
+    result.json = _parse_json(result.stdout)
     return result
+
+
+def _parse_json(text: str) -> object:
+    """The parsed output, or None for commands that print text (`cloudformation deploy`) or nothing."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
