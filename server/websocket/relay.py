@@ -1,0 +1,99 @@
+"""Relay: $connect/$disconnect keep a row per connection; $default posts the message to a task's /mcp, the
+reply goes back as the route response. In the VPC: DynamoDB by gateway endpoint, tasks by DNS.
+"""
+import functools
+import json
+import os
+import socket
+import time
+import urllib.error
+import urllib.request
+
+import boto3
+
+MAX_REPLY = 128 * 1024  # API Gateway's message limit
+ROW_TTL = 7800  # a connection lasts at most 2 h
+NO_TASK, TIMEOUT, TOO_BIG, PARSE = -32002, -32001, -32003, -32700
+HTTP = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never via a proxy
+env = os.environ.get
+
+
+@functools.cache
+def table():
+    return boto3.resource("dynamodb").Table(env("CONNECTIONS_TABLE"))
+
+
+def handler(event, context):
+    ctx = event["requestContext"]
+    key = {"id": ctx["connectionId"]}
+    if ctx["routeKey"] == "$connect":
+        principal = (ctx.get("authorizer") or {}).get("principal", "")
+        table().put_item(Item={**key, "principal": principal, "expires": int(time.time()) + ROW_TTL})
+    elif ctx["routeKey"] == "$disconnect":
+        table().delete_item(Key=key)
+    else:
+        reply = relay(key, event.get("body") or "", ctx["identity"]["sourceIp"])
+        if reply:
+            return {"statusCode": 200, "body": reply}
+    return {"statusCode": 200}
+
+
+def relay(key, body, source_ip):
+    try:
+        message = json.loads(body)
+        request_id = message.get("id")
+    except (ValueError, AttributeError):
+        return error(None, PARSE, "Parse error: expected a JSON-RPC object")
+    row = table().get_item(Key=key).get("Item", {})
+    for task in sorted(tasks(), key=lambda ip: ip != row.get("task")):  # its own task first
+        session = row.get("session") if task == row.get("task") else None
+        try:
+            new_session, reply = post(task, body, session, source_ip)
+        except TimeoutError:
+            return error(request_id, TIMEOUT, f"The server did not answer within {timeout()} s")
+        except OSError:
+            continue  # gone: fail over
+        if (task, new_session or session) != (row.get("task"), row.get("session")):
+            table().update_item(Key=key, UpdateExpression="SET task = :t, #s = :s",
+                                ExpressionAttributeNames={"#s": "session"},
+                                ExpressionAttributeValues={":t": task, ":s": new_session or session or ""})
+        if len(reply) > MAX_REPLY:
+            return error(request_id, TOO_BIG, "The reply is over 128 KB, the WebSocket message limit; "
+                         "ask for less")
+        return reply.decode()
+    if "id" in message:
+        return error(request_id, NO_TASK, "No server task is running. " + env("SCHEDULE_NOTE", ""))
+
+
+def tasks():
+    """IPv4 addresses of running tasks (Cloud Map A records)."""
+    found = []
+    for host in env("TASK_HOST").split(","):
+        try:
+            found += [a[4][0] for a in socket.getaddrinfo(host, None, socket.AF_INET, socket.SOCK_STREAM)]
+        except socket.gaierror:
+            pass
+    return list(dict.fromkeys(found))
+
+
+def post(task, body, session, source_ip):
+    """(Mcp-Session-Id, reply); TimeoutError if slow, another OSError if gone."""
+    headers = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream",
+               "Authorization": "Bearer " + env("MCP_SERVER_API_KEY"), "X-Forwarded-For": source_ip,
+               "Host": env("TASK_HOST").split(",")[0]}
+    if session:
+        headers["Mcp-Session-Id"] = session
+    url = f"http://{task}:{env('TASK_PORT')}/mcp"
+    try:
+        with HTTP.open(urllib.request.Request(url, body.encode(), headers), timeout=timeout()) as response:
+            return response.headers.get("Mcp-Session-Id"), response.read(MAX_REPLY + 1)
+    except urllib.error.HTTPError as failure:  # the server's 4xx/5xx answer
+        return None, failure.read(MAX_REPLY + 1)
+
+
+def timeout():
+    return float(env("UPSTREAM_TIMEOUT", "27"))
+
+
+def error(request_id, code, message):
+    return json.dumps({"jsonrpc": "2.0", "id": request_id, "error": {"code": code, "message": message}})

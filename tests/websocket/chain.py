@@ -1,0 +1,83 @@
+"""The local chain: MCP client (stdio) -> `python -m server.bridge` -> API Gateway emulator -> authorizer and
+relay handlers (DynamoDB in moto) -> `python -m server` -> fake ElevenLabs API. Every part is real."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import boto3
+from mcp.client import Client
+from mcp.client.stdio import StdioServerParameters, stdio_client
+from mcp.shared.exceptions import MCPError
+
+from server.websocket import authorizer, relay
+from tests.localaws import TEST_CREDENTIALS, aws
+from tests.server.harness import PROJECT_ROOT, SERVER_KEY, clean_environment
+from tests.websocket.emulator import WebSocketApiEmulator
+
+TABLE = "ws-connections"
+SCHEDULE_NOTE = "It runs MON-FRI 08:00-20:00 (Europe/Berlin) and is scaled to zero outside those hours."
+
+
+def create_table(endpoint: str) -> None:
+    aws(endpoint, "dynamodb", "create-table", "--table-name", TABLE, "--billing-mode", "PAY_PER_REQUEST",
+        "--attribute-definitions", "AttributeName=id,AttributeType=S", "--key-schema", "AttributeName=id,KeyType=HASH")
+
+
+def handler_environment(moto_endpoint: str, task_port: int, **overrides: str) -> dict[str, str]:
+    """The Lambda functions' environment, as the template sets it, pointed at loopback."""
+    return {
+        **TEST_CREDENTIALS, "AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT_URL_DYNAMODB": moto_endpoint,
+        "CONNECTIONS_TABLE": TABLE, "TASK_HOST": "localhost", "TASK_PORT": str(task_port),
+        "MCP_SERVER_API_KEY": SERVER_KEY, "SCHEDULE_NOTE": SCHEDULE_NOTE, "ALLOWED_CIDRS": "", **overrides,
+    }
+
+
+def apply_environment(monkeypatch, environment: dict[str, str]) -> None:
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    relay.table.cache_clear()  # the next call builds its client from this environment
+
+
+def emulator(**options) -> WebSocketApiEmulator:
+    return WebSocketApiEmulator(authorizer.handler, relay.handler, **options)
+
+
+def rows(moto_endpoint: str) -> list[dict]:
+    client = boto3.client("dynamodb", endpoint_url=moto_endpoint, region_name="us-east-1",
+                          aws_access_key_id="test", aws_secret_access_key="test")
+    return client.scan(TableName=TABLE)["Items"]
+
+
+@asynccontextmanager
+async def bridged_client(url: str, token: str, errlog: Path) -> AsyncIterator[Client]:
+    """The SDK's MCP client talking stdio to a real bridge process."""
+    params = StdioServerParameters(
+        command=sys.executable, args=["-m", "server.bridge", url], cwd=PROJECT_ROOT,
+        env={**clean_environment(), "MCP_BRIDGE_TOKEN": token, "PYTHONPATH": os.fspath(PROJECT_ROOT)})
+    with errlog.open("a") as stderr:
+        async with Client(stdio_client(params, errlog=stderr), mode="legacy", read_timeout_seconds=60) as client:
+            yield client
+
+
+async def connect_error(url: str, token: str, errlog: Path) -> str:
+    """The MCPError message with which connecting (the initialize request) fails; '' if it succeeds."""
+    messages = []
+    try:
+        async with bridged_client(url, token, errlog) as client:
+            await client.list_tools()
+    except* MCPError as group:
+        messages = [str(error) for error in leaves(group)]
+    return "\n".join(messages)
+
+
+def leaves(error: BaseException):
+    if isinstance(error, BaseExceptionGroup):
+        for inner in error.exceptions:
+            yield from leaves(inner)
+    else:
+        yield error
