@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from urllib.parse import unquote, urljoin, urlsplit
 
 import anyio
-import httpx
+import httpx2
 from mcp.server.mcpserver.exceptions import ToolError
 
 from server.http_clients import new_client
@@ -35,7 +35,7 @@ class AudioFile:
     content_type: str
 
     def as_upload(self) -> tuple[str, bytes, str]:
-        """The (filename, bytes, type) triple httpx sends as a multipart file."""
+        """The (filename, bytes, type) triple httpx2 sends as a multipart file."""
         return (self.filename, self.data, self.content_type)
 
 
@@ -45,7 +45,7 @@ class AudioInputs:
         self.allow_insecure = allow_insecure
 
     @functools.cached_property
-    def _client(self) -> httpx.AsyncClient:
+    def _client(self) -> httpx2.AsyncClient:
         return new_client(timeout=FETCH_TIMEOUT_SECONDS)
 
     async def aclose(self) -> None:
@@ -82,7 +82,7 @@ class AudioInputs:
                 return await self._fetch_following_redirects(url, field)
         except TimeoutError:
             raise ToolError(f"Fetching {field} took longer than {FETCH_TIMEOUT_SECONDS:g} s.") from None
-        except httpx.HTTPError as exc:
+        except httpx2.HTTPError as exc:
             raise ToolError(f"Fetching {field} failed: {type(exc).__name__}.") from None
 
     async def _fetch_following_redirects(self, url: str, field: str) -> AudioFile:
@@ -102,7 +102,7 @@ class AudioInputs:
             return AudioFile(data, _filename(url), content_type)
         raise ToolError(f"Fetching {field} failed: more than {MAX_REDIRECTS} redirects.")
 
-    async def _pinned_request(self, url: str, field: str) -> httpx.Request:
+    async def _pinned_request(self, url: str, field: str) -> httpx2.Request:
         """A request to the checked address of `url`'s host, with the original Host and TLS name."""
         parts = urlsplit(url)
         allowed_schemes = ("https", "http") if self.allow_insecure else ("https",)
@@ -134,7 +134,7 @@ class AudioInputs:
             raise ToolError(f"{field} points to a private, loopback or link-local address; only public hosts are allowed.")
         return addresses[0]
 
-    async def _read_capped(self, response: httpx.Response, field: str) -> bytes:
+    async def _read_capped(self, response: httpx2.Response, field: str) -> bytes:
         declared = response.headers.get("content-length", "")
         if declared.isdigit():
             self._check_size(int(declared), field)

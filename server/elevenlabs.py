@@ -1,4 +1,4 @@
-"""The ElevenLabs HTTP API, called with one shared httpx connection pool.
+"""The ElevenLabs HTTP API, called with one shared httpx2 connection pool.
 
 Why not the `elevenlabs` SDK: importing it costs ~0.45 s and ~45 MB, which alone would
 break the start-up and memory targets, and the tools need only a handful of plain
@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import anyio
-import httpx
+import httpx2
 from mcp.server.mcpserver.exceptions import ToolError
 
 from server.http_clients import new_client
@@ -54,12 +54,12 @@ class ElevenLabsAPI:
         self.budget_seconds = budget_seconds
 
     @functools.cached_property
-    def _client(self) -> httpx.AsyncClient:
+    def _client(self) -> httpx2.AsyncClient:
         """The one connection pool to ElevenLabs, made on first use to keep start-up short."""
         return new_client(
             base_url=self.base_url,
             headers={"user-agent": "elevenlabs-mcp-remote/0.1"},
-            limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+            limits=httpx2.Limits(max_connections=100, max_keepalive_connections=20),
         )
 
     async def aclose(self) -> None:
@@ -71,7 +71,7 @@ class ElevenLabsAPI:
             raise MissingApiKey()
         return ElevenLabsSession(self, api_key, key_owner)
 
-    async def send(self, api_key: str, key_owner: str, method: str, path: str, **request: Any) -> httpx.Response:
+    async def send(self, api_key: str, key_owner: str, method: str, path: str, **request: Any) -> httpx2.Response:
         """One logical call: attempts until success, a final answer, or the budget runs out."""
         deadline = time.monotonic() + self.budget_seconds
         headers = {"xi-api-key": api_key}
@@ -82,13 +82,13 @@ class ElevenLabsAPI:
                     response = await self._client.request(
                         method, path, headers=headers, timeout=_timeout(remaining), **request
                     )
-            except (TimeoutError, httpx.TimeoutException):
+            except (TimeoutError, httpx2.TimeoutException):
                 raise UpstreamError(
                     f"ElevenLabs did not answer within this server's {self.budget_seconds:g} s budget "
                     "(MCP_UPSTREAM_BUDGET_SECONDS). Try again, or with shorter input."
                 ) from None
-            except httpx.TransportError as exc:
-                failure: httpx.Response | httpx.TransportError = exc
+            except httpx2.TransportError as exc:
+                failure: httpx2.Response | httpx2.TransportError = exc
             else:
                 if response.status_code < 400:
                     return response
@@ -141,13 +141,13 @@ def _drop_none(values: Mapping[str, Any] | None) -> dict[str, Any] | None:
     return {k: v for k, v in values.items() if v is not None}
 
 
-def _timeout(remaining: float) -> httpx.Timeout:
-    return httpx.Timeout(remaining, connect=min(CONNECT_TIMEOUT_SECONDS, remaining))
+def _timeout(remaining: float) -> httpx2.Timeout:
+    return httpx2.Timeout(remaining, connect=min(CONNECT_TIMEOUT_SECONDS, remaining))
 
 
-def _backoff(attempt: int, failure: httpx.Response | httpx.TransportError) -> float:
+def _backoff(attempt: int, failure: httpx2.Response | httpx2.TransportError) -> float:
     """Retry-After when ElevenLabs gives one, else exponential backoff with jitter."""
-    if isinstance(failure, httpx.Response):
+    if isinstance(failure, httpx2.Response):
         retry_after = _retry_after_seconds(failure.headers.get("retry-after"))
         if retry_after is not None:
             return retry_after
@@ -167,9 +167,9 @@ def _retry_after_seconds(value: str | None) -> float | None:
     return max(0.0, moment.timestamp() - time.time())
 
 
-def _gave_up(failure: httpx.Response | httpx.TransportError, attempts: int, budget: float) -> UpstreamError:
+def _gave_up(failure: httpx2.Response | httpx2.TransportError, attempts: int, budget: float) -> UpstreamError:
     tries = f"{attempts} attempt{'s' if attempts > 1 else ''}"
-    if isinstance(failure, httpx.TransportError):
+    if isinstance(failure, httpx2.TransportError):
         return UpstreamError(
             f"Could not reach ElevenLabs ({_describe_transport_error(failure)}) after {tries}. "
             "This is usually temporary: try again in a moment."
@@ -187,15 +187,15 @@ def _gave_up(failure: httpx.Response | httpx.TransportError, attempts: int, budg
     )
 
 
-def _describe_transport_error(exc: httpx.TransportError) -> str:
-    if isinstance(exc, httpx.ConnectError):
+def _describe_transport_error(exc: httpx2.TransportError) -> str:
+    if isinstance(exc, httpx2.ConnectError):
         return "connection failed"
-    if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError):
+    if isinstance(exc, httpx2.RemoteProtocolError | httpx2.ReadError | httpx2.WriteError):
         return "connection reset"
     return type(exc).__name__
 
 
-def error_for_status(response: httpx.Response, key_owner: str) -> UpstreamError:
+def error_for_status(response: httpx2.Response, key_owner: str) -> UpstreamError:
     """A final (not retried) HTTP error as a message the user can act on."""
     status = response.status_code
     detail = error_detail(response)
@@ -221,20 +221,20 @@ def error_for_status(response: httpx.Response, key_owner: str) -> UpstreamError:
     return UpstreamError(f"ElevenLabs answered HTTP {status}: {detail}.")
 
 
-def _error_body(response: httpx.Response) -> Any:
+def _error_body(response: httpx2.Response) -> Any:
     try:
         return response.json()
     except ValueError:
         return None
 
 
-def _error_status(response: httpx.Response) -> str | None:
+def _error_status(response: httpx2.Response) -> str | None:
     body = _error_body(response)
     detail = body.get("detail") if isinstance(body, dict) else None
     return detail.get("status") if isinstance(detail, dict) else None
 
 
-def error_detail(response: httpx.Response) -> str:
+def error_detail(response: httpx2.Response) -> str:
     """The human part of an ElevenLabs error body: {"detail": {"message"}}, a string, or 422's list."""
     body = _error_body(response)
     detail = body.get("detail", body) if isinstance(body, dict) else body

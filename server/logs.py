@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterable
 
 # Loggers of libraries that are chatty at INFO for every request.
-_QUIET_LOGGERS = ("mcp.server.streamable_http", "mcp.server.streamable_http_manager", "httpx", "botocore")
+_QUIET_LOGGERS = ("mcp.server.streamable_http", "mcp.server.streamable_http_manager", "httpx2", "httpcore2", "botocore")
 
 MIN_SECRET_LENGTH = 6  # shorter values would redact ordinary words
 

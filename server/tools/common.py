@@ -59,7 +59,7 @@ def elevenlabs(ctx: Context) -> ElevenLabsSession:
 
 
 def as_json(data: Any) -> str:
-    return json.dumps(data, indent=1, ensure_ascii=False)
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
 def pick(item: dict, *keys: str) -> dict:

@@ -107,4 +107,4 @@ def test_sse_mode_streams_the_response(sse_server):
 @pytest.mark.parametrize("mode", ["legacy", "auto"])
 def test_sse_mode_with_the_real_client(sse_server, mode):
     result = call_tool(sse_server, "check_subscription", mode=mode)
-    assert '"tier": "creator"' in texts(result)
+    assert json.loads(texts(result))["tier"] == "creator"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.server.conftest import MAX_INPUT_BYTES
-from tests.server.harness import call_tool, texts
+from tests.server.harness import call_tool, free_port, texts
 
 
 def transcribe(server, **audio):
@@ -65,8 +65,8 @@ def test_oversize_base64_is_refused(main_server):
     assert result.is_error and "MCP_MAX_INPUT_BYTES" in texts(result)
 
 
-def test_missing_file_and_unreachable_host(main_server, audio_host):
+def test_missing_file_and_closed_port(main_server, audio_host):
     missing = transcribe(main_server, audio_url=f"{audio_host.url}/nothing.mp3")
     assert missing.is_error and "answered HTTP 404" in texts(missing)
-    unresolvable = transcribe(main_server, audio_url="https://no-such-host.invalid/a.mp3")
-    assert unresolvable.is_error and "cannot resolve host" in texts(unresolvable)
+    closed = transcribe(main_server, audio_url=f"http://127.0.0.1:{free_port()}/a.mp3")
+    assert closed.is_error and "Fetching audio_url failed: ConnectError" in texts(closed)

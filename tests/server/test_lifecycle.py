@@ -128,7 +128,7 @@ def test_sigterm_lets_the_in_flight_call_finish_then_exits_0(draining_server, fa
     response = outcome["result"]
     assert response.status_code == 200
     result = response.json()["result"]
-    assert not result["isError"] and '"tier": "creator"' in result["content"][0]["text"]
+    assert not result["isError"] and json.loads(result["content"][0]["text"])["tier"] == "creator"
     assert draining_server.process.wait(10) == 0
     messages = [r["msg"] for r in draining_server.log_records()]
     assert "signal received, draining" in messages
