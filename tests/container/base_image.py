@@ -22,6 +22,8 @@ RECIPE = {
 }
 MIRROR = os.environ.get("MCPDEPLOY_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 BOOTSTRAP_TIMEOUT_SECONDS = 600
+# debootstrap lives in /usr/sbin, which a non-login shell's PATH may lack.
+SYSTEM_PATH = os.environ.get("PATH", "") + ":/usr/sbin:/sbin"
 
 
 def recipe_key() -> str:
@@ -74,7 +76,8 @@ def _bootstrap_into(tarball: Path) -> None:
 
 def _run(*command: str) -> None:
     result = subprocess.run(
-        command, capture_output=True, text=True, timeout=BOOTSTRAP_TIMEOUT_SECONDS
+        command, capture_output=True, text=True, timeout=BOOTSTRAP_TIMEOUT_SECONDS,
+        env={**os.environ, "PATH": SYSTEM_PATH},
     )
     if result.returncode != 0:
         raise RuntimeError(

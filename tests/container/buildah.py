@@ -9,7 +9,10 @@ import json
 import os
 import signal
 import subprocess
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 BUILD_TIMEOUT_SECONDS = 900
 
@@ -23,6 +26,12 @@ HOST_PIP_MOUNTS = (
     "/opt/pypi-more",
     "/etc/ssl/certs/ca-certificates.crt",
 )
+
+
+@dataclass
+class Served:
+    container: str
+    process: subprocess.Popen  # `buildah run`, whose exit status is the command's
 
 
 class Buildah:
@@ -76,29 +85,60 @@ class Buildah:
             args += ["--env", f"{key}={value}"]
         return [*args, container, "--", *command]
 
-    def start(self, container: str, command: list[str], env: dict[str, str],
-              log_path: Path) -> subprocess.Popen:
-        """Start a long-running command in its own process group (stopped with `stop`)."""
-        log = log_path.open("wb")
-        return subprocess.Popen(
-            self.run_args(container, command, env),
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-
-    @staticmethod
-    def stop(process: subprocess.Popen, timeout: float = 30) -> int:
-        """SIGTERM the process group we started; SIGKILL it if it will not stop."""
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
+    @contextmanager
+    def serving(self, image: str, env: dict[str, str], log_path: Path) -> Iterator[Served]:
+        """Run the image's own CMD in a new container (output to `log_path`); stop and remove it after."""
+        container = self.create_container(image)
+        try:
+            with log_path.open("wb") as log:
+                process = subprocess.Popen(
+                    self.run_args(container, self.image_config(image)["Cmd"], env),
+                    stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                )
             try:
-                process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
-        return process.returncode
+                yield Served(container, process)
+            finally:
+                stop(process)
+        finally:
+            self.remove_container(container)
+
+    def remove_all_containers(self) -> None:
+        """Clear working containers a cancelled run left in this (test-only) storage."""
+        self.run_cli("rm", "--all")
 
     def remove_container(self, container: str) -> None:
         self.run_cli("rm", container)
 
     def remove_image(self, name: str) -> None:
         self.run_cli("rmi", "--force", name)
+
+
+def stop(process: subprocess.Popen, timeout: float = 40) -> int:
+    """Stop a `buildah run` the way ECS stops a task: SIGTERM to the command itself.
+
+    `buildah run` answers a signal of its own by SIGKILLing the command, so the signal
+    goes to the innermost process of the chain buildah -> chroot runtime -> command.
+    Whatever is left after `timeout` (above the server's drain time) is SIGKILLed.
+    """
+    if process.poll() is None:
+        os.kill(innermost_descendant(process.pid), signal.SIGTERM)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)  # the group we started (start_new_session)
+            process.wait(timeout=10)
+    return process.returncode
+
+
+def innermost_descendant(pid: int) -> int:
+    """Follow the first child of each process down from `pid`; the last one found."""
+    parents = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            after_name = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents.setdefault(int(after_name[1]), []).append(int(stat.parent.name))
+    while parents.get(pid):
+        pid = min(parents[pid])
+    return pid

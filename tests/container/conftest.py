@@ -1,0 +1,67 @@
+"""Fixtures building the real Dockerfile with buildah over a debootstrapped Debian base."""
+
+import fcntl
+import os
+import shutil
+import uuid
+
+import pytest
+
+from tests.container import base_image
+from tests.container.buildah import Buildah
+from tests.container.served_image import running
+from tests.load.harness import PROJECT_ROOT
+
+REQUIRED_TOOLS = ("buildah", "debootstrap")
+
+
+def require_container_tools() -> None:
+    """Fail under CI, skip elsewhere, with the reason, when this machine cannot build images."""
+    problems = []
+    missing = [tool for tool in REQUIRED_TOOLS
+               if shutil.which(tool, path=base_image.SYSTEM_PATH) is None]
+    if missing:
+        problems.append(f"missing {', '.join(missing)} (apt-get install {' '.join(REQUIRED_TOOLS)})")
+    if os.geteuid() != 0:
+        problems.append("debootstrap and buildah's chroot isolation need root")
+    if not problems:
+        return
+    message = "container build test cannot run: " + "; ".join(problems)
+    if os.environ.get("CI", "").lower() in ("true", "1", "yes"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def buildah():
+    """buildah on a test-only storage in the cache dir, held under a lock for the session:
+    parallel pytest runs on one machine take turns instead of corrupting it."""
+    require_container_tools()
+    cache = base_image.cache_dir()
+    with open(cache / "buildah.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        tool = Buildah(cache / "buildah-storage")
+        tool.remove_all_containers()
+        yield tool
+
+
+@pytest.fixture(scope="session")
+def debian_base(buildah) -> str:
+    if not buildah.has_image(base_image.IMAGE_NAME):
+        context = base_image.build_context()
+        buildah.build(context, base_image.IMAGE_NAME, containerfile=context / "Containerfile")
+    return base_image.IMAGE_NAME
+
+
+@pytest.fixture(scope="session")
+def app_image(buildah, debian_base):
+    tag = f"localhost/mcpdeploy-test-app:{uuid.uuid4().hex[:12]}"
+    buildah.build(PROJECT_ROOT, tag, build_args={"BASE": debian_base})
+    yield tag
+    buildah.remove_image(tag)
+
+
+@pytest.fixture(scope="session")
+def running_container(buildah, app_image, tmp_path_factory):
+    with running(buildah, app_image, tmp_path_factory.mktemp("container") / "server.log") as ctr:
+        yield ctr
