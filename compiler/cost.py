@@ -1,0 +1,315 @@
+"""Monthly cost estimate of a Deployment, from the model alone, with prices from `prices.json`.
+
+Every line is quantity x unit price from that table. One function per topology lists the lines of that
+architecture (`alb`, `websocket`, `nat_instance`, and `baseline`: the original ALB + NAT Gateway + private
+Fargate). Traffic is a parameter (`Traffic`); all traffic-driven lines grow linearly with the request count,
+so each topology's cost is `fixed + slope x requests` and crossover points follow directly.
+
+Pure standard library: the build renders this into every deployment's docs and must stay fast.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, replace
+from functools import cache
+from pathlib import Path
+
+PRICES_FILE = Path(__file__).with_name("prices.json")
+HOURS_PER_MONTH = 730  # AWS's convention: 24 x 365 / 12
+WEEKS_PER_MONTH = 52 / 12
+ALB_PUBLIC_IPS = 2  # an internet-facing ALB holds one public IPv4 address per AZ (two AZs)
+NAT_ROOT_VOLUME_GB = 8  # Amazon Linux 2023 AMI root volume
+RELAY_MEMORY_GB = 0.25  # websocket relay / authorizer Lambda memory
+ALARMS = {"alb": 2, "websocket": 2, "nat-instance": 2, "baseline": 2}
+TOPOLOGY_NAMES = {"alb": "alb", "websocket": "websocket", "nat-instance": "nat-instance",
+                  "baseline": "baseline: ALB + NAT Gateway + private Fargate, always on"}
+
+
+class CostError(Exception):
+    """Something the price table cannot price (an instance type it does not list)."""
+
+
+@dataclass(frozen=True)
+class Traffic:
+    requests: int = 20_000          # MCP requests (tool calls and list calls) per month
+    response_kb: float = 40.0       # average response size (audio mostly goes out as links)
+    clients: int = 2                # websocket: clients connected throughout the active hours
+    relay_seconds: float = 2.0      # websocket: Lambda relay time per request (it waits for the tool)
+    log_kb_per_request: float = 1.0  # access log and application log per request
+
+    @property
+    def response_gb(self) -> float:
+        return self.requests * self.response_kb / 1e6
+
+
+@dataclass(frozen=True)
+class Line:
+    item: str
+    quantity: float
+    unit: str
+    unit_price: float
+    price_key: str  # the entry of prices.json the unit price comes from
+    when: str = ""  # "outside active hours" marks idle charges
+
+    @property
+    def amount(self) -> float:
+        return self.quantity * self.unit_price
+
+
+@dataclass(frozen=True)
+class Estimate:
+    topology: str
+    lines: tuple[Line, ...]
+
+    @property
+    def total(self) -> float:
+        return sum(line.amount for line in self.lines)
+
+
+@dataclass(frozen=True)
+class Hours:
+    """How long things run per month, from the schedule: active hours x days per week x 52/12."""
+
+    active: float
+    windows: float  # how often the active window opens per month
+
+    @property
+    def idle(self) -> float:
+        return HOURS_PER_MONTH - self.active
+
+
+@cache
+def price_table() -> dict:
+    return json.loads(PRICES_FILE.read_text(encoding="utf-8"))
+
+
+def _line(key: str, quantity: float, item: str | None = None, when: str = "") -> Line:
+    try:
+        entry = price_table()["prices"][key]
+    except KeyError:
+        raise CostError(f"no price {key!r} in {PRICES_FILE.name}") from None
+    return Line(item or entry["item"], quantity, entry["per"], entry["usd"], key, when)
+
+
+def hours(schedule) -> Hours:
+    if schedule is None:
+        return Hours(active=HOURS_PER_MONTH, windows=0)
+    start, end = (_minutes(part) for part in schedule.active_hours.split("-"))
+    window = ((end - start) % (24 * 60) or 24 * 60) / 60  # 22:00-02:00 is 4 hours; 08:00-08:00 all day
+    windows = len(schedule.days) * WEEKS_PER_MONTH
+    return Hours(active=window * windows, windows=windows)
+
+
+def _minutes(hh_mm: str) -> int:
+    hours_part, minutes_part = hh_mm.split(":")
+    return int(hours_part) * 60 + int(minutes_part)
+
+
+# --- lines every topology has ------------------------------------------------------------------------------
+
+def _fargate(task, running_hours: float, spot: bool | None = None) -> list[Line]:
+    market = "fargate_spot" if (task.spot if spot is None else spot) else "fargate"
+    task_hours = task.min_count * running_hours
+    return [_line(f"{market}_{task.architecture}_vcpu_hour", task_hours * task.cpu / 1024),
+            _line(f"{market}_{task.architecture}_gb_hour", task_hours * task.memory / 1024)]
+
+
+def _common(topology: str, spec, traffic: Traffic) -> list[Line]:
+    lines = [_line("secret_month", 1, "Secrets Manager secret (server key + ElevenLabs key)"),
+             _line("logs_gb_ingested", traffic.requests * traffic.log_kb_per_request / 1e6),
+             _line("cloudwatch_alarm_month", ALARMS[topology]),
+             _line("data_transfer_out_gb", traffic.response_gb)]
+    if spec.alerts.monthly_budget_usd is not None:
+        lines.append(_line("budget_month", 1))
+    return lines
+
+
+def _split(key: str, count: float, h: Hours, item: str | None = None) -> list[Line]:
+    """Something billed by the hour around the clock, shown as active and idle (outside the schedule) lines."""
+    lines = [_line(key, count * h.active, item)]
+    if h.idle > 0:
+        lines.append(_line(key, count * h.idle, item, when="outside active hours"))
+    return lines
+
+
+def _cloud_map(task, h: Hours, lookups: float) -> list[Line]:
+    return [_line("route53_hosted_zone_month", 1, "Cloud Map private DNS namespace (Route 53 hosted zone)"),
+            _line("cloud_map_instance_month", task.min_count * h.active / HOURS_PER_MONTH,
+                  "Cloud Map registered task"),
+            _line("route53_million_queries", lookups / 1e6, "namespace DNS lookups (one per request)")]
+
+
+# --- one function per topology -----------------------------------------------------------------------------
+
+def alb(spec, traffic: Traffic) -> list[Line]:
+    h = hours(spec.schedule)
+    return [
+        *_fargate(spec.task, h.active),
+        _line("public_ipv4_hour", spec.task.min_count * h.active, "public IPv4 address of each task"),
+        *_split("alb_hour", 1, h),
+        *_split("public_ipv4_hour", ALB_PUBLIC_IPS, h, "public IPv4 addresses of the ALB (one per AZ)"),
+        _line("alb_lcu_hour", traffic.response_gb, "ALB capacity units (1 GB processed = 1 LCU-hour)"),
+        *_common("alb", spec, traffic),
+    ]
+
+
+def websocket(spec, traffic: Traffic) -> list[Line]:
+    h = hours(spec.schedule)
+    messages = traffic.requests * (1 + math.ceil(traffic.response_kb / 32))  # request in, response in 32 KB units
+    connections = traffic.clients * h.active / 2  # a WebSocket connection lasts at most 2 hours
+    invocations = traffic.requests + 3 * connections  # relay per request; authorizer, $connect, $disconnect
+    return [
+        *_fargate(spec.task, h.active),
+        _line("public_ipv4_hour", spec.task.min_count * h.active, "public IPv4 address of each task"),
+        _line("apigw_websocket_million_messages", messages / 1e6),
+        _line("apigw_websocket_million_connection_minutes", traffic.clients * h.active * 60 / 1e6),
+        _line("lambda_million_requests", invocations / 1e6, "Lambda relay and authorizer requests"),
+        _line("lambda_arm64_gb_second", traffic.requests * traffic.relay_seconds * RELAY_MEMORY_GB,
+              "Lambda relay duration"),
+        _line("dynamodb_million_writes", 2 * connections / 1e6, "DynamoDB connection state writes"),
+        _line("dynamodb_million_reads", traffic.requests / 1e6, "DynamoDB connection state reads"),
+        *_cloud_map(spec.task, h, traffic.requests),
+        *_common("websocket", spec, traffic),
+    ]
+
+
+def nat_instance(spec, traffic: Traffic) -> list[Line]:
+    from .model import NatInstanceOptions
+
+    options = getattr(spec, "nat_instance", None) or NatInstanceOptions()
+    h = hours(spec.schedule)
+    nat_hours = min(HOURS_PER_MONTH, h.active + h.windows * options.lead_minutes / 60)
+    instance = options.instance_type.replace(".", "_")
+    return [
+        *_fargate(spec.task, h.active),
+        _line(f"ec2_{instance}_spot_hour" if options.spot else f"ec2_{instance}_hour", nat_hours,
+              f"NAT instance {options.instance_type} (active hours + {options.lead_minutes} min lead)"),
+        _line("public_ipv4_hour", nat_hours, "public IPv4 address of the NAT instance"),
+        _line("ebs_gp3_gb_month", NAT_ROOT_VOLUME_GB, "NAT instance root volume (counted all month)"),
+        _line("apigw_http_million_requests", traffic.requests * math.ceil(traffic.response_kb / 512) / 1e6),
+        _line("cloud_map_million_discovery_calls", traffic.requests / 1e6,
+              "Cloud Map lookups by the HTTP API VPC link (one per request)"),
+        *_cloud_map(spec.task, h, 0)[:2],
+        *_common("nat-instance", spec, traffic),
+    ]
+
+
+def baseline(spec, traffic: Traffic) -> list[Line]:
+    """The original architecture: ALB + NAT Gateway + tasks in private subnets, on demand, around the clock."""
+    always = Hours(active=HOURS_PER_MONTH, windows=0)
+    return [
+        *_fargate(spec.task, always.active, spot=False),
+        _line("alb_hour", HOURS_PER_MONTH),
+        _line("public_ipv4_hour", ALB_PUBLIC_IPS * HOURS_PER_MONTH, "public IPv4 addresses of the ALB (one per AZ)"),
+        _line("alb_lcu_hour", traffic.response_gb, "ALB capacity units (1 GB processed = 1 LCU-hour)"),
+        _line("nat_gateway_hour", HOURS_PER_MONTH),
+        _line("public_ipv4_hour", HOURS_PER_MONTH, "Elastic IP of the NAT Gateway"),
+        _line("nat_gateway_gb", traffic.response_gb, "NAT Gateway data (upstream responses)"),
+        *_common("baseline", spec, traffic),
+    ]
+
+
+TOPOLOGIES = {"alb": alb, "websocket": websocket, "nat-instance": nat_instance}
+ARCHITECTURES = {**TOPOLOGIES, "baseline": baseline}
+
+
+def estimate(spec, traffic: Traffic = Traffic(), topology: str | None = None) -> Estimate:
+    """The estimate of `spec` under `topology` (default: its own)."""
+    topology = topology or spec.topology
+    return Estimate(topology, tuple(ARCHITECTURES[topology](spec, traffic)))
+
+
+def comparison(spec, traffic: Traffic = Traffic()) -> list[Estimate]:
+    """The same deployment under every topology and the original baseline."""
+    return [estimate(spec, traffic, topology) for topology in ARCHITECTURES]
+
+
+def linear_model(spec, topology: str, traffic: Traffic = Traffic()) -> tuple[float, float]:
+    """(fixed $/month, $ per request) of `topology`; exact, since every traffic line is linear in requests."""
+    fixed = estimate(spec, replace(traffic, requests=0), topology).total
+    per_million = estimate(spec, replace(traffic, requests=1_000_000), topology).total
+    return fixed, (per_million - fixed) / 1_000_000
+
+
+def crossovers(spec, traffic: Traffic = Traffic()) -> list[tuple[str, str, float]]:
+    """(cheaper at low traffic, cheaper at high traffic, requests/month where they cost the same)."""
+    models = {topology: linear_model(spec, topology, traffic) for topology in ARCHITECTURES}
+    points = []
+    for a, (fixed_a, slope_a) in models.items():
+        for b, (fixed_b, slope_b) in models.items():
+            if fixed_a < fixed_b and slope_a > slope_b:
+                points.append((a, b, (fixed_b - fixed_a) / (slope_a - slope_b)))
+    return sorted(points, key=lambda point: point[2])
+
+
+# --- Markdown ------------------------------------------------------------------------------------------------
+
+GROWTH_STEPS = (0, 10_000, 100_000, 1_000_000, 10_000_000)
+
+
+def markdown(name: str, spec, traffic: Traffic = Traffic()) -> str:
+    """The itemized estimate, its assumptions, the comparison and the growth with traffic, as Markdown."""
+    own = estimate(spec, traffic)
+    table = price_table()
+    return "\n".join([
+        f"### Itemized: {name} ({own.topology}), about ${own.total:.2f} a month", "",
+        "| item | quantity | unit price (USD) | USD / month |", "|---|---:|---:|---:|",
+        *(f"| {line.item}{f' ({line.when})' if line.when else ''} | {_number(line.quantity)} {line.unit} "
+          f"| {line.unit_price:g} | {line.amount:.2f} |" for line in own.lines),
+        f"| **total** | | | **{own.total:.2f}** |", "",
+        "Assumptions:", "", *(f"- {text}" for text in assumptions(spec, traffic)), "",
+        "### The same deployment under each topology", "",
+        "| topology | USD / month |", "|---|---:|",
+        *(f"| {TOPOLOGY_NAMES[e.topology]}{' (this one)' if e.topology == own.topology else ''} | {e.total:.2f} |"
+          for e in comparison(spec, traffic)), "",
+        "### Growth with traffic (USD / month)", "",
+        "| requests / month | " + " | ".join(ARCHITECTURES) + " |", "|---:|" + "---:|" * len(ARCHITECTURES),
+        *(f"| {requests:,} | " + " | ".join(f"{estimate(spec, replace(traffic, requests=requests), t).total:.2f}"
+                                          for t in ARCHITECTURES) + " |" for requests in GROWTH_STEPS), "",
+        *(_crossover_lines(spec, traffic) or ["No crossover: one topology is cheapest at every traffic level."]), "",
+        f"Prices: {table['region']}, {table['date']}; {table['source']}", "",
+    ])
+
+
+def assumptions(spec, traffic: Traffic) -> list[str]:
+    h = hours(spec.schedule)
+    if spec.schedule is None:
+        when = f"no schedule: tasks run all {HOURS_PER_MONTH} hours of a month"
+    else:
+        when = (f"tasks run {h.active:.1f} h a month: {spec.schedule.active_hours} ({spec.schedule.timezone}) "
+                f"x {len(spec.schedule.days)} days a week x 52/12; {h.idle:.1f} h outside the schedule")
+    task = spec.task
+    return [
+        when,
+        f"{task.min_count} task(s) of {task.cpu / 1024:g} vCPU and {task.memory / 1024:g} GB ({task.architecture}, "
+        f"{'Fargate Spot' if task.spot else 'on demand'}); scaling above minCount is not included",
+        f"traffic: {traffic.requests:,} requests a month of {traffic.response_kb:g} KB responses, "
+        f"{traffic.log_kb_per_request:g} KB of logs each (change with --requests, --response-kb)",
+        f"websocket: {traffic.clients} client(s) connected during active hours, relay Lambda "
+        f"{RELAY_MEMORY_GB * 1024:g} MB for {traffic.relay_seconds:g} s per request",
+        "prices are us-east-1 (other regions differ by a few percent); free tiers are not applied; ECR storage "
+        "belongs to the shared image repository and is not counted here",
+    ]
+
+
+def _crossover_lines(spec, traffic: Traffic) -> list[str]:
+    return [f"- {a} is cheaper than {b} below about {requests:,.0f} requests a month; above it, {b} is cheaper."
+            for a, b, requests in crossovers(spec, traffic)]
+
+
+def _number(value: float) -> str:
+    return f"{value:,.0f}" if value >= 100 else f"{value:,.4g}"
+
+
+def report(file: str, name: str | None = None, traffic: Traffic = Traffic()) -> str:
+    """`python -m compiler cost`: the Markdown of one deployment of `file`, or of all of them."""
+    from .validation import load_config
+
+    deployments = [source.model for source in load_config(file).deployments]
+    chosen = [d for d in deployments if name in (None, d.metadata.name)]
+    if not chosen:
+        known = ", ".join(d.metadata.name for d in deployments) or "none"
+        raise CostError(f"no deployment named {name!r} in {file} (deployments: {known})")
+    return "\n".join(markdown(d.metadata.name, d.spec, traffic) for d in chosen)

@@ -1,0 +1,155 @@
+"""The cost estimate: every figure is quantity x price from prices.json, hours come from the schedule, the default
+deployments cost what the original notes claim, and traffic growth and crossovers are consistent."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from compiler import cost
+from compiler.model import Deployment
+
+ROOT = Path(__file__).resolve().parents[1]
+PRICES = json.loads((ROOT / "compiler" / "prices.json").read_text())
+
+
+def deployment(topology: str, schedule: dict | None = None, **spec) -> Deployment:
+    """A deployment with the defaults of the model, as `python -m compiler` would validate it."""
+    body = {"region": "us-east-1", "topology": topology, "image": {"repository": "repo", "tag": "1.0.0"}, **spec}
+    if schedule is not None:
+        body["schedule"] = schedule
+    return Deployment.model_validate({"apiVersion": "mcpdeploy/v1alpha1", "kind": "Deployment",
+                                      "metadata": {"name": "d"}, "spec": body})
+
+
+TWELVE_HOURS_DAILY = {"timezone": "UTC", "activeHours": "08:00-20:00"}
+
+
+def test_price_table_names_its_source_date_and_region():
+    assert PRICES["source"] and PRICES["date"] and PRICES["region"] == "us-east-1"
+    for key, entry in PRICES["prices"].items():
+        assert entry["usd"] >= 0 and entry["per"] and entry["item"], key
+
+
+@pytest.mark.parametrize("topology", ["alb", "websocket", "nat-instance", "baseline"])
+@pytest.mark.parametrize("requests", [0, 20_000, 3_000_000])
+def test_every_line_is_quantity_times_the_table_price(topology, requests):
+    spec = deployment("alb", TWELVE_HOURS_DAILY, task={"spot": True}).spec
+    estimate = cost.estimate(spec, cost.Traffic(requests=requests), topology)
+    for line in estimate.lines:
+        assert line.unit_price == PRICES["prices"][line.price_key]["usd"]
+        assert line.unit == PRICES["prices"][line.price_key]["per"]
+        assert line.amount == pytest.approx(line.quantity * PRICES["prices"][line.price_key]["usd"])
+    assert estimate.total == pytest.approx(sum(line.quantity * line.unit_price for line in estimate.lines))
+
+
+@pytest.mark.parametrize("active_hours, days, expected", [
+    ("08:00-20:00", ["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"], 12 * 7 * 52 / 12),
+    ("08:00-20:00", ["MON", "TUE", "WED", "THU", "FRI"], 12 * 5 * 52 / 12),
+    ("22:00-02:00", ["FRI"], 4 * 52 / 12),          # crosses midnight
+    ("09:30-17:15", ["MON"], 7.75 * 52 / 12),
+    ("00:00-00:00", ["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"], 24 * 7 * 52 / 12),
+])
+def test_active_hours_come_from_the_schedule(active_hours, days, expected):
+    spec = deployment("alb", {"timezone": "Europe/Berlin", "activeHours": active_hours, "days": days}).spec
+    assert cost.hours(spec.schedule).active == pytest.approx(expected)
+
+
+def test_no_schedule_runs_all_month():
+    h = cost.hours(None)
+    assert (h.active, h.idle) == (730, 0)
+
+
+def test_fargate_lines_follow_the_task_size_and_market():
+    spec = deployment("websocket", TWELVE_HOURS_DAILY, task={"cpu": 512, "memory": 2048, "minCount": 2,
+                                                             "architecture": "x86_64"}).spec
+    lines = {line.price_key: line for line in cost.estimate(spec).lines}
+    task_hours = 2 * 12 * 7 * 52 / 12
+    assert lines["fargate_x86_64_vcpu_hour"].quantity == pytest.approx(task_hours * 0.5)
+    assert lines["fargate_x86_64_gb_hour"].quantity == pytest.approx(task_hours * 2)
+    spot = deployment("websocket", TWELVE_HOURS_DAILY, task={"spot": True}).spec
+    assert {line.price_key for line in cost.estimate(spot).lines} >= {"fargate_spot_arm64_vcpu_hour"}
+
+
+def test_the_charges_the_notes_forget_are_itemized():
+    spec = deployment("alb", TWELVE_HOURS_DAILY).spec
+    items = {topology: {line.price_key: line for line in cost.estimate(spec, topology=topology).lines}
+             for topology in cost.ARCHITECTURES}
+    for topology, lines in items.items():
+        assert "public_ipv4_hour" in lines and "secret_month" in lines, topology
+    assert "route53_hosted_zone_month" in items["websocket"] and "route53_hosted_zone_month" in items["nat-instance"]
+    assert "route53_hosted_zone_month" not in items["alb"]
+    assert {"ec2_t4g_nano_hour", "ebs_gp3_gb_month"} <= set(items["nat-instance"])
+    idle = [line for line in cost.estimate(spec).lines if line.when == "outside active hours"]
+    assert {line.price_key for line in idle} == {"alb_hour", "public_ipv4_hour"}  # the ALB never sleeps
+    assert sum(line.quantity for line in idle if line.price_key == "alb_hour") == pytest.approx(730 - 364, abs=0.1)
+
+
+def test_nat_instance_runs_the_active_hours_plus_its_lead():
+    spec = deployment("nat-instance", TWELVE_HOURS_DAILY, natInstance={"leadMinutes": 30}).spec
+    [nat] = [line for line in cost.estimate(spec).lines if line.price_key == "ec2_t4g_nano_hour"]
+    windows = 7 * 52 / 12
+    assert nat.quantity == pytest.approx(12 * windows + 0.5 * windows)
+    spot = deployment("nat-instance", TWELVE_HOURS_DAILY, natInstance={"spot": True}).spec
+    assert "ec2_t4g_nano_spot_hour" in {line.price_key for line in cost.estimate(spot).lines}
+
+
+def test_an_unpriced_instance_type_is_a_clear_error():
+    spec = deployment("nat-instance", TWELVE_HOURS_DAILY, natInstance={"instanceType": "c7g.large"}).spec
+    with pytest.raises(cost.CostError, match="ec2_c7g_large_hour"):
+        cost.estimate(spec)
+
+
+def test_default_deployments_cost_what_the_original_notes_claim():
+    """Notes: websocket $5-10 a month, nat-instance ~$8-9; at 12 h a day with the default task and traffic."""
+    assert cost.estimate(deployment("websocket", TWELVE_HOURS_DAILY).spec).total <= 10
+    assert cost.estimate(deployment("nat-instance", TWELVE_HOURS_DAILY).spec).total <= 9
+    baseline = cost.estimate(deployment("alb", TWELVE_HOURS_DAILY).spec, topology="baseline").total
+    assert 60 <= baseline <= 80  # "~$70/month"
+
+
+def test_growth_is_linear_and_crossovers_are_where_costs_meet():
+    spec = deployment("alb", TWELVE_HOURS_DAILY).spec
+    for topology in cost.ARCHITECTURES:
+        fixed, slope = cost.linear_model(spec, topology)
+        for requests in (0, 12_345, 4_000_000):
+            total = cost.estimate(spec, cost.Traffic(requests=requests), topology).total
+            assert total == pytest.approx(fixed + slope * requests)
+    points = cost.crossovers(spec)
+    assert points, "websocket's per-request cost should overtake the flat-priced topologies at some traffic"
+    for cheap, dear, requests in points:
+        at = {t: cost.estimate(spec, cost.Traffic(requests=round(requests)), t).total for t in (cheap, dear)}
+        assert at[cheap] == pytest.approx(at[dear], abs=0.01)
+        below = cost.estimate(spec, cost.Traffic(requests=math.floor(requests / 2)), cheap).total
+        assert below < cost.estimate(spec, cost.Traffic(requests=math.floor(requests / 2)), dear).total
+
+
+def test_markdown_shows_every_line_and_the_comparison():
+    spec = deployment("websocket", TWELVE_HOURS_DAILY).spec
+    text = cost.markdown("d", spec)
+    for line in cost.estimate(spec).lines:
+        assert f"| {line.amount:.2f} |" in text
+    assert "baseline: ALB + NAT Gateway" in text and "| 10,000,000 |" in text
+    assert PRICES["date"] in text
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "compiler", "cost", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=60)
+
+
+def test_cli_prints_the_estimate_of_a_named_deployment():
+    result = run_cli("voice-alb", "--requests", "50000")
+    assert result.returncode == 0, result.stderr
+    assert "### Itemized: voice-alb (alb)" in result.stdout and "50,000 requests a month" in result.stdout
+
+
+def test_cli_unknown_deployment_is_a_clear_error():
+    result = run_cli("nope")
+    assert result.returncode == 1
+    assert "no deployment named 'nope'" in result.stderr and "Traceback" not in result.stderr
