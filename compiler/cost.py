@@ -20,7 +20,7 @@ PRICES_FILE = Path(__file__).with_name("prices.json")
 HOURS_PER_MONTH = 730  # AWS's convention: 24 x 365 / 12
 WEEKS_PER_MONTH = 52 / 12
 ALB_PUBLIC_IPS = 2  # an internet-facing ALB holds one public IPv4 address per AZ (two AZs)
-NAT_ROOT_VOLUME_GB = 8  # Amazon Linux 2023 AMI root volume
+NAT_ROOT_VOLUME_GB = 8  # Amazon Linux 2023 AMI root volume (compiler/parts/nat.py)
 RELAY_MEMORY_GB = 0.25  # websocket relay / authorizer Lambda memory
 ALARMS = {"alb": 2, "websocket": 2, "nat-instance": 2, "baseline": 2}
 TOPOLOGY_NAMES = {"alb": "alb", "websocket": "websocket", "nat-instance": "nat-instance",
@@ -187,7 +187,8 @@ def nat_instance(spec, traffic: Traffic) -> list[Line]:
         _line(f"ec2_{instance}_spot_hour" if options.spot else f"ec2_{instance}_hour", nat_hours,
               f"NAT instance {options.instance_type} (active hours + {options.lead_minutes} min lead)"),
         _line("public_ipv4_hour", nat_hours, "public IPv4 address of the NAT instance"),
-        _line("ebs_gp3_gb_month", NAT_ROOT_VOLUME_GB, "NAT instance root volume (counted all month)"),
+        _line("ebs_gp3_gb_month", NAT_ROOT_VOLUME_GB * nat_hours / HOURS_PER_MONTH,
+              f"NAT instance {NAT_ROOT_VOLUME_GB} GB root volume (deleted when the group scales in)"),
         _line("apigw_http_million_requests", traffic.requests * math.ceil(traffic.response_kb / 512) / 1e6),
         _line("cloud_map_million_discovery_calls", traffic.requests / 1e6,
               "Cloud Map lookups by the HTTP API VPC link (one per request)"),
