@@ -1,4 +1,6 @@
-"""Command line: `python -m compiler build [--check]` and `validate`. Exit codes are `ExitCode`."""
+"""Command line: `python -m compiler build [--check]`, `validate`, `cost`, `schema`, `explain`, `diff`.
+
+Exit codes are `ExitCode`."""
 
 from __future__ import annotations
 
@@ -39,6 +41,26 @@ def _parser() -> argparse.ArgumentParser:
     validate = commands.add_parser("validate", help="check deployment.yaml only (no templates, no lint)")
     _add_file_option(validate)
     validate.set_defaults(run=_validate)
+
+    cost = commands.add_parser("cost", help="itemized monthly cost estimate, topology comparison, traffic growth")
+    _add_file_option(cost)
+    cost.add_argument("deployment", nargs="?", help="metadata.name of one deployment (default: all)")
+    cost.add_argument("--requests", type=int, default=20_000, help="MCP requests per month (default: %(default)s)")
+    cost.add_argument("--response-kb", type=float, default=40.0, help="average response size (default: %(default)s)")
+    cost.set_defaults(run=_cost)
+
+    schema = commands.add_parser("schema", help="write the JSON Schema of deployment.yaml (for editors)")
+    schema.add_argument("-o", "--out", help="where to write it (default: compiler/deployment.schema.json)")
+    schema.set_defaults(run=_schema)
+
+    explain = commands.add_parser("explain", help="document a field, e.g. spec.schedule (like kubectl explain)")
+    explain.add_argument("field", help="a dotted path such as spec.task.cpu or ImageRepository.spec")
+    explain.set_defaults(run=_explain)
+
+    diff = commands.add_parser("diff", help="what a build would change in generated/, resource by resource")
+    _add_file_option(diff)
+    diff.add_argument("-o", "--out", default="generated", help="output folder to compare (default: generated)")
+    diff.set_defaults(run=_diff)
     return parser
 
 
@@ -84,6 +106,45 @@ def _validate(args: argparse.Namespace) -> int:
     _print_all(config.warnings)
     print(f"{args.file}: {len(config.deployments)} deployment(s), {len(config.repositories)} image repositor"
           f"{'y' if len(config.repositories) == 1 else 'ies'}: valid")
+    return ExitCode.OK
+
+
+def _cost(args: argparse.Namespace) -> int:
+    from .cost import CostError, Traffic, report
+
+    if args.requests < 0 or args.response_kb <= 0:
+        print("error: --requests must be >= 0 and --response-kb > 0", file=sys.stderr)
+        return ExitCode.USAGE
+    try:
+        print(report(args.file, args.deployment, Traffic(requests=args.requests, response_kb=args.response_kb)))
+    except CostError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return ExitCode.INVALID_CONFIG
+    return ExitCode.OK
+
+
+def _schema(args: argparse.Namespace) -> int:
+    from .schema import write_schema
+
+    print(f"wrote {write_schema(Path(args.out) if args.out else None)}")
+    return ExitCode.OK
+
+
+def _explain(args: argparse.Namespace) -> int:
+    from .explain import ExplainError, explain
+
+    try:
+        print(explain(args.field))
+    except ExplainError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return ExitCode.USAGE
+    return ExitCode.OK
+
+
+def _diff(args: argparse.Namespace) -> int:
+    from .diff import diff
+
+    print(diff(args.file, Path(args.out)))
     return ExitCode.OK
 
 
