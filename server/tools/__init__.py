@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 from mcp.server.mcpserver import MCPServer
 
 from server.tools import account, agents, audio, voices
@@ -12,4 +14,5 @@ ALL_TOOLS = [*audio.TOOLS, *voices.TOOLS, *account.TOOLS, *agents.TOOLS]
 def register_tools(mcp: MCPServer) -> None:
     for function, annotations in ALL_TOOLS:
         # Tool output is text and content blocks, not structured data, so no output schema.
-        mcp.add_tool(function, annotations=annotations, structured_output=False)
+        description = inspect.cleandoc(function.__doc__ or "")
+        mcp.add_tool(function, description=description, annotations=annotations, structured_output=False)

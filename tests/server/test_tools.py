@@ -52,6 +52,7 @@ def test_tools_list_has_every_tool_with_honest_annotations(main_server, mode):
     assert set(tools) == EXPECTED_TOOLS
     for name, tool in tools.items():
         hints = tool.annotations
+        assert tool.description and "\n    " not in tool.description, name  # dedented docstring
         assert hints.open_world_hint is True, name
         assert hints.destructive_hint is False, name  # no tool deletes or overwrites anything
         if name in READ_ONLY_TOOLS:
