@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import emit
+from . import docs, emit
 from .diagnostics import Diagnostic
 from .lint import Finding, WarmLinter
 from .validation import Config, load_config
@@ -38,10 +38,11 @@ def compile_config(config: Config) -> tuple[dict[str, str], dict[str, tuple[str,
         deployment = source.model
         repository = config.repository(deployment.spec.image.repository).model
         template = TOPOLOGIES[deployment.spec.topology](deployment, repository)
-        name = f"{deployment.metadata.name}.json"
-        files[name] = emit.render_json(template.to_dict())
+        name, body = f"{deployment.metadata.name}.json", template.to_dict()
+        files[name] = emit.render_json(body)
         templates[name] = (files[name], deployment.spec.region)
         files[f"{deployment.metadata.name}.parameters.json"] = emit.render_json(parameter_overrides(deployment))
+        files[f"{deployment.metadata.name}.md"] = docs.render(deployment, repository, body)
     files[emit.MANIFEST] = emit.manifest(files)
     return files, templates
 

@@ -287,7 +287,7 @@ def assumptions(spec, traffic: Traffic) -> list[str]:
         f"{task.min_count} task(s) of {task.cpu / 1024:g} vCPU and {task.memory / 1024:g} GB ({task.architecture}, "
         f"{'Fargate Spot' if task.spot else 'on demand'}); scaling above minCount is not included",
         f"traffic: {traffic.requests:,} requests a month of {traffic.response_kb:g} KB responses, "
-        f"{traffic.log_kb_per_request:g} KB of logs each (change with --requests, --response-kb)",
+        f"{traffic.log_kb_per_request:g} KB of logs each (see `python -m compiler cost --requests N --response-kb K`)",
         f"websocket: {traffic.clients} client(s) connected during active hours, relay Lambda "
         f"{RELAY_MEMORY_GB * 1024:g} MB for {traffic.relay_seconds:g} s per request",
         "prices are us-east-1 (other regions differ by a few percent); free tiers are not applied; ECR storage "
