@@ -1,0 +1,126 @@
+"""generated/<name>.md: the diagram comes from the template's own references, the deploy steps are complete and in
+order, every client is covered, and the cost section is the cost module's estimate."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from compiler import build, cost, docs
+from compiler.validation import load_config
+
+ROOT = Path(__file__).resolve().parents[1]
+GENERATED = ROOT / "generated"
+CONFIG = load_config(str(ROOT / "deployment.yaml"))
+NODE = re.compile(r"^\s+(n_\w+)(\[\"|\(\[\")")
+EDGE = re.compile(r"^\s+(n_\w+) (-->|-\.->) (n_\w+)$")
+
+SMALL = {"Resources": {
+    "Vpc": {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.0.0.0/16"}},
+    "Subnet": {"Type": "AWS::EC2::Subnet", "Properties": {"VpcId": {"Ref": "Vpc"}}},
+    "Role": {"Type": "AWS::IAM::Role", "Properties": {"Policies": [
+        {"Resource": {"Fn::ImportValue": "repo-Arn"}}]}},
+    "Task": {"Type": "AWS::ECS::TaskDefinition", "DependsOn": "Subnet", "Properties": {
+        "ExecutionRoleArn": {"Fn::GetAtt": ["Role", "Arn"]},
+        "Image": {"Fn::Sub": ["${Uri}:${ImageTag}-${Vpc}", {"Uri": {"Fn::ImportValue": "repo-Uri"}}]},
+        "Note": {"Fn::Sub": "${AWS::Region} ${Subnet.Arn} ${!Literal}"}}},
+}}
+
+
+def diagram_of(markdown: str) -> str:
+    return markdown.split("```mermaid\n", 1)[1].split("\n```", 1)[0]
+
+
+def parse(diagram: str) -> tuple[set[str], set[tuple[str, str, str]]]:
+    nodes = {m.group(1) for line in diagram.splitlines() if (m := NODE.match(line))}
+    edges = {(m.group(1), m.group(2), m.group(3)) for line in diagram.splitlines() if (m := EDGE.match(line))}
+    return nodes, edges
+
+
+def test_diagram_edges_are_the_templates_references():
+    nodes, edges = parse(docs.mermaid(SMALL))
+    assert nodes == {"n_Vpc", "n_Subnet", "n_Role", "n_Task", "n_import_repo_Arn", "n_import_repo_Uri"}
+    assert edges == {
+        ("n_Subnet", "-->", "n_Vpc"),
+        ("n_Role", "-->", "n_import_repo_Arn"),
+        ("n_Task", "-->", "n_Role"),             # GetAtt
+        ("n_Task", "-->", "n_Vpc"),              # ${Vpc} in a Sub
+        ("n_Task", "-->", "n_Subnet"),           # ${Subnet.Arn}; ${AWS::Region}, ${ImageTag}, ${!Literal} are not resources
+        ("n_Task", "-.->", "n_Subnet"),          # DependsOn
+        ("n_Task", "-->", "n_import_repo_Uri"),
+    }
+
+
+def test_diagram_groups_resources_by_service():
+    diagram = docs.mermaid(SMALL)
+    assert "subgraph svc_EC2[EC2]" in diagram and "subgraph svc_IAM[IAM]" in diagram
+    assert diagram.count("subgraph") == diagram.count("\n  end") == 3
+
+
+GENERATED_DOCS = [source.model for source in CONFIG.deployments
+                  if (GENERATED / f"{source.model.metadata.name}.md").exists()]
+
+
+@pytest.mark.parametrize("deployment", GENERATED_DOCS, ids=lambda d: d.metadata.name)
+def test_generated_docs_cover_the_whole_template(deployment):
+    name = deployment.metadata.name
+    text = (GENERATED / f"{name}.md").read_text()
+    template = json.loads((GENERATED / f"{name}.json").read_text())
+    nodes, edges = parse(diagram_of(text))
+    assert {f"n_{logical_id}" for logical_id in template["Resources"]} <= nodes
+    for logical_id, resource in template["Resources"].items():
+        for target in docs.references(resource.get("Properties", {}), template["Resources"]) - {logical_id}:
+            assert (f"n_{logical_id}", "-->", f"n_{target}") in edges
+        depends = resource.get("DependsOn", [])
+        for target in [depends] if isinstance(depends, str) else depends:
+            assert (f"n_{logical_id}", "-.->", f"n_{target}") in edges
+    assert all(a in nodes and b in nodes for a, _, b in edges), "an edge to an undeclared node"
+
+
+@pytest.mark.parametrize("deployment", GENERATED_DOCS, ids=lambda d: d.metadata.name)
+def test_generated_docs_deploy_in_order_and_connect_every_client(deployment):
+    name, region = deployment.metadata.name, deployment.spec.region
+    repo = deployment.spec.image.repository
+    text = (GENERATED / f"{name}.md").read_text()
+    steps = [f"--stack-name {repo} --template-file generated/{repo}.json", "docker login",
+             f":{deployment.spec.image.tag} --push", f"--stack-name {name} --template-file generated/{name}.json",
+             f"file://generated/{name}.parameters.json", "SetElevenLabsKeyCommand"]
+    positions = [text.find(step) for step in steps]
+    assert -1 not in positions and positions == sorted(positions), dict(zip(steps, positions))
+    assert f"--region {region}" in text
+    connect = text.split("## Connect", 1)[1].split("## Cost", 1)[0]
+    for client in ("Claude Code", "Cursor", "Claude Desktop", "MCP Inspector"):
+        assert client in connect
+
+
+@pytest.mark.parametrize("deployment", GENERATED_DOCS, ids=lambda d: d.metadata.name)
+def test_generated_docs_cost_is_the_estimate(deployment):
+    text = (GENERATED / f"{deployment.metadata.name}.md").read_text()
+    total = cost.estimate(deployment.spec).total
+    assert f"about ${total:.2f} a month" in text and f"**{total:.2f}**" in text
+
+
+def test_every_deployment_gets_docs_and_they_are_up_to_date():
+    files, _ = build.compile_config(CONFIG)
+    for source in CONFIG.deployments:
+        name = f"{source.model.metadata.name}.md"
+        assert name in files
+        assert files[name] == (GENERATED / name).read_text(), "run: python -m compiler build"
+
+
+def test_stacks_without_http_endpoints_point_clients_at_their_outputs():
+    outputs = {"ClaudeCodeCommand": {"Value": "x", "Description": "Adds the server to Claude Code."},
+               "CursorConfig": {"Value": "x"}, "ClaudeDesktopConfig": {"Value": "x"}, "TokenCommand": {"Value": "x"}}
+    lines = "\n".join(docs.connect("voice-ws", "eu-central-1", {"Resources": {}, "Outputs": outputs}))
+    assert "OutputKey=='ClaudeCodeCommand'" in lines and "OutputKey=='ClaudeDesktopConfig'" in lines
+    assert "--region eu-central-1 --stack-name voice-ws" in lines and "MCP Inspector" in lines
+    assert "claude mcp add --transport http" not in lines
+
+
+def test_named_iam_needs_the_named_capability():
+    named = {"Resources": {"R": {"Type": "AWS::IAM::Role", "Properties": {"RoleName": "x"}}}}
+    assert docs.capabilities(named) == "CAPABILITY_NAMED_IAM"
+    assert docs.capabilities(SMALL) == "CAPABILITY_IAM"
