@@ -1,5 +1,5 @@
-"""Relay: $connect/$disconnect keep a row per connection; $default posts the message to a task's /mcp, the
-reply goes back as the route response. In the VPC: DynamoDB by gateway endpoint, tasks by DNS.
+"""Relay: a DynamoDB row per connection; $default posts each message to a task's /mcp and returns the
+reply (route response). In the VPC: DynamoDB by gateway endpoint, tasks by DNS.
 """
 import functools
 import json
@@ -16,6 +16,7 @@ ROW_TTL = 7800  # a connection lasts at most 2 h
 NO_TASK, TIMEOUT, TOO_BIG, PARSE = -32002, -32001, -32003, -32700
 HTTP = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never via a proxy
 env = os.environ.get
+ROWS = {}  # this instance's copy of rows it read or wrote: one DynamoDB read per connection
 
 
 @functools.cache
@@ -30,6 +31,7 @@ def handler(event, context):
         principal = (ctx.get("authorizer") or {}).get("principal", "")
         table().put_item(Item={**key, "principal": principal, "expires": int(time.time()) + ROW_TTL})
     elif ctx["routeKey"] == "$disconnect":
+        ROWS.pop(key["id"], 0)
         table().delete_item(Key=key)
     else:
         reply = relay(key, event.get("body") or "", ctx["identity"]["sourceIp"])
@@ -44,7 +46,7 @@ def relay(key, body, source_ip):
         request_id = message.get("id")
     except (ValueError, AttributeError):
         return error(None, PARSE, "Parse error: expected a JSON-RPC object")
-    row = table().get_item(Key=key).get("Item", {})
+    row = ROWS.get(key["id"]) or table().get_item(Key=key).get("Item", {})
     for task in sorted(tasks(), key=lambda ip: ip != row.get("task")):  # its own task first
         session = row.get("session") if task == row.get("task") else None
         try:
@@ -53,10 +55,12 @@ def relay(key, body, source_ip):
             return error(request_id, TIMEOUT, f"The server did not answer within {timeout()} s")
         except OSError:
             continue  # gone: fail over
-        if (task, new_session or session) != (row.get("task"), row.get("session")):
+        update = {"task": task, "session": new_session or session or ""}
+        if update.items() - row.items():
             table().update_item(Key=key, UpdateExpression="SET task = :t, #s = :s",
                                 ExpressionAttributeNames={"#s": "session"},
-                                ExpressionAttributeValues={":t": task, ":s": new_session or session or ""})
+                                ExpressionAttributeValues={":t": task, ":s": update["session"]})
+        ROWS[key["id"]] = {**row, **update}
         if len(reply) > MAX_REPLY:
             return error(request_id, TOO_BIG, "The reply is over 128 KB, the WebSocket message limit; "
                          "ask for less")
