@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp
 
-from server.auth import ApiKeyAuthenticator
+from server.auth import ApiKeyAuthenticator, Authenticator
 from server.config import Settings
 from server.http.access_log import AccessLog
 from server.http.gate import Gate
@@ -46,7 +46,10 @@ def build_mcp(services: Services) -> MCPServer:
     return mcp
 
 
-def build_app(settings: Settings) -> ASGIApp:
+def build_app(settings: Settings, authenticator: Authenticator | None = None) -> ASGIApp:
+    """The whole server. `authenticator` defaults to the MCP_SERVER_API_KEY check (api-key mode)."""
+    if authenticator is None:
+        authenticator = ApiKeyAuthenticator(settings.server_api_key.get_secret_value())
     mcp = build_mcp(Services.from_settings(settings))
     sdk_app = mcp.streamable_http_app(
         streamable_http_path=MCP_PATH,
@@ -62,6 +65,6 @@ def build_app(settings: Settings) -> ASGIApp:
         hosts=HostPolicy(settings.allowed_hosts),
         allowed_cidrs=settings.allowed_cidrs,
         trusted_proxies=settings.trusted_proxy_cidrs,
-        authenticator=ApiKeyAuthenticator(settings.server_api_key.get_secret_value()),
+        authenticator=authenticator,
     )
     return AccessLog(gated)

@@ -1,5 +1,5 @@
-"""Relay: a DynamoDB row per connection; $default posts each message to a task's /mcp and returns the
-reply (route response). In the VPC: DynamoDB by gateway endpoint, tasks by DNS.
+"""Relay: $default posts each message to a task's /mcp and returns the reply; a DynamoDB row per connection
+keeps its task. In the VPC: DynamoDB by gateway endpoint, tasks by DNS.
 """
 import functools
 import json
@@ -16,7 +16,7 @@ ROW_TTL = 7800  # a connection lasts at most 2 h
 NO_TASK, TIMEOUT, TOO_BIG, PARSE = -32002, -32001, -32003, -32700
 HTTP = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never via a proxy
 env = os.environ.get
-ROWS = {}  # this instance's copy of rows it read or wrote: one DynamoDB read per connection
+ROWS = {}  # rows this instance read or wrote: one DynamoDB read per connection
 
 
 @functools.cache
@@ -26,27 +26,29 @@ def table():
 
 def handler(event, context):
     ctx = event["requestContext"]
-    key = {"id": ctx["connectionId"]}
+    cid = ctx["connectionId"]
     if ctx["routeKey"] == "$connect":
         principal = (ctx.get("authorizer") or {}).get("principal", "")
-        table().put_item(Item={**key, "principal": principal, "expires": int(time.time()) + ROW_TTL})
+        table().put_item(Item={"id": cid, "principal": principal, "expires": int(time.time()) + ROW_TTL})
     elif ctx["routeKey"] == "$disconnect":
-        ROWS.pop(key["id"], 0)
-        table().delete_item(Key=key)
+        ROWS.pop(cid, 0)
+        table().delete_item(Key={"id": cid})
     else:
-        reply = relay(key, event.get("body") or "", ctx["identity"]["sourceIp"])
+        reply = relay(cid, event.get("body") or "", ctx["identity"]["sourceIp"])
         if reply:
             return {"statusCode": 200, "body": reply}
     return {"statusCode": 200}
 
 
-def relay(key, body, source_ip):
+def relay(cid, body, source_ip):
     try:
         message = json.loads(body)
         request_id = message.get("id")
     except (ValueError, AttributeError):
         return error(None, PARSE, "Parse error: expected a JSON-RPC object")
-    row = ROWS.get(key["id"]) or table().get_item(Key=key).get("Item", {})
+    if len(ROWS) > 5000:
+        ROWS.clear()
+    row = ROWS.get(cid) or table().get_item(Key={"id": cid}).get("Item", {})
     for task in sorted(tasks(), key=lambda ip: ip != row.get("task")):  # its own task first
         session = row.get("session") if task == row.get("task") else None
         try:
@@ -55,12 +57,10 @@ def relay(key, body, source_ip):
             return error(request_id, TIMEOUT, f"The server did not answer within {timeout()} s")
         except OSError:
             continue  # gone: fail over
-        update = {"task": task, "session": new_session or session or ""}
-        if update.items() - row.items():
-            table().update_item(Key=key, UpdateExpression="SET task = :t, #s = :s",
-                                ExpressionAttributeNames={"#s": "session"},
-                                ExpressionAttributeValues={":t": task, ":s": update["session"]})
-        ROWS[key["id"]] = {**row, **update}
+        new = {**row, "id": cid, "task": task, "session": new_session or session or ""}
+        if new != row:
+            table().put_item(Item=new)
+        ROWS[cid] = new
         if len(reply) > MAX_REPLY:
             return error(request_id, TOO_BIG, "The reply is over 128 KB, the WebSocket message limit; "
                          "ask for less")
@@ -91,7 +91,7 @@ def post(task, body, session, source_ip):
     try:
         with HTTP.open(urllib.request.Request(url, body.encode(), headers), timeout=timeout()) as response:
             return response.headers.get("Mcp-Session-Id"), response.read(MAX_REPLY + 1)
-    except urllib.error.HTTPError as failure:  # the server's 4xx/5xx answer
+    except urllib.error.HTTPError as failure:  # the server's 4xx/5xx
         return None, failure.read(MAX_REPLY + 1)
 
 
