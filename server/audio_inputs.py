@@ -131,7 +131,9 @@ class AudioInputs:
         if not addresses or None in addresses:
             raise ToolError(f"Fetching {field} failed: cannot resolve host {host!r}.")
         if not self.allow_insecure and not all(_is_public(a) for a in addresses):
-            raise ToolError(f"{field} points to a private, loopback or link-local address; only public hosts are allowed.")
+            raise ToolError(
+                f"{field} points to a private, loopback or link-local address; only public hosts are allowed."
+            )
         return addresses[0]
 
     async def _read_capped(self, response: httpx2.Response, field: str) -> bytes:
@@ -147,7 +149,9 @@ class AudioInputs:
 
     def _check_size(self, size: int, field: str) -> None:
         if size > self.max_bytes:
-            raise ToolError(f"{field} is larger than this server's limit of {self.max_bytes} bytes (MCP_MAX_INPUT_BYTES).")
+            raise ToolError(
+                f"{field} is larger than this server's limit of {self.max_bytes} bytes (MCP_MAX_INPUT_BYTES)."
+            )
 
 
 def _is_public(address: IPAddress) -> bool:

@@ -217,7 +217,9 @@ def error_for_status(response: httpx2.Response, key_owner: str) -> UpstreamError
     if status == 404:
         return UpstreamError(f"ElevenLabs found nothing there (HTTP 404: {detail}). Check the id you gave.")
     if status in (400, 422):
-        return UpstreamError(f"ElevenLabs rejected the request's parameters (HTTP {status}: {detail}). Fix them and retry.")
+        return UpstreamError(
+            f"ElevenLabs rejected the request's parameters (HTTP {status}: {detail}). Fix them and retry."
+        )
     return UpstreamError(f"ElevenLabs answered HTTP {status}: {detail}.")
 
 

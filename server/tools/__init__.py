@@ -12,7 +12,7 @@ ALL_TOOLS = [*audio.TOOLS, *voices.TOOLS, *account.TOOLS, *agents.TOOLS]
 
 
 def register_tools(mcp: MCPServer) -> None:
-    for function, annotations in ALL_TOOLS:
+    for function, hints in ALL_TOOLS:
         # Tool output is text and content blocks, not structured data, so no output schema.
         description = inspect.cleandoc(function.__doc__ or "")
-        mcp.add_tool(function, description=description, annotations=annotations, structured_output=False)
+        mcp.add_tool(function, description=description, annotations=hints, structured_output=False)

@@ -70,7 +70,7 @@ async def text_to_speech(
 async def text_to_sound_effects(
     ctx: Context,
     text: Annotated[str, Field(min_length=1, description="Description of the sound, e.g. 'glass breaking'.")],
-    duration_seconds: Annotated[float | None, Field(ge=0.5, le=30, description="Length; omit to let it choose.")] = None,
+    duration_seconds: Annotated[float | None, Field(ge=0.5, le=30, description="Omit to let it choose.")] = None,
     loop: Annotated[bool, Field(description="Make the sound loop seamlessly.")] = False,
     output_format: Annotated[OutputFormat, Field(description=OUTPUT_FORMAT_HELP)] = "mp3_44100_128",
 ) -> list[ContentBlock]:
@@ -89,7 +89,7 @@ async def text_to_sound_effects(
 async def compose_music(
     ctx: Context,
     prompt: Annotated[str, Field(min_length=1, description="What the music should be: style, mood, instruments.")],
-    music_length_ms: Annotated[int | None, Field(ge=3000, le=300000, description="Length in ms (3 s to 5 min).")] = None,
+    music_length_ms: Annotated[int | None, Field(ge=3000, le=300000, description="Length, 3 s to 5 min.")] = None,
     force_instrumental: bool = False,
     output_format: Annotated[OutputFormat, Field(description=OUTPUT_FORMAT_HELP)] = "mp3_44100_128",
 ) -> list[ContentBlock]:

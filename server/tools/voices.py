@@ -127,7 +127,11 @@ async def create_voice_from_preview(
     """
     voice = await elevenlabs(ctx).post_json(
         "/v1/text-to-voice",
-        body={"generated_voice_id": generated_voice_id, "voice_name": voice_name, "voice_description": voice_description},
+        body={
+            "generated_voice_id": generated_voice_id,
+            "voice_name": voice_name,
+            "voice_description": voice_description,
+        },
     )
     return f"Voice {voice.get('name')!r} created: voice_id {voice.get('voice_id')}."
 

@@ -114,9 +114,9 @@ class ServerProcess:
 @asynccontextmanager
 async def mcp_client(url: str, headers: dict[str, str] | None = None, mode: str = "legacy") -> AsyncIterator[Client]:
     """The SDK's real client over streamable HTTP. mode "legacy" = 2025 handshake, "auto" = 2026 protocol."""
-    async with httpx2.AsyncClient(headers=BEARER if headers is None else headers, timeout=60) as http:
-        async with Client(streamable_http_client(url, http_client=http), mode=mode) as client:
-            yield client
+    http = httpx2.AsyncClient(headers=BEARER if headers is None else headers, timeout=60)
+    async with http, Client(streamable_http_client(url, http_client=http), mode=mode) as client:
+        yield client
 
 
 def call_tool(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import anyio
 import httpx
 import pytest
+from mcp.shared.exceptions import MCPError
 
 from tests.server.harness import BEARER, SERVER_KEY, TOOLS_LIST, call_tool, mcp_client, post_mcp, texts
 
@@ -45,7 +46,8 @@ def test_each_credential_form_admits_the_real_client(main_server, headers, query
     ids=["missing", "wrong-bearer", "wrong-x-api-key", "not-bearer-scheme"],
 )
 def test_missing_or_wrong_key_gets_401_with_challenge(main_server, headers, error):
-    response = httpx.post(main_server.mcp_url, content=TOOLS_LIST, headers={"content-type": "application/json", **headers})
+    headers = {"content-type": "application/json", **headers}
+    response = httpx.post(main_server.mcp_url, content=TOOLS_LIST, headers=headers)
     assert response.status_code == 401
     challenge = response.headers["www-authenticate"]
     assert challenge.startswith("Bearer ")
@@ -65,8 +67,9 @@ def test_every_route_but_health_needs_the_key(main_server, path):
 
 
 def test_real_client_with_wrong_key_fails(main_server):
-    with pytest.raises(BaseException):  # the SDK client raises an exception group on HTTP 401
+    with pytest.raises(ExceptionGroup) as raised:  # the SDK client's task group reports the HTTP 401
         list_tool_names(main_server.mcp_url, {"Authorization": "Bearer wrong-key-wrong-key"})
+    assert raised.group_contains(MCPError, depth=2)
 
 
 def test_health_is_open_even_with_bad_host_and_address(edge_server):

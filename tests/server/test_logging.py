@@ -45,7 +45,8 @@ def test_one_access_record_per_request_with_its_fields(main_server):
 
 def test_formatter_redacts_secrets_from_any_logger():
     formatter = JsonFormatter(["s3cr3t-value", 'quo"ted-secret'])
-    record = logging.LogRecord("lib", logging.ERROR, __file__, 1, "header was %s / %s", ("s3cr3t-value", 'quo"ted-secret'), None)
+    arguments = ("s3cr3t-value", 'quo"ted-secret')
+    record = logging.LogRecord("lib", logging.ERROR, __file__, 1, "header was %s / %s", arguments, None)
     line = formatter.format(record)
     assert "s3cr3t" not in line and "quo" not in line
     assert line.count("[redacted]") == 2

@@ -69,7 +69,8 @@ def test_registered_tools_match_the_expected_set():
 
 @pytest.mark.parametrize("mode", ["legacy", "auto"])
 def test_text_to_speech_by_voice_name_returns_inline_mp3(main_server, fake, mode):
-    result = call_tool(main_server, "text_to_speech", {"text": "Hello from the tests", "voice_name": "Rachel"}, mode=mode)
+    arguments = {"text": "Hello from the tests", "voice_name": "Rachel"}
+    result = call_tool(main_server, "text_to_speech", arguments, mode=mode)
     single_audio(result)
     assert "Rachel (21m00Tcm4TlvDq8ikWAM)" in texts(result)
     assert "/v1/text-to-speech/21m00Tcm4TlvDq8ikWAM" in fake_paths(fake, "POST")
