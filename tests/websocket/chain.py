@@ -41,6 +41,7 @@ def apply_environment(monkeypatch, environment: dict[str, str]) -> None:
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
     relay.table.cache_clear()  # the next call builds its client from this environment
+    relay.ROWS.clear()  # and reads rows afresh, as a new Lambda instance does
 
 
 def emulator(**options) -> WebSocketApiEmulator:

@@ -1,0 +1,142 @@
+"""The relay handler against real parts: DynamoDB in moto, tasks as real HTTP servers on loopback addresses
+(127.0.0.1 and 127.0.0.2 stand for two task IPs; TASK_HOST names them, resolved by the real lookup code)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from server.websocket import relay
+from tests.websocket.chain import SCHEDULE_NOTE, apply_environment, handler_environment, rows
+from tests.websocket.upstream import Answer, Upstream
+
+KEY = "test-server-key-6f1d0c2b9a"
+CALL = json.dumps({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "list_models"}})
+NOTIFICATION = json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"})
+
+
+def event(route: str, body: str | None = None, connection: str = "conn-1", **context) -> dict:
+    request_context = {"routeKey": route, "connectionId": connection,
+                       "identity": {"sourceIp": "198.51.100.7"}, **context}
+    return {"requestContext": request_context, "body": body, "isBase64Encoded": False}
+
+
+def send(body: str, connection: str = "conn-1") -> dict:
+    return relay.handler(event("$default", body, connection), None)
+
+
+def error_of(response: dict) -> dict:
+    reply = json.loads(response["body"])
+    assert reply["jsonrpc"] == "2.0"
+    return reply["error"] | {"id": reply["id"]}
+
+
+@pytest.fixture
+def task(table, monkeypatch):
+    with Upstream("127.0.0.1") as upstream:
+        apply_environment(monkeypatch, handler_environment(table, upstream.port, UPSTREAM_TIMEOUT="2"))
+        relay.handler(event("$connect", authorizer={"principal": "api-key", "principalId": "api-key"}), None)
+        yield upstream
+
+
+def test_connect_records_the_connection_and_disconnect_forgets_it(task, table):
+    [row] = rows(table)
+    assert row["id"] == {"S": "conn-1"} and row["principal"] == {"S": "api-key"}
+    assert time.time() + 2 * 3600 < int(row["expires"]["N"]) < time.time() + 3 * 3600
+    assert relay.handler(event("$disconnect"), None) == {"statusCode": 200}
+    assert rows(table) == []
+
+
+def test_a_message_is_posted_to_the_task_and_its_reply_returned(task, table):
+    task.answer = Answer(body=b'{"jsonrpc":"2.0","id":7,"result":{"ok":true}}')
+    response = send(CALL)
+    assert response == {"statusCode": 200, "body": '{"jsonrpc":"2.0","id":7,"result":{"ok":true}}'}
+    [received] = task.received
+    assert received.path == "/mcp" and received.body == CALL.encode()
+    assert received.headers["authorization"] == f"Bearer {KEY}"
+    assert received.headers["x-forwarded-for"] == "198.51.100.7"
+    assert received.headers["host"] == "localhost"
+    assert "application/json" in received.headers["accept"] and "text/event-stream" in received.headers["accept"]
+    assert rows(table)[0]["task"] == {"S": "127.0.0.1"}
+
+
+def test_a_notification_gets_no_reply(task):
+    task.answer = Answer(status=202, body=b"")
+    assert send(NOTIFICATION) == {"statusCode": 200}
+
+
+def test_the_mcp_session_is_kept_on_the_same_task(task, table):
+    task.answer = Answer(headers={"Mcp-Session-Id": "session-abc"})
+    send(CALL)
+    send(CALL)
+    assert "mcp-session-id" not in task.received[0].headers
+    assert task.received[1].headers["mcp-session-id"] == "session-abc"
+    assert rows(table)[0]["session"] == {"S": "session-abc"}
+
+
+def test_a_gone_task_fails_over_to_another_without_its_session(table, monkeypatch):
+    with Upstream("127.0.0.2") as first, Upstream("127.0.0.1", first.port) as second:
+        apply_environment(monkeypatch, handler_environment(table, first.port, TASK_HOST="127.0.0.2,127.0.0.1"))
+        relay.handler(event("$connect", authorizer={"principal": "api-key"}), None)
+        first.answer = Answer(headers={"Mcp-Session-Id": "on-first"})
+        send(CALL)
+        send(CALL)
+        first.__exit__()  # the task stops: connections to it are refused
+        assert "result" in json.loads(send(CALL)["body"])
+    assert len(first.received) == 2 and len(second.received) == 1
+    assert "mcp-session-id" not in second.received[0].headers
+    assert rows(table)[0]["task"] == {"S": "127.0.0.1"} and rows(table)[0]["session"] == {"S": ""}
+
+
+def test_no_task_running_is_an_error_that_says_when_tasks_come_back(task, monkeypatch):
+    monkeypatch.setenv("TASK_HOST", "tasks.scaled-to-zero.invalid")
+    error = error_of(send(CALL))
+    assert error["id"] == 7 and error["code"] == relay.NO_TASK
+    assert error["message"] == f"No server task is running. {SCHEDULE_NOTE}"
+    assert send(NOTIFICATION) == {"statusCode": 200}  # notifications never get replies, errors included
+
+
+def test_a_slow_task_is_an_error_before_api_gateway_gives_up(task):
+    task.answer = Answer(delay=3)
+    started = time.monotonic()
+    error = error_of(send(CALL))
+    assert time.monotonic() - started < 2.9
+    assert error == {"code": relay.TIMEOUT, "message": "The server did not answer within 2.0 s", "id": 7}
+
+
+def test_a_reply_over_128_kb_is_an_error(task):
+    task.answer = Answer(body=b'{"jsonrpc":"2.0","id":7,"result":"' + b"a" * (128 * 1024) + b'"}')
+    error = error_of(send(CALL))
+    assert error["code"] == relay.TOO_BIG and "128 KB" in error["message"] and error["id"] == 7
+
+
+def test_a_reply_of_exactly_128_kb_passes(task):
+    prefix, suffix = b'{"jsonrpc":"2.0","id":7,"result":"', b'"}'
+    task.answer = Answer(body=prefix + b"a" * (128 * 1024 - len(prefix) - len(suffix)) + suffix)
+    assert len(send(CALL)["body"]) == 128 * 1024
+
+
+def test_the_servers_own_errors_pass_through(task):
+    task.answer = Answer(status=401, body=b'{"error":"unauthorized","message":"Invalid API key"}')
+    assert send(CALL)["body"] == '{"error":"unauthorized","message":"Invalid API key"}'
+
+
+@pytest.mark.parametrize("body", ["not json", "[1, 2]", ""])
+def test_a_message_that_is_not_a_json_object_is_a_parse_error(task, body):
+    error = error_of(send(body))
+    assert error["code"] == relay.PARSE and error["id"] is None
+    assert task.received == []
+
+
+def test_another_lambda_instance_continues_on_the_task_and_session_in_the_table(table, monkeypatch):
+    with Upstream("127.0.0.2") as recorded, Upstream("127.0.0.1", recorded.port) as other:
+        apply_environment(monkeypatch, handler_environment(table, recorded.port, TASK_HOST="127.0.0.1,127.0.0.2"))
+        relay.handler(event("$connect", authorizer={"principal": "api-key"}), None)
+        recorded.answer = Answer(headers={"Mcp-Session-Id": "s-1"})
+        relay.table().update_item(Key={"id": "conn-1"}, UpdateExpression="SET task = :t, #s = :s",
+                                  ExpressionAttributeNames={"#s": "session"},
+                                  ExpressionAttributeValues={":t": "127.0.0.2", ":s": "s-1"})
+        send(CALL)  # this instance has not seen the connection: it reads the row
+    assert other.received == [] and recorded.received[0].headers["mcp-session-id"] == "s-1"
