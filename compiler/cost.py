@@ -180,12 +180,13 @@ def nat_instance(spec, traffic: Traffic) -> list[Line]:
 
     options = getattr(spec, "nat_instance", None) or NatInstanceOptions()
     h = hours(spec.schedule)
-    nat_hours = min(HOURS_PER_MONTH, h.active + h.windows * options.lead_minutes / 60)
+    # up leadMinutes before each window opens and down as long after it closes (compiler/parts/nat.py)
+    nat_hours = min(HOURS_PER_MONTH, h.active + h.windows * 2 * options.lead_minutes / 60)
     instance = options.instance_type.replace(".", "_")
     return [
         *_fargate(spec.task, h.active),
         _line(f"ec2_{instance}_spot_hour" if options.spot else f"ec2_{instance}_hour", nat_hours,
-              f"NAT instance {options.instance_type} (active hours + {options.lead_minutes} min lead)"),
+              f"NAT instance {options.instance_type} (active hours + {options.lead_minutes} min either side)"),
         _line("public_ipv4_hour", nat_hours, "public IPv4 address of the NAT instance"),
         _line("ebs_gp3_gb_month", NAT_ROOT_VOLUME_GB * nat_hours / HOURS_PER_MONTH,
               f"NAT instance {NAT_ROOT_VOLUME_GB} GB root volume (deleted when the group scales in)"),

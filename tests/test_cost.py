@@ -90,11 +90,11 @@ def test_the_charges_the_notes_forget_are_itemized():
     assert sum(line.quantity for line in idle if line.price_key == "alb_hour") == pytest.approx(730 - 364, abs=0.1)
 
 
-def test_nat_instance_runs_the_active_hours_plus_its_lead():
+def test_nat_instance_runs_the_active_hours_plus_its_lead_on_both_sides():
     spec = deployment("nat-instance", TWELVE_HOURS_DAILY, natInstance={"leadMinutes": 30}).spec
     [nat] = [line for line in cost.estimate(spec).lines if line.price_key == "ec2_t4g_nano_hour"]
     windows = 7 * 52 / 12
-    assert nat.quantity == pytest.approx(12 * windows + 0.5 * windows)
+    assert nat.quantity == pytest.approx(12 * windows + 2 * 0.5 * windows)  # up 30 min before, down 30 min after
     spot = deployment("nat-instance", TWELVE_HOURS_DAILY, natInstance={"spot": True}).spec
     assert "ec2_t4g_nano_spot_hour" in {line.price_key for line in cost.estimate(spot).lines}
 

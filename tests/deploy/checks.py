@@ -7,6 +7,7 @@ here are reported as "created, not inspected"; types moto skips are reported as 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -161,6 +162,13 @@ def _function(stack: Stack, name: str, props: dict) -> None:
     assert configuration["FunctionName"] == name
 
 
+def _permission(stack: Stack, _physical: str | None, props: dict) -> None:
+    """moto reports no physical ID for a Lambda permission: find it in the function's resource policy."""
+    policy = json.loads(stack.client("lambda").get_policy(FunctionName=props["FunctionName"])["Policy"])
+    principals = {json.dumps(statement["Principal"]) for statement in policy["Statement"]}
+    assert any(props["Principal"] in principal for principal in principals), principals
+
+
 def _table(stack: Stack, name: str, _props: dict) -> None:
     assert stack.client("dynamodb").describe_table(TableName=name)["Table"]["TableName"] == name
 
@@ -173,6 +181,14 @@ def _auto_scaling_group(stack: Stack, name: str, props: dict) -> None:
     [group] = stack.client("autoscaling").describe_auto_scaling_groups(AutoScalingGroupNames=[name])[
         "AutoScalingGroups"]
     assert (group["MinSize"], group["MaxSize"]) == (int(props["MinSize"]), int(props["MaxSize"]))
+
+
+def _scheduled_action(stack: Stack, _physical: str | None, props: dict) -> None:
+    """moto reports no physical ID for a scheduled action: find it on its group."""
+    actions = stack.client("autoscaling").describe_scheduled_actions(
+        AutoScalingGroupName=props["AutoScalingGroupName"])["ScheduledUpdateGroupActions"]
+    assert (props["Recurrence"], props["DesiredCapacity"]) in {(a.get("Recurrence"), a.get("DesiredCapacity"))
+                                                               for a in actions}, actions
 
 
 def _launch_template(stack: Stack, template_id: str, _props: dict) -> None:
@@ -207,5 +223,7 @@ CHECKS: dict[str, Check] = {
     "AWS::Lambda::Function": _function,
     "AWS::DynamoDB::Table": _table,
     "AWS::S3::Bucket": _bucket,
+    "AWS::Lambda::Permission": _permission,
     "AWS::AutoScaling::AutoScalingGroup": _auto_scaling_group,
+    "AWS::AutoScaling::ScheduledAction": _scheduled_action,
 }

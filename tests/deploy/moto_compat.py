@@ -22,7 +22,8 @@ from pathlib import Path
 DOCUMENTATION_IPV6_BLOCK = "2001:db8:1234:1a00::/56"  # RFC 3849
 
 # Resource types moto 5.2.5 reports CREATE_COMPLETE for without creating anything (REFERENCE.md, and seen
-# here: SNS subscriptions, VPC CIDR blocks, cluster capacity provider associations).
+# here: SNS subscriptions, VPC CIDR blocks, cluster capacity provider associations, the API Gateway account,
+# S3 bucket policies).
 SKIPPED_BY_MOTO = frozenset({
     "AWS::ApplicationAutoScaling::ScalableTarget", "AWS::ApplicationAutoScaling::ScalingPolicy",
     "AWS::Scheduler::Schedule", "AWS::Scheduler::ScheduleGroup",
@@ -32,7 +33,8 @@ SKIPPED_BY_MOTO = frozenset({
     "AWS::ServiceDiscovery::PrivateDnsNamespace", "AWS::ServiceDiscovery::Service",
     "AWS::SecretsManager::Secret", "AWS::CloudFront::Distribution", "AWS::CloudFront::OriginAccessControl",
     "AWS::CloudWatch::Alarm", "AWS::Budgets::Budget", "AWS::WAFv2::WebACL", "AWS::EC2::VPCCidrBlock",
-    "AWS::ECS::ClusterCapacityProviderAssociations", "AWS::SNS::Subscription",
+    "AWS::ECS::ClusterCapacityProviderAssociations", "AWS::SNS::Subscription", "AWS::ApiGateway::Account",
+    "AWS::S3::BucketPolicy",
 })
 
 
