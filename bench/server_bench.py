@@ -5,9 +5,9 @@ zero added latency), all on loopback:
 - start: process spawn to the first successful tools/list (the SDK's client, streamable HTTP);
 - RSS: the server's VmHWM (peak resident set) after start, and after all the calls below;
 - overhead: p50/p90 latency of a list_models tool call through the server minus p50/p90 of
-  the same upstream request (GET /v1/models) sent directly. Both are sent with one
-  keep-alive httpx client (the server's own upstream client), so the difference is the
-  server's; the SDK client's latency is reported alongside (it adds its own processing);
+  the same upstream request (GET /v1/models) sent directly. Both are sent with a
+  keep-alive httpx2 client (what the server itself uses upstream), so the difference is
+  the server's; the SDK client's latency is reported alongside (it adds its own processing);
 - throughput: list_models calls per second from --concurrency concurrent requests (one
   server worker), and the server's CPU time per call (the per-core capacity is its inverse).
 For comparison, the official stdio-only `elevenlabs-mcp` (PyPI, installed into its own venv
@@ -33,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # also runnable as `python bench/server_bench.py`
 
-import httpx  # noqa: E402
+import httpx2  # noqa: E402
 from mcp import Client, StdioServerParameters  # noqa: E402
 from mcp.client.stdio import stdio_client  # noqa: E402
 
@@ -60,10 +60,12 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--skip-official", action="store_true")
     args = parser.parse_args()
+    load_before = os.getloadavg()[0]
     with fake_upstream_process("--latency", "0") as upstream_url:
         runs = [measure_our_server(upstream_url, args) for _ in range(args.runs)]
     report = {"benchmark": "MCP server (python -m server)", "runs": args.runs,
-              "cpus": os.cpu_count(), **summarize(runs), "bars": BARS}
+              "cpus": os.cpu_count(), "load_average_1m": [load_before, os.getloadavg()[0]],
+              **summarize(runs), "bars": BARS}
     report["bars_missed_by"] = missed_bars(report)
     if report["bars_missed_by"]:
         report["slowest_imports_cumulative_ms"] = slowest_imports()
@@ -116,8 +118,8 @@ def port_accepts(port: int) -> bool:
 
 
 async def latencies(upstream_url: str, mcp_url: str, key: str, calls: int) -> dict:
-    async with httpx.AsyncClient(headers={"xi-api-key": FAKE_API_KEY}) as upstream, \
-            httpx.AsyncClient(headers=mcp_headers(key)) as server, \
+    async with httpx2.AsyncClient(headers={"xi-api-key": FAKE_API_KEY}) as upstream, \
+            httpx2.AsyncClient(headers=mcp_headers(key)) as server, \
             mcp_client(mcp_url, key) as sdk:
         direct = await sample(lambda: checked_get(upstream, f"{upstream_url}/v1/models"), calls)
         raw = await sample(lambda: checked_tool_call(server, mcp_url), calls)
@@ -141,11 +143,11 @@ async def sample(send, calls: int) -> list[float]:
     return samples
 
 
-async def checked_get(http: httpx.AsyncClient, url: str) -> None:
+async def checked_get(http: httpx2.AsyncClient, url: str) -> None:
     (await http.get(url)).raise_for_status()
 
 
-async def checked_tool_call(http: httpx.AsyncClient, mcp_url: str) -> None:
+async def checked_tool_call(http: httpx2.AsyncClient, mcp_url: str) -> None:
     response = await http.post(mcp_url, json=TOOL_CALL)
     response.raise_for_status()
     answer = response.json()
@@ -164,8 +166,8 @@ def mcp_headers(key: str) -> dict[str, str]:
 
 async def throughput(mcp_url: str, key: str, args: argparse.Namespace) -> float:
     per_worker = args.throughput_calls // args.concurrency
-    limits = httpx.Limits(max_connections=args.concurrency)
-    async with httpx.AsyncClient(headers=mcp_headers(key), limits=limits) as http:
+    limits = httpx2.Limits(max_connections=args.concurrency)
+    async with httpx2.AsyncClient(headers=mcp_headers(key), limits=limits) as http:
 
         async def worker() -> None:
             for _ in range(per_worker):

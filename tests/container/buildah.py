@@ -87,20 +87,25 @@ class Buildah:
 
     @contextmanager
     def serving(self, image: str, env: dict[str, str], log_path: Path) -> Iterator[Served]:
-        """Run the image's own CMD in a new container (output to `log_path`); stop and remove it after."""
+        """Run the image's own CMD in a new container; stop and remove it after."""
         container = self.create_container(image)
         try:
-            with log_path.open("wb") as log:
-                process = subprocess.Popen(
-                    self.run_args(container, self.image_config(image)["Cmd"], env),
-                    stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                )
+            process = self.start(container, self.image_config(image)["Cmd"], env, log_path)
             try:
                 yield Served(container, process)
             finally:
                 stop(process)
         finally:
             self.remove_container(container)
+
+    def start(self, container: str, command: list[str], env: dict[str, str],
+              log_path: Path) -> subprocess.Popen:
+        """Start `command` in the container in the background, its output to `log_path`."""
+        with log_path.open("wb") as log:
+            return subprocess.Popen(
+                self.run_args(container, command, env),
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )
 
     def remove_all_containers(self) -> None:
         """Clear working containers a cancelled run left in this (test-only) storage."""

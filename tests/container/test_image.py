@@ -1,4 +1,4 @@
-"""The real Dockerfile, built with buildah and run: configuration, health check, one MCP tool call."""
+"""The real Dockerfile, built with buildah and run: configuration, health, one MCP tool call, drain."""
 
 import asyncio
 import subprocess
@@ -6,11 +6,12 @@ import subprocess
 import httpx
 
 from tests.container.buildah import stop
-from tests.container.served_image import running
-from tests.load.harness import free_port, mcp_client, tail
+from tests.load.harness import LOOPBACK, free_port, mcp_client, tail, wait_for_health
 
 SECRET_WORDS = ("KEY", "SECRET", "TOKEN", "PASSWORD")
 UPSTREAM_TOOL = "list_models"  # a tool that calls GET /v1/models upstream
+# What Lambda functions built from this image run (through ImageConfig.Command).
+LAMBDA_HANDLERS = ("server.websocket.authorizer.handler", "server.websocket.relay.handler")
 
 
 def test_image_runs_unprivileged_with_an_overridable_command(buildah, app_image):
@@ -67,16 +68,32 @@ def test_tool_call_through_the_container_reaches_the_fake_upstream(running_conta
     assert "/v1/models" in upstream_paths
 
 
-def test_container_drains_and_exits_cleanly_on_sigterm(buildah, app_image, tmp_path):
+def test_server_in_the_container_drains_and_exits_cleanly_on_sigterm(
+        buildah, app_image, running_container, tmp_path):
+    """A second server in the same container (a new container would cost a full vfs copy)."""
     log_path = tmp_path / "server.log"
-    with running(buildah, app_image, log_path) as server:
-        exit_status = stop(server.process)  # SIGTERM to the server, as ECS stops a task
+    port = free_port()
+    env = {**running_container.env, "MCP_PORT": str(port)}
+    command = buildah.image_config(app_image)["Cmd"]
+    process = buildah.start(running_container.container, command, env, log_path)
+    try:
+        wait_for_health(f"http://{LOOPBACK}:{port}", process, log_path, timeout=90)
+    finally:
+        exit_status = stop(process)  # SIGTERM to the server, as ECS stops a task
     assert exit_status == 0, tail(log_path)
 
 
-def run_in_container(buildah, running, command, extra_env=None) -> subprocess.CompletedProcess:
-    env = {**running.env, **(extra_env or {})}
+def test_lambda_handlers_load_in_the_image(buildah, running_container):
+    for handler in LAMBDA_HANDLERS:
+        module, function = handler.rsplit(".", 1)
+        check = f"import importlib; assert callable(importlib.import_module({module!r}).{function})"
+        result = run_in_container(buildah, running_container, ["python", "-c", check])
+        assert result.returncode == 0, f"{handler}: {result.stderr[-2000:]}"
+
+
+def run_in_container(buildah, server, command, extra_env=None) -> subprocess.CompletedProcess:
+    env = {**server.env, **(extra_env or {})}
     return subprocess.run(
-        buildah.run_args(running.container, command, env),
+        buildah.run_args(server.container, command, env),
         capture_output=True, text=True, timeout=60,
     )
