@@ -38,6 +38,7 @@ class Bridge:
         self.connection: ClientConnection | None = None
         self.receiver: asyncio.Task | None = None
         self.pending: set = set()  # ids of requests sent and not answered yet
+        self.closing = False
 
     async def send(self, line: str) -> None:
         message = parse(line)
@@ -90,7 +91,8 @@ class Bridge:
         except ConnectionClosed:
             pass
         how = f"{connection.close_code} {connection.close_reason}".strip() if connection.close_code else "dropped"
-        report(f"connection closed ({how}); reconnecting on the next message")
+        if not self.closing:
+            report(f"connection closed ({how}); reconnecting on the next message")
         if self.connection is connection:
             self.connection = None
         for request_id in sorted(self.pending, key=str):
@@ -104,7 +106,13 @@ class Bridge:
         self.out.write(text.encode() + b"\n")
         self.out.flush()
 
-    async def close(self) -> None:
+    async def close(self, grace_seconds: float = 30) -> None:
+        """At the end of input: wait (a bounded time) for the replies still due, then close."""
+        waited = 0.0
+        while self.pending and self.connection is not None and waited < grace_seconds:
+            await asyncio.sleep(0.01)
+            waited += 0.01
+        self.closing = True
         if self.connection is not None:
             await self.connection.close()
         if self.receiver is not None:

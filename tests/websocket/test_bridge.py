@@ -1,0 +1,106 @@
+"""The bridge process on its own: stdin lines to WebSocket messages and back, local refusals, usage errors.
+The other end is a real WebSocket echo server on loopback that records what arrives."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import threading
+
+import pytest
+from websockets.asyncio.server import serve
+
+from tests.server.harness import PROJECT_ROOT, clean_environment
+
+pytestmark = pytest.mark.timeout(60)
+
+
+class EchoServer:
+    """Answers each message with {"jsonrpc": "2.0", "id": <its id>, "result": {"echo": <its length>}}."""
+
+    def __init__(self):
+        self.messages: list[str] = []
+        self.paths: list[str] = []
+        self.port = 0
+        self._ready = threading.Event()
+        self._stop: asyncio.Future | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        threading.Thread(target=asyncio.run, args=(self._main(),), daemon=True).start()
+        self._ready.wait(10)
+
+    async def _main(self):
+        self._loop = asyncio.get_running_loop()
+        self._stop = self._loop.create_future()
+
+        async def echo(connection):
+            self.paths.append(connection.request.path)
+            async for message in connection:
+                self.messages.append(message)
+                reply = {"jsonrpc": "2.0", "id": json.loads(message).get("id"), "result": {"echo": len(message)}}
+                await connection.send(json.dumps(reply))
+
+        async with serve(echo, "127.0.0.1", 0, max_size=None) as server:
+            self.port = server.sockets[0].getsockname()[1]
+            self._ready.set()
+            await self._stop
+
+    def close(self):
+        self._loop.call_soon_threadsafe(self._stop.set_result, None)
+
+
+@pytest.fixture
+def echo():
+    server = EchoServer()
+    yield server
+    server.close()
+
+
+def bridge(*args: str, token: str | None = "secret-token-123", stdin: str = "") -> subprocess.CompletedProcess:
+    env = {**clean_environment(), "PYTHONPATH": os.fspath(PROJECT_ROOT)}
+    if token is not None:
+        env["MCP_BRIDGE_TOKEN"] = token
+    return subprocess.run([sys.executable, "-m", "server.bridge", *args], input=stdin, capture_output=True,
+                          text=True, env=env, cwd=PROJECT_ROOT, timeout=30)
+
+
+def test_lines_become_messages_and_replies_become_lines(echo):
+    big = json.dumps({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"text": "é" * 60_000}},
+                     ensure_ascii=False)
+    lines = [json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}), big]
+    result = bridge(f"ws://127.0.0.1:{echo.port}/mcp", stdin="\n".join(lines) + "\n")
+    assert result.returncode == 0, result.stderr
+    replies = [json.loads(line) for line in result.stdout.splitlines()]
+    assert replies == [{"jsonrpc": "2.0", "id": 1, "result": {"echo": len(lines[0])}},
+                       {"jsonrpc": "2.0", "id": 2, "result": {"echo": len(big)}}]
+    assert echo.messages == lines  # the 120 KB message arrives whole, whatever its frames
+    assert echo.paths == ["/mcp?token=secret-token-123"]
+    assert "secret-token-123" not in result.stderr
+
+
+def test_messages_over_128_kb_and_non_json_lines_are_answered_locally(echo):
+    too_big = json.dumps({"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": {"text": "a" * 131_072}})
+    result = bridge(f"ws://127.0.0.1:{echo.port}/mcp", stdin=f"{too_big}\nnot json\n")
+    replies = [json.loads(line) for line in result.stdout.splitlines()]
+    assert replies[0]["id"] == 5 and "128 KB" in replies[0]["error"]["message"]
+    assert replies[1]["id"] is None and replies[1]["error"]["code"] == -32700
+    assert echo.messages == []
+
+
+def test_an_unreachable_server_is_an_error_for_the_request_and_on_stderr():
+    result = bridge("ws://127.0.0.1:9/mcp", stdin=json.dumps({"jsonrpc": "2.0", "id": 3, "method": "ping"}) + "\n")
+    reply = json.loads(result.stdout)
+    assert reply["id"] == 3 and "Bridge cannot reach the server" in reply["error"]["message"]
+    assert "cannot reach ws://127.0.0.1:9/mcp" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("args, token, message", [
+    (["ws://127.0.0.1:9/mcp"], None, "no token: set MCP_BRIDGE_TOKEN"),
+    (["https://example.com/mcp"], "t", "is not a ws:// or wss:// URL"),
+    ([], "t", "the following arguments are required: url"),
+])
+def test_usage_errors_exit_2_without_a_traceback(args, token, message):
+    result = bridge(*args, token=token)
+    assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
