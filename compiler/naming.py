@@ -47,6 +47,35 @@ HTTP_LISTENER = "HttpListener"
 TARGET_5XX_ALARM = "Target5xxAlarm"
 UNHEALTHY_TARGETS_ALARM = "UnhealthyTargetsAlarm"
 
+PRIVATE_ROUTE_TABLE = "PrivateRouteTable"
+PRIVATE_ROUTE = "PrivateDefaultRouteToNat"
+NAT_SECURITY_GROUP = "NatSecurityGroup"
+NAT_NETWORK_INTERFACE = "NatNetworkInterface"
+NAT_ROLE = "NatInstanceRole"
+NAT_INSTANCE_PROFILE = "NatInstanceProfile"
+NAT_LAUNCH_TEMPLATE = "NatLaunchTemplate"
+NAT_GROUP = "NatAutoScalingGroup"
+NAT_IMAGE_ID = "NatImageId"  # a parameter: the AL2023 AMI, read from the public SSM parameter
+NAT_SCALE_OUT = "NatScaleOutBeforeWindow"
+NAT_SCALE_IN = "NatScaleInAfterWindow"
+
+SERVICE_NAMESPACE = "ServiceNamespace"
+DISCOVERY_SERVICE = "DiscoveryService"
+HTTP_API = "HttpApi"
+HTTP_API_STAGE = "HttpApiStage"
+HTTP_API_ROUTE = "HttpApiDefaultRoute"
+HTTP_API_INTEGRATION = "HttpApiIntegration"
+HTTP_API_ACCESS_LOGS = "HttpApiAccessLogGroup"
+VPC_LINK = "VpcLink"
+VPC_LINK_SECURITY_GROUP = "VpcLinkSecurityGroup"
+TASK_INGRESS_FROM_VPC_LINK = "TaskIngressFromVpcLink"
+CIDR_AUTHORIZER = "CidrAuthorizer"
+CIDR_AUTHORIZER_FUNCTION = "CidrAuthorizerFunction"
+CIDR_AUTHORIZER_ROLE = "CidrAuthorizerRole"
+CIDR_AUTHORIZER_LOGS = "CidrAuthorizerLogGroup"
+CIDR_AUTHORIZER_PERMISSION = "CidrAuthorizerInvokePermission"
+HTTP_API_5XX_ALARM = "HttpApi5xxAlarm"
+
 
 def public_subnet(index: int) -> str:
     return f"PublicSubnet{index + 1}"
@@ -54,6 +83,14 @@ def public_subnet(index: int) -> str:
 
 def public_subnet_route_association(index: int) -> str:
     return f"PublicSubnet{index + 1}RouteTableAssociation"
+
+
+def private_subnet(index: int) -> str:
+    return f"PrivateSubnet{index + 1}"
+
+
+def private_subnet_route_association(index: int) -> str:
+    return f"PrivateSubnet{index + 1}RouteTableAssociation"
 
 
 # --- exports of the ImageRepository stack (imported by Deployment stacks in the same region) ----------------
@@ -75,6 +112,19 @@ def log_group_name(deployment: str) -> str:
 
 def budget_name(deployment: str) -> str:
     return f"{deployment}-monthly"
+
+
+def service_namespace_name(deployment: str) -> str:
+    """The Cloud Map private DNS namespace (a Route 53 private hosted zone inside the VPC)."""
+    return f"{deployment}.mcpdeploy.internal"
+
+
+def access_log_group_name(deployment: str) -> str:
+    return f"/mcpdeploy/{deployment}/http-api"
+
+
+def authorizer_log_group_name(deployment: str) -> str:
+    return f"/mcpdeploy/{deployment}/cidr-authorizer"
 
 
 # --- tags ----------------------------------------------------------------------------------------------------

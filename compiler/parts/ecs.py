@@ -52,8 +52,10 @@ def task_definition(t: Template, task: Task, container: ecs.ContainerDefinition,
 
 def service(t: Template, cluster_: Cluster, definition: ecs.TaskDefinition, *, spot: bool,
             subnets: list[ec2.Subnet], security_group: ec2.SecurityGroup,
-            load_balancers: list[ecs.LoadBalancer] = (), depends_on: list[str] = ()) -> ecs.Service:
-    """A Fargate service in public subnets with public IPs (how tasks reach ECR and the internet without NAT).
+            load_balancers: list[ecs.LoadBalancer] = (), depends_on: list[str] = (), public_ip: bool = True,
+            service_registries: list[ecs.ServiceRegistry] = ()) -> ecs.Service:
+    """A Fargate service; by default in public subnets with public IPs (how tasks reach ECR and the internet
+    without NAT). With public_ip=False the subnets must route to a NAT.
 
     No DesiredCount: the scalable target owns the count; a DesiredCount here would reset it on every update.
     """
@@ -63,7 +65,7 @@ def service(t: Template, cluster_: Cluster, definition: ecs.TaskDefinition, *, s
         TaskDefinition=Ref(definition),
         CapacityProviderStrategy=[ecs.CapacityProviderStrategyItem(CapacityProvider=capacity_provider(spot), Weight=1)],
         NetworkConfiguration=ecs.NetworkConfiguration(AwsvpcConfiguration=ecs.AwsvpcConfiguration(
-            AssignPublicIp="ENABLED", Subnets=[Ref(subnet) for subnet in subnets],
+            AssignPublicIp="ENABLED" if public_ip else "DISABLED", Subnets=[Ref(subnet) for subnet in subnets],
             SecurityGroups=[GetAtt(security_group, "GroupId")])),
         DeploymentConfiguration=ecs.DeploymentConfiguration(
             DeploymentCircuitBreaker=ecs.DeploymentCircuitBreaker(Enable=True, Rollback=True),
@@ -76,4 +78,6 @@ def service(t: Template, cluster_: Cluster, definition: ecs.TaskDefinition, *, s
     if load_balancers:
         service_.LoadBalancers = list(load_balancers)
         service_.HealthCheckGracePeriodSeconds = 60
+    if service_registries:
+        service_.ServiceRegistries = list(service_registries)
     return t.add_resource(service_)

@@ -13,6 +13,7 @@ from .. import naming
 
 VPC_CIDR = "10.0.0.0/16"
 SUBNET_CIDRS = ("10.0.0.0/24", "10.0.1.0/24", "10.0.2.0/24")
+PRIVATE_SUBNET_CIDRS = ("10.0.16.0/24", "10.0.17.0/24")
 HTTPS = 443
 
 
@@ -54,6 +55,25 @@ def _public_subnet(t: Template, vpc: ec2.VPC, index: int, count: int,
         subnet.Ipv6CidrBlock = Select(index, Cidr(vpc_ipv6, count, 64))
         subnet.DependsOn = [ipv6_block.title]
     return t.add_resource(subnet)
+
+
+def private_subnets(t: Template, network: Network, nat_interface: ec2.NetworkInterface,
+                    count: int = 1) -> list[ec2.Subnet]:
+    """Subnets without internet gateway: their default route targets the NAT's static network interface
+    (not an instance ID, which breaks once the instance has two interfaces). The first shares the zone of the
+    first public subnet, where the NAT runs, so task traffic to it crosses no zone boundary."""
+    routes = t.add_resource(ec2.RouteTable(naming.PRIVATE_ROUTE_TABLE, VpcId=Ref(network.vpc)))
+    t.add_resource(ec2.Route(naming.PRIVATE_ROUTE, RouteTableId=Ref(routes), DestinationCidrBlock="0.0.0.0/0",
+                             NetworkInterfaceId=Ref(nat_interface)))
+    subnets = []
+    for index in range(count):
+        subnet = t.add_resource(ec2.Subnet(
+            naming.private_subnet(index), VpcId=Ref(network.vpc), CidrBlock=PRIVATE_SUBNET_CIDRS[index],
+            AvailabilityZone=Select(index, GetAZs("")), MapPublicIpOnLaunch=False))
+        t.add_resource(ec2.SubnetRouteTableAssociation(
+            naming.private_subnet_route_association(index), SubnetId=Ref(subnet), RouteTableId=Ref(routes)))
+        subnets.append(subnet)
+    return subnets
 
 
 def task_security_group(t: Template, network: Network) -> ec2.SecurityGroup:

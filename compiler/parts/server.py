@@ -23,8 +23,10 @@ DRAIN_MARGIN_SECONDS = 5
 Value = str | AWSHelperFn
 
 
-def environment(spec: CommonSpec, *, allowed_hosts: Value, trusted_proxy_cidrs: str) -> dict[str, Value]:
-    """Plain (non-secret) settings of the server; an empty allow-list is left out (the server then admits all)."""
+def environment(spec: CommonSpec, *, allowed_hosts: Value, trusted_proxy_cidrs: str,
+                server_checks_cidrs: bool = True) -> dict[str, Value]:
+    """Plain (non-secret) settings of the server; an empty allow-list is left out (the server then admits all),
+    and so is one the front door enforces itself (server_checks_cidrs=False)."""
     env: dict[str, Value] = {
         "MCP_AUTH_MODE": spec.auth.mode,
         "MCP_ALLOWED_HOSTS": allowed_hosts,
@@ -33,7 +35,7 @@ def environment(spec: CommonSpec, *, allowed_hosts: Value, trusted_proxy_cidrs: 
         "MCP_DRAIN_SECONDS": str(spec.task.stop_timeout_seconds - DRAIN_MARGIN_SECONDS),
         "MCP_LOG_LEVEL": "INFO",
     }
-    if spec.auth.allowed_cidrs:
+    if spec.auth.allowed_cidrs and server_checks_cidrs:
         env["MCP_ALLOWED_CIDRS"] = ",".join(spec.auth.allowed_cidrs)
     return dict(sorted(env.items()))
 

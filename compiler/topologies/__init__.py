@@ -7,11 +7,12 @@ from collections.abc import Callable
 from troposphere import Template
 
 from ..model import Deployment, ImageRepository
-from . import alb
+from . import alb, nat_instance
 from .image_repository import build as build_repository
 
 TOPOLOGIES: dict[str, Callable[[Deployment, ImageRepository], Template]] = {
     "alb": alb.build,
+    "nat-instance": nat_instance.build,
 }
 
 __all__ = ["TOPOLOGIES", "build_repository"]

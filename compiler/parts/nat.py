@@ -1,0 +1,190 @@
+"""The NAT instance: an Auto Scaling group of one behind a static network interface, on the service's schedule.
+
+The private route table targets the static interface, so a replaced instance (spot interruption, failed
+health check, scheduled stop and start) takes over the route by attaching it: nothing else changes. The
+instance boots Amazon Linux 2023 and runs compiler/assets/nat-instance-boot.sh (see its header), which
+fails loudly and powers the instance off (terminate on shutdown) when the interface never shows up.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from troposphere import Base64, GetAtt, Parameter, Ref, Sub, Tags, Template, autoscaling, ec2, iam
+from troposphere.policies import AutoScalingRollingUpdate, AutoScalingScheduledAction, UpdatePolicy
+
+from .. import naming
+from ..model import DAYS, NatInstanceOptions, Schedule
+from .network import HTTPS, Network
+
+BOOT_SCRIPT = Path(__file__).resolve().parent.parent / "assets" / "nat-instance-boot.sh"
+AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-{architecture}"
+SSM_MANAGED_POLICY = "arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore"
+MINUTES_PER_DAY = 24 * 60
+ROOT_VOLUME_GIB = 8  # the AL2023 AMI's own snapshot size, the smallest it accepts
+# Graviton families carry a "g" right after the generation number (t4g, c7gn, m6gd); a1 is the first Graviton.
+ARM_FAMILY = re.compile(r"^(a1|[a-z]+\d+g[a-z]*)$")
+
+
+@dataclass(frozen=True)
+class NatInstance:
+    interface: ec2.NetworkInterface
+    group: autoscaling.AutoScalingGroup
+
+
+def architecture(instance_type: str) -> str:
+    """The CPU architecture of an instance type, which picks the AMI."""
+    return "arm64" if ARM_FAMILY.match(instance_type.split(".")[0]) else "x86_64"
+
+
+def nat_instance(t: Template, network: Network, options: NatInstanceOptions, schedule: Schedule | None,
+                 tags: dict[str, str]) -> NatInstance:
+    public_subnet = network.subnets[0]  # the static interface lives here, so the instance must too
+    security_group = _security_group(t, network)
+    interface = t.add_resource(ec2.NetworkInterface(
+        naming.NAT_NETWORK_INTERFACE, SubnetId=Ref(public_subnet), GroupSet=[GetAtt(security_group, "GroupId")],
+        SourceDestCheck=False, Description="Static NAT interface: the private route table's target"))
+    role, profile, policy = _identity(t, interface)
+    template = _launch_template(t, options, security_group, profile, network, tags)
+    group = t.add_resource(autoscaling.AutoScalingGroup(
+        naming.NAT_GROUP,
+        MinSize="0" if schedule else "1",
+        MaxSize="1",
+        DesiredCapacity="1",  # at creation: the tasks need it to pull their image
+        VPCZoneIdentifier=[Ref(public_subnet)],
+        LaunchTemplate=autoscaling.LaunchTemplateSpecification(
+            LaunchTemplateId=Ref(template), Version=GetAtt(template, "LatestVersionNumber")),
+        HealthCheckType="EC2",
+        HealthCheckGracePeriod=60,
+        # The policy must exist before the boot script calls EC2; the public route before it reaches EC2 at all.
+        DependsOn=[policy.title, naming.PUBLIC_ROUTE],
+        UpdatePolicy=UpdatePolicy(
+            # Without this, every stack update would reset the size the scheduled actions set.
+            AutoScalingScheduledAction=AutoScalingScheduledAction(IgnoreUnmodifiedGroupSizeProperties=True),
+            AutoScalingRollingUpdate=AutoScalingRollingUpdate(MinInstancesInService=0, MaxBatchSize=1)),
+    ))
+    if schedule is not None:
+        for logical_id, recurrence, size in scheduled_sizes(schedule, options.lead_minutes):
+            t.add_resource(autoscaling.ScheduledAction(
+                logical_id, AutoScalingGroupName=Ref(group), Recurrence=recurrence, TimeZone=schedule.timezone,
+                MinSize=size, MaxSize=size, DesiredCapacity=size))
+    return NatInstance(interface=interface, group=group)
+
+
+def scheduled_sizes(schedule: Schedule, lead_minutes: int) -> list[tuple[str, str, int]]:
+    """(logical ID, 5-field recurrence, group size): up lead_minutes before the window opens, down as long
+    after it closes, on the same days (shifted when the lead crosses midnight)."""
+    start, end = (_minutes(hh_mm) for hh_mm in schedule.active_hours.split("-"))
+    if end <= start:  # the window crosses midnight: it closes the next day
+        end += MINUTES_PER_DAY
+    days = [day for day in DAYS if day in schedule.days]
+    return [
+        (naming.NAT_SCALE_OUT, recurrence(start - lead_minutes, days), 1),
+        (naming.NAT_SCALE_IN, recurrence(end + lead_minutes, days), 0),
+    ]
+
+
+def recurrence(minute_of_week_day: int, days: list[str]) -> str:
+    """EC2 Auto Scaling's Unix cron (minute hour day-of-month month day-of-week, 0 = Sunday); a minute count
+    below 0 or past the day moves to the previous or following days."""
+    day_shift, minute_of_day = divmod(minute_of_week_day, MINUTES_PER_DAY)
+    numbers = sorted({(_CRON_DAY[day] + day_shift) % 7 for day in days})
+    hours, minutes = divmod(minute_of_day, 60)
+    return f"{minutes} {hours} * * {','.join(map(str, numbers))}"
+
+
+_CRON_DAY = {"SUN": 0, "MON": 1, "TUE": 2, "WED": 3, "THU": 4, "FRI": 5, "SAT": 6}
+
+
+def _minutes(hh_mm: str) -> int:
+    hours, minutes = (int(part) for part in hh_mm.split(":"))
+    return hours * 60 + minutes
+
+
+def _security_group(t: Template, network: Network) -> ec2.SecurityGroup:
+    """Admits only HTTPS from the VPC (all the tasks send) and sends only HTTPS (forwarded task traffic, the
+    boot script's EC2 calls and package download). No port 22: access is through SSM Session Manager."""
+    return t.add_resource(ec2.SecurityGroup(
+        naming.NAT_SECURITY_GROUP,
+        GroupDescription="NAT instance",
+        VpcId=Ref(network.vpc),
+        SecurityGroupIngress=[ec2.SecurityGroupRule(
+            IpProtocol="tcp", FromPort=HTTPS, ToPort=HTTPS, CidrIp=network.cidr,
+            Description="HTTPS from the VPC, to be translated")],
+        SecurityGroupEgress=[ec2.SecurityGroupRule(
+            IpProtocol="tcp", FromPort=HTTPS, ToPort=HTTPS, CidrIp="0.0.0.0/0",
+            Description="HTTPS to the internet: task traffic, EC2 API, packages")],
+    ))
+
+
+def _identity(t: Template, interface: ec2.NetworkInterface) -> tuple[iam.Role, iam.InstanceProfile, iam.PolicyType]:
+    """The instance's role: SSM Session Manager for access, and exactly the calls of the boot script."""
+    role = t.add_resource(iam.Role(
+        naming.NAT_ROLE,
+        AssumeRolePolicyDocument={"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]},
+        ManagedPolicyArns=[Sub(SSM_MANAGED_POLICY)],
+    ))
+    profile = t.add_resource(iam.InstanceProfile(naming.NAT_INSTANCE_PROFILE, Roles=[Ref(role)]))
+    interface_arn = Sub("arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:network-interface/${Eni}",
+                        Eni=Ref(interface))
+    own_instances = Sub("arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:instance/*")
+    # A separate policy: inline in the role, the instance-profile condition would make a dependency cycle.
+    policy = t.add_resource(iam.PolicyType(
+        naming.NAT_ROLE + "BootPolicy",
+        PolicyName="nat-boot",
+        Roles=[Ref(role)],
+        PolicyDocument={"Version": "2012-10-17", "Statement": [
+            # Describe calls have no resource-level permissions.
+            {"Effect": "Allow", "Action": "ec2:DescribeNetworkInterfaces", "Resource": "*"},
+            {"Effect": "Allow", "Action": "ec2:AttachNetworkInterface", "Resource": interface_arn},
+            # Only instances launched with this profile: the NAT itself (and a predecessor being replaced).
+            {"Effect": "Allow", "Action": ["ec2:AttachNetworkInterface", "ec2:ModifyInstanceAttribute"],
+             "Resource": own_instances,
+             "Condition": {"ArnEquals": {"ec2:InstanceProfile": GetAtt(profile, "Arn")}}},
+        ]},
+    ))
+    return role, profile, policy
+
+
+def _launch_template(t: Template, options: NatInstanceOptions, security_group: ec2.SecurityGroup,
+                     profile: iam.InstanceProfile, network: Network, tags: dict[str, str]) -> ec2.LaunchTemplate:
+    image = t.add_parameter(Parameter(
+        naming.NAT_IMAGE_ID, Type="AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>",
+        Default=AMI_PARAMETER.format(architecture=architecture(options.instance_type)),
+        Description="Amazon Linux 2023 for the NAT instance, from the public SSM parameter (latest at each update)"))
+    data = ec2.LaunchTemplateData(
+        ImageId=Ref(image),
+        InstanceType=options.instance_type,
+        IamInstanceProfile=ec2.IamInstanceProfile(Arn=GetAtt(profile, "Arn")),
+        MetadataOptions=ec2.MetadataOptions(HttpTokens="required", HttpEndpoint="enabled",
+                                            HttpPutResponseHopLimit=1),
+        NetworkInterfaces=[ec2.NetworkInterfaces(
+            DeviceIndex=0, AssociatePublicIpAddress=True, Groups=[GetAtt(security_group, "GroupId")],
+            DeleteOnTermination=True)],
+        # The boot script powers off on failure: terminating then lets the group launch a replacement.
+        InstanceInitiatedShutdownBehavior="terminate",
+        BlockDeviceMappings=[ec2.LaunchTemplateBlockDeviceMapping(DeviceName="/dev/xvda", Ebs=ec2.EBSBlockDevice(
+            VolumeType="gp3", VolumeSize=ROOT_VOLUME_GIB, Encrypted=True, DeleteOnTermination=True))],
+        TagSpecifications=[ec2.TagSpecifications(ResourceType=kind, Tags=Tags(tags))
+                           for kind in ("volume", "network-interface")],
+        UserData=Base64(Sub(user_data(), VpcCidr=network.cidr)),
+    )
+    if options.instance_type.startswith("t"):
+        # Burstable types default to (or may be set to) unlimited credits, billed when the CPU runs hot.
+        data.CreditSpecification = ec2.LaunchTemplateCreditSpecification(CpuCredits="standard")
+    if options.spot:
+        data.InstanceMarketOptions = ec2.InstanceMarketOptions(MarketType="spot", SpotOptions=ec2.SpotOptions(
+            SpotInstanceType="one-time", InstanceInterruptionBehavior="terminate"))
+    return t.add_resource(ec2.LaunchTemplate(naming.NAT_LAUNCH_TEMPLATE, LaunchTemplateData=data))
+
+
+def user_data() -> str:
+    """The boot script as an Fn::Sub template: its settings below the shebang, the shell's own ${...} escaped."""
+    shebang, body = BOOT_SCRIPT.read_text(encoding="utf-8").split("\n", 1)
+    settings = (f"NAT_ENI_ID='${{{naming.NAT_NETWORK_INTERFACE}}}'\n"
+                "NAT_VPC_CIDR='${VpcCidr}'\n"
+                "NAT_REGION='${AWS::Region}'\n")
+    return f"{shebang}\n{settings}{body.replace('${', '${!')}"

@@ -1,0 +1,65 @@
+"""The `nat-instance` topology: HTTP API -> VPC link -> Fargate tasks in a private subnet, egress through a
+scheduled NAT instance (an Auto Scaling group of one behind a static network interface)."""
+
+from __future__ import annotations
+
+from troposphere import Output, Template
+
+from .. import naming
+from ..model import Deployment, ImageRepository
+from ..parts import (alerts, cloudmap, ecs, httpapi, iam, image, logs, nat, network, outputs, schedule, secrets,
+                     server, tagging)
+
+
+def build(deployment: Deployment, repo: ImageRepository) -> Template:
+    name, spec = deployment.metadata.name, deployment.spec
+    repo_stack = repo.metadata.name
+    tags = naming.stack_tags(deployment.metadata)
+    t = Template(Description=f"mcpdeploy Deployment {name}: ElevenLabs MCP server behind an HTTP API, private "
+                             "Fargate tasks, scheduled NAT instance")
+
+    tag = image.tag_parameter(t, spec.image.tag)
+    net = network.public_vpc(t, az_count=1)
+    egress = nat.nat_instance(t, net, spec.nat_instance, spec.schedule, tags)
+    private_subnets = network.private_subnets(t, net, egress.interface)
+    task_sg = network.task_security_group(t, net)
+    discovery = cloudmap.discovery_service(t, net, name)
+    front = httpapi.http_api(t, name, net, private_subnets, task_sg, discovery, spec.nat_instance,
+                             spec.auth.allowed_cidrs, spec.logs)
+
+    cluster = ecs.cluster(t, spot=spec.task.spot)
+    log_group = logs.log_group(t, name, spec.logs)
+    secret = secrets.server_secret(t, name)
+    execution_role = iam.execution_role(t, repository_arn=image.repository_arn(repo_stack), log_group=log_group,
+                                        secret=secret)
+    container = server.container(
+        image=image.uri(repo_stack, tag),
+        # API Gateway sets the Host header of private integrations itself, so the server cannot check it; the
+        # API key protects the endpoint. The allow-list is the authorizer's: see parts/httpapi.py.
+        environment=server.environment(spec, allowed_hosts="*", trusted_proxy_cidrs=net.cidr,
+                                       server_checks_cidrs=False),
+        secrets=secrets.container_secrets(secret),
+        logging=logs.awslogs(log_group, stream_prefix=server.CONTAINER_NAME),
+        stop_timeout_seconds=spec.task.stop_timeout_seconds,
+    )
+    task = ecs.task_definition(t, spec.task, container, execution_role=execution_role, task_role=iam.task_role(t))
+    service = ecs.service(
+        t, cluster, task, spot=spec.task.spot, subnets=private_subnets, security_group=task_sg, public_ip=False,
+        service_registries=[cloudmap.service_registry(discovery)],
+        # Tasks pull their image through the NAT: its route must exist first.
+        depends_on=[naming.PRIVATE_ROUTE])
+    schedule.scaling(t, spec.task, spec.schedule, cluster, service)
+
+    topic = alerts.email_topic(t, spec.alerts)
+    alerts.alarms(t, httpapi.health_alarms(front), topic)
+    alerts.budget(t, spec.alerts, name)
+
+    t.add_output([
+        Output("EndpointUrl", Value=httpapi.endpoint(server.MCP_PATH), Description="MCP endpoint (streamable HTTP)."),
+        Output("HealthUrl", Value=httpapi.endpoint(server.HEALTH_PATH)),
+        Output("NatAutoScalingGroupName", Value=egress.group.ref(),
+               Description="The NAT instance's group (one instance during active hours)."),
+    ])
+    outputs.operations(t, cluster, service, secret, log_group)
+    tagging.tag_everything(t, tags)
+    return t
