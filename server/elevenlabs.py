@@ -112,13 +112,13 @@ class ElevenLabsSession:
 
     async def get_json(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         response = await self._api.send(self._key, self._owner, "GET", path, params=_drop_none(params))
-        return response.json()
+        return _json(response)
 
     async def post_json(self, path: str, body: Mapping[str, Any], params: Mapping[str, Any] | None = None) -> Any:
         response = await self._api.send(
             self._key, self._owner, "POST", path, json=_drop_none(body), params=_drop_none(params)
         )
-        return response.json()
+        return _json(response)
 
     async def post_for_audio(
         self, path: str, *, body: Mapping[str, Any] | None = None, params: Mapping[str, Any] | None = None, **multipart
@@ -132,7 +132,16 @@ class ElevenLabsSession:
 
     async def post_multipart(self, path: str, *, data: Mapping[str, Any], files: list[tuple[str, tuple]]) -> Any:
         response = await self._api.send(self._key, self._owner, "POST", path, data=_drop_none(data), files=files)
+        return _json(response)
+
+
+def _json(response: httpx2.Response) -> Any:
+    try:
         return response.json()
+    except ValueError:
+        raise UpstreamError(
+            f"ElevenLabs answered HTTP {response.status_code} with a body that is not JSON. Try again later."
+        ) from None
 
 
 def _drop_none(values: Mapping[str, Any] | None) -> dict[str, Any] | None:
