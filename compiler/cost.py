@@ -22,7 +22,7 @@ WEEKS_PER_MONTH = 52 / 12
 ALB_PUBLIC_IPS = 2  # an internet-facing ALB holds one public IPv4 address per AZ (two AZs)
 NAT_ROOT_VOLUME_GB = 8  # Amazon Linux 2023 AMI root volume (compiler/parts/nat.py)
 RELAY_MEMORY_GB = 0.25  # websocket relay / authorizer Lambda memory
-ALARMS = {"alb": 2, "websocket": 2, "nat-instance": 2, "baseline": 2}
+ALARMS = {"alb": 2, "websocket": 1, "nat-instance": 1, "baseline": 2}  # CloudWatch alarms each template defines
 TOPOLOGY_NAMES = {"alb": "alb", "websocket": "websocket", "nat-instance": "nat-instance",
                   "baseline": "baseline: ALB + NAT Gateway + private Fargate, always on"}
 
@@ -290,7 +290,8 @@ def assumptions(spec, traffic: Traffic) -> list[str]:
         f"traffic: {traffic.requests:,} requests a month of {traffic.response_kb:g} KB responses, "
         f"{traffic.log_kb_per_request:g} KB of logs each (see `python -m compiler cost --requests N --response-kb K`)",
         f"websocket: {traffic.clients} client(s) connected during active hours, relay Lambda "
-        f"{RELAY_MEMORY_GB * 1024:g} MB for {traffic.relay_seconds:g} s per request",
+        f"{RELAY_MEMORY_GB * 1024:g} MB for {traffic.relay_seconds:g} s per request; its S3 bucket for large audio "
+        "(objects expire) is not counted",
         "prices are us-east-1 (other regions differ by a few percent); free tiers are not applied; ECR storage "
         "belongs to the shared image repository and is not counted here",
     ]

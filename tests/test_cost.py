@@ -153,3 +153,27 @@ def test_cli_unknown_deployment_is_a_clear_error():
     result = run_cli("nope")
     assert result.returncode == 1
     assert "no deployment named 'nope'" in result.stderr and "Traceback" not in result.stderr
+
+
+def golden_deployments():
+    """(deployment, its golden template) for every valid case whose goldens exist."""
+    from compiler.validation import load_config
+
+    for case in sorted((ROOT / "tests" / "cases" / "valid").glob("*.yaml")):
+        for source in load_config(str(case)).deployments:
+            golden = case.with_suffix("") / f"{source.model.metadata.name}.json"
+            if golden.exists():
+                yield pytest.param(source.model, json.loads(golden.read_text()), id=f"{case.stem}/{golden.stem}")
+
+
+@pytest.mark.parametrize("model, template", list(golden_deployments()))
+def test_priced_items_match_what_the_template_builds(model, template):
+    """The cost model is written from the model alone: check it against the templates the compiler really emits."""
+    types = [resource["Type"] for resource in template["Resources"].values()]
+    keys = {line.price_key for line in cost.estimate(model.spec).lines}
+    assert types.count("AWS::CloudWatch::Alarm") == cost.ALARMS[model.spec.topology]
+    assert ("AWS::ServiceDiscovery::PrivateDnsNamespace" in types) == ("route53_hosted_zone_month" in keys)
+    assert ("AWS::ElasticLoadBalancingV2::LoadBalancer" in types) == ("alb_hour" in keys)
+    assert ("AWS::AutoScaling::AutoScalingGroup" in types) == any(key.startswith("ec2_") for key in keys)
+    assert ("AWS::ApiGatewayV2::Api" in types) == any(key.startswith("apigw_") for key in keys)
+    assert ("AWS::Budgets::Budget" in types) == ("budget_month" in keys)
