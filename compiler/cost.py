@@ -235,9 +235,13 @@ def linear_model(spec, topology: str, traffic: Traffic = Traffic()) -> tuple[flo
     return fixed, (per_million - fixed) / 1_000_000
 
 
-def crossovers(spec, traffic: Traffic = Traffic()) -> list[tuple[str, str, float]]:
+def linear_models(spec, traffic: Traffic = Traffic()) -> dict[str, tuple[float, float]]:
+    return {topology: linear_model(spec, topology, traffic) for topology in ARCHITECTURES}
+
+
+def crossovers(spec, traffic: Traffic = Traffic(), models: dict | None = None) -> list[tuple[str, str, float]]:
     """(cheaper at low traffic, cheaper at high traffic, requests/month where they cost the same)."""
-    models = {topology: linear_model(spec, topology, traffic) for topology in ARCHITECTURES}
+    models = models or linear_models(spec, traffic)
     points = []
     for a, (fixed_a, slope_a) in models.items():
         for b, (fixed_b, slope_b) in models.items():
@@ -255,6 +259,7 @@ def markdown(name: str, spec, traffic: Traffic = Traffic()) -> str:
     """The itemized estimate, its assumptions, the comparison and the growth with traffic, as Markdown."""
     own = estimate(spec, traffic)
     table = price_table()
+    models = linear_models(spec, traffic)  # exact: every traffic line is linear in requests
     return "\n".join([
         f"### Itemized: {name} ({own.topology}), about ${own.total:.2f} a month", "",
         "| item | quantity | unit price (USD) | USD / month |", "|---|---:|---:|---:|",
@@ -268,9 +273,10 @@ def markdown(name: str, spec, traffic: Traffic = Traffic()) -> str:
           for e in comparison(spec, traffic)), "",
         "### Growth with traffic (USD / month)", "",
         "| requests / month | " + " | ".join(ARCHITECTURES) + " |", "|---:|" + "---:|" * len(ARCHITECTURES),
-        *(f"| {requests:,} | " + " | ".join(f"{estimate(spec, replace(traffic, requests=requests), t).total:.2f}"
-                                          for t in ARCHITECTURES) + " |" for requests in GROWTH_STEPS), "",
-        *(_crossover_lines(spec, traffic) or ["No crossover: one topology is cheapest at every traffic level."]), "",
+        *(f"| {requests:,} | " + " | ".join(f"{fixed + slope * requests:.2f}" for fixed, slope in models.values())
+          + " |" for requests in GROWTH_STEPS), "",
+        *(_crossover_lines(spec, traffic, models) or ["No crossover: one topology is cheapest at every traffic level."]),
+        "",
         f"Prices: {table['region']}, {table['date']}; {table['source']}", "",
     ])
 
@@ -297,9 +303,9 @@ def assumptions(spec, traffic: Traffic) -> list[str]:
     ]
 
 
-def _crossover_lines(spec, traffic: Traffic) -> list[str]:
+def _crossover_lines(spec, traffic: Traffic, models: dict) -> list[str]:
     return [f"- {a} is cheaper than {b} below about {requests:,.0f} requests a month; above it, {b} is cheaper."
-            for a, b, requests in crossovers(spec, traffic)]
+            for a, b, requests in crossovers(spec, traffic, models)]
 
 
 def _number(value: float) -> str:

@@ -11,6 +11,8 @@ import re
 
 from . import cost
 
+SUB_VARIABLE = re.compile(r"\$\{([^!}][^}]*)\}")  # ${Name} or ${Name.Attribute}; ${!Literal} is text
+
 
 def render(deployment, repository, template: dict) -> str:
     name, spec = deployment.metadata.name, deployment.spec
@@ -69,12 +71,13 @@ def mermaid(template: dict) -> str:
         lines.append("  end")
     imports: set[str] = set()
     for source, resource in sorted(resources.items()):
-        for target in sorted(references(resource.get("Properties", {}), resources)):
-            if target != source:
-                lines.append(f"  {_node(source)} --> {_node(target)}")
+        names, exports = set(), set()
+        _collect(resource.get("Properties", {}), names, exports)
+        for target in sorted((names & resources.keys()) - {source}):
+            lines.append(f"  {_node(source)} --> {_node(target)}")
         for target in sorted(_depends_on(resource)):
             lines.append(f"  {_node(source)} -.-> {_node(target)}")
-        for export in sorted(_imports(resource.get("Properties", {}))):
+        for export in sorted(exports):
             imports.add(export)
             lines.append(f"  {_node(source)} --> {_node('import-' + export)}")
     lines += [f"  {_node('import-' + export)}([\"import: {export}\"])" for export in sorted(imports)]
@@ -83,34 +86,33 @@ def mermaid(template: dict) -> str:
 
 def references(node, resources: dict) -> set[str]:
     """Logical IDs of `resources` that `node` refers to through Ref, Fn::GetAtt or Fn::Sub."""
-    found: set[str] = set()
+    names: set[str] = set()
+    _collect(node, names, set())
+    return names & resources.keys()
+
+
+def _collect(node, names: set[str], exports: set[str]) -> None:
+    """Add what `node` refers to: names (Ref, GetAtt, ${X} in Sub) and export names (Fn::ImportValue)."""
     if isinstance(node, list):
         for item in node:
-            found |= references(item, resources)
-    elif isinstance(node, dict):
-        for key, value in node.items():
-            if key == "Ref" and isinstance(value, str):
-                found.add(value)
-            elif key == "Fn::GetAtt":
-                found.add(value[0] if isinstance(value, list) else str(value).split(".")[0])
-            elif key == "Fn::Sub":
-                text = value[0] if isinstance(value, list) else value
-                found |= {match.split(".")[0] for match in re.findall(r"\$\{([^!}][^}]*)\}", text)}
-                if isinstance(value, list):
-                    found |= references(value[1], resources)
-            else:
-                found |= references(value, resources)
-    return {logical_id for logical_id in found if logical_id in resources}
-
-
-def _imports(node) -> set[str]:
-    if isinstance(node, list):
-        return set().union(*(_imports(item) for item in node)) if node else set()
-    if isinstance(node, dict):
-        if isinstance(node.get("Fn::ImportValue"), str):
-            return {node["Fn::ImportValue"]}
-        return set().union(*(_imports(value) for value in node.values())) if node else set()
-    return set()
+            _collect(item, names, exports)
+        return
+    if not isinstance(node, dict):
+        return
+    for key, value in node.items():
+        if key == "Ref" and isinstance(value, str):
+            names.add(value)
+        elif key == "Fn::GetAtt":
+            names.add(value[0] if isinstance(value, list) else str(value).split(".")[0])
+        elif key == "Fn::ImportValue" and isinstance(value, str):
+            exports.add(value)
+        elif key == "Fn::Sub":
+            text = value[0] if isinstance(value, list) else value
+            names.update(match.split(".")[0] for match in SUB_VARIABLE.findall(text))
+            if isinstance(value, list):
+                _collect(value[1], names, exports)
+        else:
+            _collect(value, names, exports)
 
 
 def _depends_on(resource: dict) -> list[str]:

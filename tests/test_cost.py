@@ -177,3 +177,12 @@ def test_priced_items_match_what_the_template_builds(model, template):
     assert ("AWS::AutoScaling::AutoScalingGroup" in types) == any(key.startswith("ec2_") for key in keys)
     assert ("AWS::ApiGatewayV2::Api" in types) == any(key.startswith("apigw_") for key in keys)
     assert ("AWS::Budgets::Budget" in types) == ("budget_month" in keys)
+
+
+def test_growth_table_equals_direct_estimates():
+    spec = deployment("nat-instance", TWELVE_HOURS_DAILY).spec
+    text = cost.markdown("d", spec)
+    for requests in cost.GROWTH_STEPS:
+        row = " | ".join(f"{cost.estimate(spec, cost.Traffic(requests=requests), t).total:.2f}"
+                         for t in cost.ARCHITECTURES)
+        assert f"| {requests:,} | {row} |" in text
