@@ -2,20 +2,20 @@
 
 Audio up to MCP_MAX_INLINE_AUDIO_BYTES travels inline (base64 in the JSON-RPC
 response). Larger audio goes to MCP_OUTPUT_BUCKET, and the client gets a short-lived
-presigned GET link. With neither possible, the tool fails with a message saying so.
-boto3 is imported on first use only: it is slow to import and most calls never need it.
+presigned GET link (see server/s3.py). With neither possible, the tool fails with a message
+saying so.
 """
 
 from __future__ import annotations
 
 import base64
-import threading
 import time
 import uuid
 
-import anyio
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import AudioContent, ContentBlock, ResourceLink, TextContent
+
+from server.s3 import S3Error, S3Objects
 
 _EXTENSIONS = {
     "audio/mpeg": "mp3",
@@ -47,8 +47,10 @@ class AudioOutputs:
         self.max_inline_bytes = max_inline_bytes
         self.bucket = bucket
         self.url_expiry_seconds = url_expiry_seconds
-        self._s3 = None
-        self._s3_lock = threading.Lock()
+        self._s3 = S3Objects(bucket)
+
+    async def aclose(self) -> None:
+        await self._s3.aclose()
 
     async def deliver(self, audio: bytes, mime_type: str, name: str, summary: str) -> list[ContentBlock]:
         """Content blocks carrying `audio`, preceded by a one-line `summary` for the model."""
@@ -65,7 +67,11 @@ class AudioOutputs:
                 "Ask for shorter audio or a smaller output_format, or ask the operator to configure a bucket."
             )
         filename = f"{name}.{_EXTENSIONS.get(mime_type, 'bin')}"
-        url = await anyio.to_thread.run_sync(self._upload, audio, mime_type, filename)
+        key = f"audio/{time.strftime('%Y/%m/%d')}/{uuid.uuid4().hex}/{filename}"
+        try:
+            url = await self._s3.put_and_presign(key, audio, mime_type, self.url_expiry_seconds)
+        except S3Error as error:
+            raise ToolError(f"Could not store the audio in S3 bucket {self.bucket!r} ({error}).") from None
         minutes = self.url_expiry_seconds // 60
         return [
             TextContent(
@@ -74,28 +80,3 @@ class AudioOutputs:
             ),
             ResourceLink(type="resource_link", uri=url, name=filename, mime_type=mime_type, size=len(audio)),
         ]
-
-    def _upload(self, audio: bytes, mime_type: str, filename: str) -> str:
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        key = f"audio/{time.strftime('%Y/%m/%d')}/{uuid.uuid4().hex}/{filename}"
-        try:
-            s3 = self._client()
-            s3.put_object(Bucket=self.bucket, Key=key, Body=audio, ContentType=mime_type)
-            return s3.generate_presigned_url(
-                "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=self.url_expiry_seconds
-            )
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "error")
-            raise ToolError(f"Could not store the audio in S3 bucket {self.bucket!r} ({code}).") from None
-        except BotoCoreError as exc:
-            raise ToolError(f"Could not store the audio in S3 bucket {self.bucket!r} ({type(exc).__name__}).") from None
-
-    def _client(self):
-        with self._s3_lock:
-            if self._s3 is None:
-                import boto3
-                from botocore.config import Config
-
-                self._s3 = boto3.client("s3", config=Config(signature_version="s3v4", retries={"max_attempts": 3}))
-            return self._s3

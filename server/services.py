@@ -31,3 +31,4 @@ class Services:
     async def aclose(self) -> None:
         await self.elevenlabs.aclose()
         await self.inputs.aclose()
+        await self.outputs.aclose()

@@ -10,7 +10,7 @@ import pytest
 from tests.fakes.elevenlabs_api import FakeElevenLabs
 from tests.server.audio_host import AudioHost
 from tests.server.harness import ELEVENLABS_KEY, ServerProcess
-from tests.server.moto import AWS_TEST_ENV, MotoServer
+from tests.server.moto import MotoServer
 
 BUCKET = "mcp-test-audio"
 SMALL_INLINE_LIMIT = 1000  # bytes: every generated tone is larger
@@ -86,23 +86,28 @@ def edge_server(log_dir):
 @pytest.fixture(scope="session")
 def moto():
     with MotoServer() as server:
-        server.s3().create_bucket(Bucket=BUCKET)
+        server.set_up(BUCKET)
         yield server
+
+
+def _s3_settings(fake, aws_environment: dict[str, str]) -> dict[str, str]:
+    return {
+        **_upstream(fake),
+        **aws_environment,
+        "MCP_OUTPUT_BUCKET": BUCKET,
+        "MCP_MAX_INLINE_AUDIO_BYTES": str(SMALL_INLINE_LIMIT),
+    }
 
 
 @pytest.fixture(scope="session")
 def s3_server(fake, moto, log_dir):
-    """Large audio goes to S3 (moto); inputs follow the production SSRF rules."""
-    yield from _running(
-        log_dir,
-        {
-            **_upstream(fake),
-            **AWS_TEST_ENV,
-            "AWS_ENDPOINT_URL": moto.url,
-            "MCP_OUTPUT_BUCKET": BUCKET,
-            "MCP_MAX_INLINE_AUDIO_BYTES": str(SMALL_INLINE_LIMIT),
-        },
-    )
+    """Large audio goes to S3 (moto, checking signatures); inputs follow the production SSRF rules."""
+    yield from _running(log_dir, _s3_settings(fake, moto.environment()))
+
+
+@pytest.fixture(scope="session")
+def s3_server_with_wrong_secret(fake, moto, log_dir):
+    yield from _running(log_dir, _s3_settings(fake, moto.environment(secret="not-the-secret-key")))
 
 
 @pytest.fixture(scope="session")

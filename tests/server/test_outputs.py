@@ -1,47 +1,58 @@
-"""Audio too large to send inline: an S3 presigned link (moto on loopback), or a clear error without a bucket."""
+"""Audio too large to send inline: an S3 presigned link (moto on loopback, checking signatures),
+or a clear error without a bucket."""
 
 from __future__ import annotations
 
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
-
 from tests.server.conftest import BUCKET, SMALL_INLINE_LIMIT
 from tests.server.harness import audio_blocks, call_tool, texts
+from tests.server.sigv4 import presigned_signature_is_valid
+from tests.server.test_tools import is_mp3
+
+
+def resource_links(result) -> list:
+    return [block for block in result.content if block.type == "resource_link"]
+
+
+def stored_object(moto, url: str) -> dict:
+    key = urlsplit(url).path.split(f"/{BUCKET}/", 1)[1]
+    return moto.s3().get_object(Bucket=BUCKET, Key=key)
 
 
 def test_large_audio_becomes_a_presigned_s3_link(s3_server, moto):
     result = call_tool(s3_server, "text_to_speech", {"text": "A sentence long enough to exceed the inline limit."})
     assert not result.is_error, texts(result)
     assert audio_blocks(result) == []
-    [link] = [block for block in result.content if block.type == "resource_link"]
+    [link] = resource_links(result)
     assert link.mime_type == "audio/mpeg" and link.name == "speech.mp3"
     assert link.size > SMALL_INLINE_LIMIT
     url = str(link.uri)
     assert url.startswith(f"{moto.url}/{BUCKET}/audio/")
     assert url in texts(result) and "Download within 15 min" in texts(result)
-    query = parse_qs(urlsplit(url).query)
-    assert query["X-Amz-Expires"] == ["900"] and "X-Amz-Signature" in query
 
-    download = httpx.get(url)
-    assert download.status_code == 200
-    assert download.headers["content-type"] == "audio/mpeg"
-    assert len(download.content) == link.size
-    [stored] = moto.s3().list_objects_v2(Bucket=BUCKET, Prefix=urlsplit(url).path.split(f"/{BUCKET}/")[1])["Contents"]
-    assert stored["Size"] == link.size
+    # The PUT passed moto's signature check; the object is there, as sent.
+    stored = stored_object(moto, url)
+    assert stored["ContentType"] == "audio/mpeg"
+    assert stored["ContentLength"] == link.size and is_mp3(stored["Body"].read())
+
+    query = parse_qs(urlsplit(url).query)
+    assert query["X-Amz-Expires"] == ["900"] and query["X-Amz-SignedHeaders"] == ["host"]
+    assert query["X-Amz-Credential"][0].startswith(f"{moto.access_key['id']}/")
+    assert presigned_signature_is_valid(url, moto.access_key["secret"])
+    assert not presigned_signature_is_valid(url, "some-other-secret")
 
 
 def test_each_voice_preview_gets_its_own_link(s3_server):
     result = call_tool(s3_server, "text_to_voice", {"voice_description": "A bright and cheerful young radio host"})
-    links = [block for block in result.content if block.type == "resource_link"]
+    links = resource_links(result)
     assert len(links) == 3 and len({str(link.uri) for link in links}) == 3
 
 
-def test_unsigned_download_is_refused(s3_server, moto):
-    result = call_tool(s3_server, "text_to_sound_effects", {"text": "thunder"})
-    [link] = [block for block in result.content if block.type == "resource_link"]
-    unsigned = str(link.uri).split("?")[0]
-    assert httpx.get(unsigned).status_code == 403
+def test_wrong_aws_secret_is_a_clear_error(s3_server_with_wrong_secret):
+    result = call_tool(s3_server_with_wrong_secret, "text_to_sound_effects", {"text": "thunder"})
+    assert result.is_error
+    assert f"Could not store the audio in S3 bucket '{BUCKET}' (SignatureDoesNotMatch)" in texts(result)
 
 
 def test_too_large_without_bucket_is_a_clear_error(sse_server):
