@@ -217,7 +217,7 @@ def _connect_from_outputs(name: str, region: str, outputs: dict) -> list[str]:
     lines = ["No MCP client speaks WebSocket: clients run the stdio bridge from this project (`pip install` it), "
              "which the stack's outputs configure. Print them with:", ""]
     for key, client in (("ClaudeCodeCommand", "Claude Code"), ("CursorConfig", "Cursor"),
-                        ("ClaudeDesktopConfig", "Claude Desktop"), ("TokenCommand", "the bridge token")):
+                        ("ClaudeDesktopConfig", "Claude Desktop"), ("TokenCommand", "Bridge token")):
         if key in outputs:
             description = outputs[key].get("Description", "")
             lines += [f"- **{client}**: `{_output(name, region, key)}`" + (f" ({description})" if description else "")]
