@@ -134,11 +134,10 @@ def _split(key: str, count: float, h: Hours, item: str | None = None) -> list[Li
     return lines
 
 
-def _cloud_map(task, h: Hours, lookups: float) -> list[Line]:
+def _cloud_map(task, h: Hours) -> list[Line]:
     return [_line("route53_hosted_zone_month", 1, "Cloud Map private DNS namespace (Route 53 hosted zone)"),
             _line("cloud_map_instance_month", task.min_count * h.active / HOURS_PER_MONTH,
-                  "Cloud Map registered task"),
-            _line("route53_million_queries", lookups / 1e6, "namespace DNS lookups (one per request)")]
+                  "Cloud Map registered task")]
 
 
 # --- one function per topology -----------------------------------------------------------------------------
@@ -170,7 +169,8 @@ def websocket(spec, traffic: Traffic) -> list[Line]:
               "Lambda relay duration"),
         _line("dynamodb_million_writes", 2 * connections / 1e6, "DynamoDB connection state writes"),
         _line("dynamodb_million_reads", traffic.requests / 1e6, "DynamoDB connection state reads"),
-        *_cloud_map(spec.task, h, traffic.requests),
+        *_cloud_map(spec.task, h),
+        _line("route53_million_queries", traffic.requests / 1e6, "relay DNS lookups of the tasks (one per request)"),
         *_common("websocket", spec, traffic),
     ]
 
@@ -193,7 +193,7 @@ def nat_instance(spec, traffic: Traffic) -> list[Line]:
         _line("apigw_http_million_requests", traffic.requests * math.ceil(traffic.response_kb / 512) / 1e6),
         _line("cloud_map_million_discovery_calls", traffic.requests / 1e6,
               "Cloud Map lookups by the HTTP API VPC link (one per request)"),
-        *_cloud_map(spec.task, h, 0)[:2],
+        *_cloud_map(spec.task, h),
         *_common("nat-instance", spec, traffic),
     ]
 
