@@ -115,13 +115,23 @@ def start_slow_call(server, fake, delay: float) -> tuple[threading.Thread, dict]
     return thread, outcome
 
 
+def refuses_connections_soon(base_url: str, within: float = 2.5) -> bool:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"{base_url}/health", timeout=1)
+        except httpx.ConnectError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
 @pytest.mark.parametrize("draining_server", [{"MCP_DRAIN_SECONDS": "10"}], indirect=True)
 def test_sigterm_lets_the_in_flight_call_finish_then_exits_0(draining_server, fake):
-    thread, outcome = start_slow_call(draining_server, fake, delay=1.5)
+    thread, outcome = start_slow_call(draining_server, fake, delay=3)
     draining_server.process.send_signal(signal.SIGTERM)
-    time.sleep(0.3)
-    with pytest.raises(httpx.ConnectError):  # no longer accepting connections
-        httpx.get(f"{draining_server.base_url}/health", timeout=2)
+    assert refuses_connections_soon(draining_server.base_url)
+    assert thread.is_alive()  # the listener closed while the call was still in flight
 
     thread.join(15)
     assert "error" not in outcome, outcome.get("error")
@@ -141,7 +151,7 @@ def test_drain_period_caps_the_wait(draining_server, fake):
     signalled = time.monotonic()
     draining_server.process.send_signal(signal.SIGTERM)
     assert draining_server.process.wait(10) == 0
-    assert time.monotonic() - signalled < 4
+    assert time.monotonic() - signalled < 6  # 1 s of drain, plus shutdown on a busy machine
     thread.join(15)
     # Cut off when the drain period ended: uvicorn answers 500 for a cancelled request.
     assert outcome["result"].status_code == 500

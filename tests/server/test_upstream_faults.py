@@ -4,18 +4,26 @@ from __future__ import annotations
 
 import time
 
+import anyio
 import pytest
 
 from tests.server.conftest import UPSTREAM_BUDGET_SECONDS
-from tests.server.harness import call_tool, post_mcp, texts
+from tests.server.harness import call_tool, mcp_client, post_mcp, texts
 
 MODELS = r"^/v1/models$"
+SLACK_SECONDS = 2  # scheduling on a busy machine
 
 
 def list_models(server):
-    started = time.monotonic()
-    result = call_tool(server, "list_models")
-    return result, time.monotonic() - started
+    """The list_models result and how long the call itself took (the client's handshake excluded)."""
+
+    async def timed_call():
+        async with mcp_client(server.mcp_url) as client:
+            started = time.monotonic()
+            result = await client.call_tool("list_models", {})
+            return result, time.monotonic() - started
+
+    return anyio.run(timed_call)
 
 
 def attempts(fake, path="/v1/models") -> int:
@@ -59,14 +67,14 @@ def test_5xx_exhausted_gives_up_within_budget(main_server, fake):
     assert result.is_error
     assert "ElevenLabs had a server error (HTTP 500" in texts(result) and "try again later" in texts(result)
     assert attempts(fake) - before >= 2
-    assert elapsed < UPSTREAM_BUDGET_SECONDS + 1.5
+    assert elapsed < UPSTREAM_BUDGET_SECONDS + SLACK_SECONDS
 
 
 def test_429_with_retry_after_beyond_budget_stops_early(main_server, fake):
     fake.add_fault(MODELS, status=429, retry_after=60)
     result, elapsed = list_models(main_server)
     assert result.is_error and "rate limiting this account (HTTP 429" in texts(result)
-    assert elapsed < 2
+    assert elapsed < SLACK_SECONDS  # no point waiting 60 s within a 3 s budget
 
 
 def test_delay_beyond_budget_times_out(main_server, fake):
@@ -74,7 +82,7 @@ def test_delay_beyond_budget_times_out(main_server, fake):
     result, elapsed = list_models(main_server)
     assert result.is_error
     assert f"did not answer within this server's {UPSTREAM_BUDGET_SECONDS} s budget" in texts(result)
-    assert UPSTREAM_BUDGET_SECONDS - 0.5 < elapsed < UPSTREAM_BUDGET_SECONDS + 2
+    assert UPSTREAM_BUDGET_SECONDS - 0.5 < elapsed < UPSTREAM_BUDGET_SECONDS + SLACK_SECONDS
 
 
 def test_connection_reset_once_is_retried(main_server, fake):
@@ -87,7 +95,7 @@ def test_connection_reset_every_time_is_reported(main_server, fake):
     fake.add_fault(MODELS, reset=True)
     result, elapsed = list_models(main_server)
     assert result.is_error and "Could not reach ElevenLabs (connection reset)" in texts(result)
-    assert elapsed < UPSTREAM_BUDGET_SECONDS + 1.5
+    assert elapsed < UPSTREAM_BUDGET_SECONDS + SLACK_SECONDS
 
 
 def test_audio_tool_error_and_server_still_healthy(main_server, fake):
