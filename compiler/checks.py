@@ -16,7 +16,7 @@ from .diagnostics import Diagnostic
 if TYPE_CHECKING:
     from .validation import Config, Source
 
-BUILDABLE_TOPOLOGIES = ("alb", "nat-instance")  # the others are in the schema and land with their issues
+BUILDABLE_TOPOLOGIES = ("alb", "nat-instance", "websocket")  # the others are in the schema and land with their issues
 BUILDABLE_AUTH_MODES = ("api-key",)
 
 

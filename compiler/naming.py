@@ -76,6 +76,33 @@ CIDR_AUTHORIZER_LOGS = "CidrAuthorizerLogGroup"
 CIDR_AUTHORIZER_PERMISSION = "CidrAuthorizerInvokePermission"
 HTTP_API_5XX_ALARM = "HttpApi5xxAlarm"
 
+WEBSOCKET_API = "WebSocketApi"
+WEBSOCKET_STAGE = "WebSocketStage"
+WEBSOCKET_AUTHORIZER = "WebSocketAuthorizer"
+RELAY_INTEGRATION = "RelayIntegration"
+CONNECT_ROUTE = "ConnectRoute"
+DISCONNECT_ROUTE = "DisconnectRoute"
+DEFAULT_ROUTE = "DefaultRoute"
+DEFAULT_ROUTE_RESPONSE = "DefaultRouteResponse"
+API_GATEWAY_ACCOUNT = "ApiGatewayAccount"
+API_GATEWAY_LOGGING_ROLE = "ApiGatewayLoggingRole"
+WEBSOCKET_ACCESS_LOGS = "WebSocketAccessLogGroup"
+AUTHORIZER_FUNCTION = "AuthorizerFunction"
+AUTHORIZER_ROLE = "AuthorizerRole"
+AUTHORIZER_LOGS = "AuthorizerLogGroup"
+AUTHORIZER_PERMISSION = "AuthorizerInvokePermission"
+RELAY_FUNCTION = "RelayFunction"
+RELAY_ROLE = "RelayRole"
+RELAY_LOGS = "RelayLogGroup"
+RELAY_PERMISSION = "RelayInvokePermission"
+RELAY_SECURITY_GROUP = "RelaySecurityGroup"
+TASK_INGRESS_FROM_RELAY = "TaskIngressFromRelay"
+RELAY_ERRORS_ALARM = "RelayErrorsAlarm"
+CONNECTIONS_TABLE = "ConnectionsTable"
+DYNAMODB_ENDPOINT = "DynamoDbGatewayEndpoint"
+OUTPUT_BUCKET = "OutputBucket"
+OUTPUT_BUCKET_POLICY = "OutputBucketPolicy"
+
 
 def public_subnet(index: int) -> str:
     return f"PublicSubnet{index + 1}"
@@ -125,6 +152,11 @@ def access_log_group_name(deployment: str) -> str:
 
 def authorizer_log_group_name(deployment: str) -> str:
     return f"/mcpdeploy/{deployment}/cidr-authorizer"
+
+
+def websocket_log_group_name(deployment: str, part: str) -> str:
+    """Log groups of the websocket front door: `access` (API Gateway), `relay`, `authorizer`."""
+    return f"/mcpdeploy/{deployment}/{part}"
 
 
 # --- tags ----------------------------------------------------------------------------------------------------

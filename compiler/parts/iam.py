@@ -26,9 +26,12 @@ def execution_role(t: Template, *, repository_arn: AWSHelperFn, log_group: logs.
     ))
 
 
-def task_role(t: Template) -> iam.Role:
-    """The server's own identity; it calls no AWS API, so the role has no policy."""
-    return t.add_resource(iam.Role(naming.TASK_ROLE, AssumeRolePolicyDocument=_ecs_tasks_trust()))
+def task_role(t: Template, statements: list[dict] = ()) -> iam.Role:
+    """The server's own identity: no policy unless it calls AWS APIs (e.g. S3 for audio outputs)."""
+    role = iam.Role(naming.TASK_ROLE, AssumeRolePolicyDocument=_ecs_tasks_trust())
+    if statements:
+        role.Policies = [iam.Policy(PolicyName="server", PolicyDocument=_document(list(statements)))]
+    return t.add_resource(role)
 
 
 def _ecs_tasks_trust() -> dict:

@@ -1,0 +1,83 @@
+"""The two functions behind the WebSocket API and their contract with server/websocket/*.py (environment).
+
+The authorizer runs outside the VPC. The relay runs inside it, in the public subnets but without a public
+address: it reaches the tasks over the private network and DynamoDB through the gateway endpoint, and
+nothing else. Both read the server's API key through a dynamic reference to the one secret, resolved by
+CloudFormation at deploy time (the relay could not reach Secrets Manager at run time without a NAT or a paid
+interface endpoint); the template holds only the reference.
+"""
+
+from __future__ import annotations
+
+from troposphere import GetAtt, Ref, Sub, Template, awslambda, dynamodb, ec2, secretsmanager
+
+from .. import naming
+from ..model import CommonSpec, Schedule
+from . import lambdas, server
+from .dynamodb import relay_access
+from .network import HTTPS, Network
+
+# The relay answers within API Gateway's 29 s: its own call to the task gives up 2 s before.
+RELAY_TIMEOUT_SECONDS = 29
+UPSTREAM_TIMEOUT_SECONDS = 27
+
+
+def authorizer_function(t: Template, deployment: str, spec: CommonSpec,
+                        secret: secretsmanager.Secret) -> awslambda.Function:
+    log_group = lambdas.log_group(t, naming.AUTHORIZER_LOGS,
+                                  naming.websocket_log_group_name(deployment, "authorizer"), spec.logs)
+    return lambdas.function(t, lambdas.InlineFunction(
+        naming.AUTHORIZER_FUNCTION, "websocket/authorizer.py", "Checks the token and source address on $connect",
+        environment={"AUTH_MODE": spec.auth.mode, "ALLOWED_CIDRS": ",".join(spec.auth.allowed_cidrs),
+                     server.SERVER_KEY: server_key(secret)},
+        timeout_seconds=5, memory_mb=128,
+    ), role=lambdas.role(t, naming.AUTHORIZER_ROLE, log_group), log_group=log_group)
+
+
+def relay_function(t: Template, deployment: str, spec: CommonSpec, *, secret: secretsmanager.Secret,
+                   table: dynamodb.Table, network: Network, security_group: ec2.SecurityGroup,
+                   task_host: str) -> awslambda.Function:
+    log_group = lambdas.log_group(t, naming.RELAY_LOGS, naming.websocket_log_group_name(deployment, "relay"),
+                                  spec.logs)
+    role = lambdas.role(t, naming.RELAY_ROLE, log_group, [relay_access(table), lambdas.vpc_access()])
+    return lambdas.function(t, lambdas.InlineFunction(
+        naming.RELAY_FUNCTION, "websocket/relay.py", "Forwards WebSocket messages to the MCP server tasks",
+        environment={"CONNECTIONS_TABLE": Ref(table), "TASK_HOST": task_host, "TASK_PORT": str(server.PORT),
+                     "UPSTREAM_TIMEOUT": str(UPSTREAM_TIMEOUT_SECONDS), "SCHEDULE_NOTE": schedule_note(spec.schedule),
+                     server.SERVER_KEY: server_key(secret)},
+        timeout_seconds=RELAY_TIMEOUT_SECONDS,
+    ), role=role, log_group=log_group,
+        network=lambdas.Network(subnets=network.subnets, security_group=security_group))
+
+
+def security_group(t: Template, network: Network, tasks: ec2.SecurityGroup) -> ec2.SecurityGroup:
+    """The relay may open connections to the tasks' port and to DynamoDB; the tasks admit only the relay."""
+    group = t.add_resource(ec2.SecurityGroup(
+        naming.RELAY_SECURITY_GROUP,
+        GroupDescription="WebSocket relay function",
+        VpcId=Ref(network.vpc),
+        SecurityGroupEgress=[
+            ec2.SecurityGroupRule(IpProtocol="tcp", FromPort=server.PORT, ToPort=server.PORT,
+                                  DestinationSecurityGroupId=GetAtt(tasks, "GroupId"), Description="To the tasks"),
+            # Without a public address the only way out of the VPC is the DynamoDB gateway endpoint.
+            ec2.SecurityGroupRule(IpProtocol="tcp", FromPort=HTTPS, ToPort=HTTPS, CidrIp="0.0.0.0/0",
+                                  Description="To DynamoDB through the gateway endpoint"),
+        ],
+    ))
+    t.add_resource(ec2.SecurityGroupIngress(
+        naming.TASK_INGRESS_FROM_RELAY, GroupId=GetAtt(tasks, "GroupId"),
+        SourceSecurityGroupId=GetAtt(group, "GroupId"), IpProtocol="tcp", FromPort=server.PORT,
+        ToPort=server.PORT, Description="From the WebSocket relay only"))
+    return group
+
+
+def server_key(secret: secretsmanager.Secret) -> Sub:
+    return Sub(f"{{{{resolve:secretsmanager:${{{secret.title}}}:SecretString:{server.SERVER_KEY}}}}}")
+
+
+def schedule_note(schedule: Schedule | None) -> str:
+    """What the relay tells a client when no task runs: when the schedule brings one back."""
+    if schedule is None:
+        return "The service runs around the clock, so a task should be starting; try again in a minute."
+    return (f"Tasks run {','.join(schedule.days)} {schedule.active_hours} ({schedule.timezone}) and are "
+            "scaled to zero outside those hours; a task takes about a minute to start once the window opens.")

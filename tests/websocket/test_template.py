@@ -1,0 +1,204 @@
+"""The `websocket` topology's template, checked as data: the pieces the design depends on, the inline Lambda
+code, and cfn-lint cleanliness for every option."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+
+from compiler import naming
+from compiler.lint import lint_templates
+from compiler.model import Deployment, ImageRepository
+from compiler.parts import lambdas, relay
+from compiler.topologies import TOPOLOGIES
+
+ROOT = Path(__file__).resolve().parents[2]
+SCHEDULE = {"timezone": "Europe/Berlin", "activeHours": "08:00-20:00", "days": ["MON", "TUE", "WED", "THU", "FRI"]}
+CASES = {
+    "defaults": {},
+    "office-hours-allow-list": {"schedule": SCHEDULE, "auth": {"allowedCidrs": ["203.0.113.0/24"]},
+                                "alerts": {"email": "ops@example.com", "monthlyBudgetUsd": 10}},
+    "midnight-ipv6-spot-x86": {"schedule": {"timezone": "Asia/Tokyo", "activeHours": "22:00-02:00", "days": ["SAT"]},
+                               "auth": {"allowedCidrs": ["2001:db8::/32"]}, "region": "ap-southeast-2",
+                               "task": {"spot": True, "architecture": "x86_64", "cpu": 1024, "memory": 2048}},
+    "scaling-throttled": {"task": {"maxCount": 4, "cpuTargetPercent": 60}, "logs": {"retentionDays": 90},
+                          "websocket": {"throttleRatePerSecond": 5, "throttleBurst": 10}, "region": "eu-west-1"},
+}
+
+
+def build(overrides: dict) -> dict:
+    spec = {"region": "us-east-1", "topology": "websocket", "image": {"repository": "images", "tag": "1.2.0"},
+            **copy.deepcopy(overrides)}
+    deployment = Deployment.model_validate({"apiVersion": "mcpdeploy/v1alpha1", "kind": "Deployment",
+                                            "metadata": {"name": "voice-ws"}, "spec": spec})
+    repository = ImageRepository.model_validate({"apiVersion": "mcpdeploy/v1alpha1", "kind": "ImageRepository",
+                                                 "metadata": {"name": "images"}, "spec": {"region": spec["region"]}})
+    return TOPOLOGIES["websocket"](deployment, repository).to_dict()
+
+
+@pytest.fixture(scope="module")
+def template() -> dict:
+    return build(CASES["office-hours-allow-list"])
+
+
+def props(template: dict, logical_id: str) -> dict:
+    return template["Resources"][logical_id]["Properties"]
+
+
+def of_type(template: dict, kind: str) -> dict[str, dict]:
+    return {name: r for name, r in template["Resources"].items() if r["Type"] == kind}
+
+
+def test_every_case_lints_clean():
+    templates = {f"{name}.json": (json.dumps(build(case)), case.get("region", "us-east-1"))
+                 for name, case in CASES.items()}
+    assert lint_templates(templates, use_cache=False) == []
+
+
+@pytest.mark.parametrize("function, module", [(naming.RELAY_FUNCTION, "relay.py"),
+                                              (naming.AUTHORIZER_FUNCTION, "authorizer.py")])
+def test_lambda_code_is_the_server_module_inline_within_4096_characters(template, function, module):
+    source = (ROOT / "server" / "websocket" / module).read_text()
+    code = props(template, function)["Code"]
+    assert code == {"ZipFile": source} and len(source) <= lambdas.INLINE_CODE_LIMIT
+    assert props(template, function)["Handler"] == "index.handler"
+
+
+def test_a_module_over_the_inline_limit_is_refused(tmp_path, monkeypatch):
+    (tmp_path / "big.py").write_text("x = 1\n" * 700)
+    monkeypatch.setattr(lambdas, "SERVER_PACKAGE", tmp_path)
+    with pytest.raises(ValueError, match="4200 characters; inline Lambda code takes at most 4096"):
+        lambdas.inline_code("big.py")
+
+
+def test_connect_is_authorized_by_the_token_in_the_query_string(template):
+    authorizer = props(template, naming.WEBSOCKET_AUTHORIZER)
+    assert authorizer["AuthorizerType"] == "REQUEST"
+    assert authorizer["IdentitySource"] == ["route.request.querystring.token"]
+    connect = props(template, naming.CONNECT_ROUTE)
+    assert connect["RouteKey"] == "$connect" and connect["AuthorizationType"] == "CUSTOM"
+    assert connect["AuthorizerId"] == {"Ref": naming.WEBSOCKET_AUTHORIZER}
+    assert "AuthorizationType" not in props(template, naming.DISCONNECT_ROUTE)
+
+
+def test_the_default_route_returns_the_relays_reply(template):
+    default = props(template, naming.DEFAULT_ROUTE)
+    assert default["RouteKey"] == "$default" and default["RouteResponseSelectionExpression"] == "$default"
+    response = props(template, naming.DEFAULT_ROUTE_RESPONSE)
+    assert response["RouteId"] == {"Ref": naming.DEFAULT_ROUTE} and response["RouteResponseKey"] == "$default"
+    integration = props(template, naming.RELAY_INTEGRATION)
+    assert integration["IntegrationType"] == "AWS_PROXY" and integration["TimeoutInMillis"] == 29000
+    assert "RelayFunction.Arn" in json.dumps(integration["IntegrationUri"])
+
+
+def test_the_stage_throttles_and_writes_access_logs_without_the_query_string(template):
+    stage = props(template, naming.WEBSOCKET_STAGE)
+    assert stage["DefaultRouteSettings"] == {"ThrottlingBurstLimit": 100, "ThrottlingRateLimit": 50.0}
+    assert stage["AccessLogSettings"]["DestinationArn"] == {"Fn::GetAtt": [naming.WEBSOCKET_ACCESS_LOGS, "Arn"]}
+    assert "querystring" not in stage["AccessLogSettings"]["Format"].lower()
+    assert naming.API_GATEWAY_ACCOUNT in template["Resources"][naming.WEBSOCKET_STAGE]["DependsOn"]
+    assert build(CASES["scaling-throttled"])["Resources"][naming.WEBSOCKET_STAGE]["Properties"][
+        "DefaultRouteSettings"] == {"ThrottlingBurstLimit": 10, "ThrottlingRateLimit": 5.0}
+
+
+def test_the_relay_is_in_the_vpc_and_the_authorizer_is_not(template):
+    vpc = props(template, naming.RELAY_FUNCTION)["VpcConfig"]
+    assert vpc["SecurityGroupIds"] == [{"Fn::GetAtt": [naming.RELAY_SECURITY_GROUP, "GroupId"]}]
+    assert len(vpc["SubnetIds"]) == 2
+    assert "VpcConfig" not in props(template, naming.AUTHORIZER_FUNCTION)
+    assert props(template, naming.RELAY_FUNCTION)["Timeout"] == 29
+
+
+def test_tasks_admit_only_the_relay_and_have_public_ips_for_egress(template):
+    task_group = props(template, naming.TASK_SECURITY_GROUP)
+    assert "SecurityGroupIngress" not in task_group
+    [ingress] = of_type(template, "AWS::EC2::SecurityGroupIngress").values()
+    assert ingress["Properties"]["SourceSecurityGroupId"] == {"Fn::GetAtt": [naming.RELAY_SECURITY_GROUP, "GroupId"]}
+    assert ingress["Properties"]["FromPort"] == ingress["Properties"]["ToPort"] == 8080
+    network = props(template, naming.SERVICE)["NetworkConfiguration"]["AwsvpcConfiguration"]
+    assert network["AssignPublicIp"] == "ENABLED"
+    assert "LoadBalancers" not in props(template, naming.SERVICE)
+
+
+def test_tasks_register_a_records_the_relay_resolves(template):
+    discovery = props(template, naming.DISCOVERY_SERVICE)
+    assert discovery["DnsConfig"]["DnsRecords"][0]["Type"] == "A"
+    [registry] = props(template, naming.SERVICE)["ServiceRegistries"]
+    assert set(registry) == {"RegistryArn"}
+    namespace = props(template, naming.SERVICE_NAMESPACE)["Name"]
+    relay_env = props(template, naming.RELAY_FUNCTION)["Environment"]["Variables"]
+    assert relay_env["TASK_HOST"] == f"{discovery['Name']}.{namespace}" and relay_env["TASK_PORT"] == "8080"
+    server_env = {e["Name"]: e["Value"] for e in props(template, naming.TASK_DEFINITION)["ContainerDefinitions"][0]
+                  ["Environment"]}
+    assert server_env["MCP_ALLOWED_HOSTS"] == relay_env["TASK_HOST"]  # the Host header the relay sends
+    assert server_env["MCP_TRUSTED_PROXY_CIDRS"] == "10.0.0.0/16"  # X-Forwarded-For from the relay
+
+
+def test_connection_state_is_in_dynamodb_through_a_gateway_endpoint(template):
+    table = props(template, naming.CONNECTIONS_TABLE)
+    assert table["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "expires", "Enabled": True}
+    endpoint = props(template, naming.DYNAMODB_ENDPOINT)
+    assert endpoint["VpcEndpointType"] == "Gateway"
+    assert endpoint["RouteTableIds"] == [{"Ref": naming.PUBLIC_ROUTE_TABLE}]
+    [statement] = endpoint["PolicyDocument"]["Statement"]
+    assert statement["Resource"] == {"Fn::GetAtt": [naming.CONNECTIONS_TABLE, "Arn"]}
+    relay_statements = props(template, naming.RELAY_ROLE)["Policies"][0]["PolicyDocument"]["Statement"]
+    assert {"Effect": "Allow", "Action": statement["Action"], "Resource": statement["Resource"]} in relay_statements
+    assert relay_env_of(template)["CONNECTIONS_TABLE"] == {"Ref": naming.CONNECTIONS_TABLE}
+
+
+def relay_env_of(template: dict) -> dict:
+    return props(template, naming.RELAY_FUNCTION)["Environment"]["Variables"]
+
+
+def test_audio_goes_to_a_private_encrypted_bucket_that_empties_daily(template):
+    bucket = props(template, naming.OUTPUT_BUCKET)
+    assert all(bucket["PublicAccessBlockConfiguration"].values())
+    assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"] == {
+        "SSEAlgorithm": "AES256"}
+    assert bucket["LifecycleConfiguration"]["Rules"][0]["ExpirationInDays"] == 1
+    task_role = props(template, naming.TASK_ROLE)["Policies"][0]["PolicyDocument"]["Statement"]
+    assert task_role == [{"Effect": "Allow", "Action": ["s3:PutObject", "s3:GetObject"],
+                          "Resource": {"Fn::Sub": f"${{{naming.OUTPUT_BUCKET}.Arn}}/*"}}]
+    server_env = {e["Name"]: e["Value"] for e in props(template, naming.TASK_DEFINITION)["ContainerDefinitions"][0]
+                  ["Environment"]}
+    assert server_env["MCP_OUTPUT_BUCKET"] == {"Ref": naming.OUTPUT_BUCKET}
+    assert int(server_env["MCP_MAX_INLINE_AUDIO_BYTES"]) * 4 / 3 < 128 * 1024 - 4096  # base64 + JSON fit
+
+
+def test_the_authorizer_gets_the_allow_list_and_both_functions_the_key_only_by_reference(template):
+    auth_env = props(template, naming.AUTHORIZER_FUNCTION)["Environment"]["Variables"]
+    assert auth_env["ALLOWED_CIDRS"] == "203.0.113.0/24" and auth_env["AUTH_MODE"] == "api-key"
+    reference = {"Fn::Sub": "{{resolve:secretsmanager:${ServerSecret}:SecretString:MCP_SERVER_API_KEY}}"}
+    assert auth_env["MCP_SERVER_API_KEY"] == reference == relay_env_of(template)["MCP_SERVER_API_KEY"]
+    assert build({})["Resources"][naming.AUTHORIZER_FUNCTION]["Properties"]["Environment"]["Variables"][
+        "ALLOWED_CIDRS"] == ""
+
+
+def test_the_no_task_error_tells_the_schedule(template):
+    assert relay_env_of(template)["SCHEDULE_NOTE"] == relay.schedule_note(
+        Deployment.model_validate({"apiVersion": "mcpdeploy/v1alpha1", "kind": "Deployment",
+                                   "metadata": {"name": "x"}, "spec": {"region": "us-east-1", "topology": "websocket",
+                                                                       "image": {"repository": "i", "tag": "1"},
+                                                                       "schedule": SCHEDULE}}).spec.schedule)
+    assert "MON,TUE,WED,THU,FRI 08:00-20:00 (Europe/Berlin)" in relay_env_of(template)["SCHEDULE_NOTE"]
+    assert "around the clock" in relay_env_of(build({}))["SCHEDULE_NOTE"]
+
+
+def test_outputs_show_the_endpoint_and_each_clients_configuration(template):
+    outputs = template["Outputs"]
+    assert outputs["EndpointUrl"]["Value"] == {
+        "Fn::Sub": "wss://${WebSocketApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/mcp"}
+    claude_code = outputs["ClaudeCodeCommand"]["Value"]["Fn::Sub"][0]
+    token_command = outputs["TokenCommand"]["Value"]["Fn::Sub"][0]
+    assert claude_code == f'claude mcp add voice-ws -e MCP_BRIDGE_TOKEN="$({token_command})" -- ' \
+        "elevenlabs-mcp-bridge ${Url}"
+    for name in ("CursorConfig", "ClaudeDesktopConfig"):
+        config = json.loads(outputs[name]["Value"]["Fn::Sub"][0])
+        assert config["mcpServers"]["voice-ws"]["command"] == "elevenlabs-mcp-bridge"
+        assert config["mcpServers"]["voice-ws"]["args"] == ["${Url}"]
+    assert "jq -r .MCP_SERVER_API_KEY" in outputs["TokenCommand"]["Value"]["Fn::Sub"][0]
