@@ -23,7 +23,7 @@ from compiler import naming
 from compiler.model import Deployment
 from compiler.parts import httpapi, nat
 from compiler.topologies import TOPOLOGIES, build_repository
-from tests.localaws import MotoServer, aws
+from tests.localaws import MotoServer, aws, aws_env
 from tests.nat import netns
 from tests.test_templates import environment, lint, of_type, props, repository
 
@@ -514,3 +514,132 @@ def test_stack_deploys_into_moto_and_creates_the_nat_path(tmp_path):
         [service] = cli("ecs", "describe-services", "--cluster", physical[naming.CLUSTER], "--services",
                         physical[naming.SERVICE])["services"]
         assert service["status"] == "ACTIVE"
+
+
+# --- the whole boot script in the "nat" namespace, against moto and a metadata stand-in on its loopback --------
+
+MOTO_PORT, IMDS_PORT = 5000, 5001  # on the namespace's own loopback, where nothing else listens
+VENV_BIN = os.path.dirname(sys.executable)
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class NatHost:
+    """The lab's "nat" namespace as an EC2 instance: moto plays EC2, tests/nat/imds.py the metadata service."""
+
+    def __init__(self, lab: netns.Lab, tmp_path):
+        self.lab, self.tmp_path = lab, tmp_path
+        self.env = aws_env(f"http://127.0.0.1:{MOTO_PORT}", "us-east-1")
+        self.processes = [subprocess.Popen(
+            ["ip", "netns", "exec", lab.name("nat"), os.path.join(VENV_BIN, "moto_server"), "-H", "127.0.0.1",
+             "-p", str(MOTO_PORT)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+        deadline = time.monotonic() + 30
+        while lab.run("nat", "curl", "-sf", "-o", "/dev/null", f"http://127.0.0.1:{MOTO_PORT}/moto-api/",
+                      check=False).returncode != 0:
+            assert time.monotonic() < deadline, "moto_server did not start in the namespace"
+            time.sleep(0.2)
+        vpc = self.ec2("create-vpc", "--cidr-block", netns.VPC_CIDR)["Vpc"]["VpcId"]
+        self.subnet = self.ec2("create-subnet", "--vpc-id", vpc, "--cidr-block", "10.0.0.0/24")["Subnet"]["SubnetId"]
+        image = self.cli("ssm", "get-parameter", "--name", nat.AMI_PARAMETER.format(architecture="arm64"))
+        self.image = image["Parameter"]["Value"]
+        interface = self.ec2("create-network-interface", "--subnet-id", self.subnet)["NetworkInterface"]
+        self.eni, self.eni_mac = interface["NetworkInterfaceId"], interface["MacAddress"]
+
+    def cli(self, *args: str) -> dict:
+        result = self.lab.run("nat", os.path.join(VENV_BIN, "aws"), "--output", "json", *args, env=self.env)
+        return json.loads(result.stdout) if result.stdout.strip() else {}
+
+    def ec2(self, *args: str) -> dict:
+        return self.cli("ec2", *args)
+
+    def launch(self) -> str:
+        return self.ec2("run-instances", "--image-id", self.image, "--count", "1", "--subnet-id", self.subnet,
+                        "--instance-type", "t4g.nano")["Instances"][0]["InstanceId"]
+
+    def boot(self, instance: str) -> subprocess.CompletedProcess:
+        """Runs the boot script as EC2 would, as `instance` (the metadata stand-in answers with its ID)."""
+        primary_mac = self.lab.run("nat", "cat", f"/sys/class/net/{self.lab.outside}/address").stdout.strip()
+        imds = subprocess.Popen(["ip", "netns", "exec", self.lab.name("nat"), sys.executable, "-m", "tests.nat.imds",
+                                 str(IMDS_PORT), instance, primary_mac], stdout=subprocess.PIPE, text=True,
+                                cwd=ROOT)
+        try:
+            assert imds.stdout.readline().strip() == "listening"
+            return self.lab.run("nat", "bash", str(nat.BOOT_SCRIPT), check=False, timeout=120, env={
+                **self.env, "NAT_ENI_ID": self.eni, "NAT_VPC_CIDR": netns.VPC_CIDR, "NAT_REGION": "us-east-1",
+                "NAT_IMDS_URL": f"http://127.0.0.1:{IMDS_PORT}/latest", "NAT_INTERFACE_WAIT_SECONDS": "3",
+                "NAT_ATTACH_ATTEMPTS": "3", "NAT_ATTACH_RETRY_SECONDS": "1",
+                "NAT_PER_BOOT_COPY": str(self.tmp_path / "per-boot" / "nat-instance-boot.sh"),
+                "NAT_TEST_POWER_OFF_FILE": str(self.tmp_path / "powered-off")})
+        finally:
+            imds.terminate()
+            imds.wait(timeout=10)
+
+    def eni_holder(self) -> tuple[str | None, int | None]:
+        [interface] = self.ec2("describe-network-interfaces", "--network-interface-ids", self.eni)["NetworkInterfaces"]
+        attachment = interface.get("Attachment") or {}
+        return attachment.get("InstanceId"), attachment.get("DeviceIndex")
+
+    def close(self) -> None:
+        for process in self.processes:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+@pytest.fixture
+def nat_host(lab, tmp_path):
+    assert shutil.which("curl"), "curl is needed (apt-get install curl)"
+    host = NatHost(lab, tmp_path)
+    try:
+        yield host
+    finally:
+        host.close()
+
+
+@needs_root
+def test_whole_boot_script_attaches_the_interface_and_translates(nat_host, lab, tmp_path):
+    instance = nat_host.launch()
+    lab.run("nat", "ip", "link", "set", "dev", lab.inside, "address", nat_host.eni_mac)  # the ENI shows up here
+    result = nat_host.boot(instance)
+    assert result.returncode == 0, result.stderr
+    assert f"ready: {netns.VPC_CIDR} arrives on {lab.inside} ({nat_host.eni}), leaves masqueraded on " \
+           f"{lab.outside}" in result.stderr
+    assert nat_host.eni_holder() == (instance, 1)
+    check = nat_host.ec2("describe-instance-attribute", "--instance-id", instance, "--attribute", "sourceDestCheck")
+    assert check["SourceDestCheck"]["Value"] is False
+    assert (tmp_path / "per-boot" / "nat-instance-boot.sh").read_text() == nat.BOOT_SCRIPT.read_text()
+    assert not (tmp_path / "powered-off").exists()
+
+    server = lab.popen("internet", sys.executable, "-c", ECHO_SERVER.format(address=netns.INTERNET_ADDRESS))
+    try:
+        assert server.stdout.readline().strip() == "listening"
+        assert fetch_from_task(lab).stdout.strip() == netns.NAT_OUTSIDE
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+    again = nat_host.boot(instance)  # a reboot runs the per-boot copy: nothing changes, nothing doubles
+    assert again.returncode == 0, again.stderr
+    assert f"{nat_host.eni} is attached to {instance}" in again.stderr
+    rules = lab.run("nat", "iptables", "-t", "nat", "-S", "POSTROUTING").stdout
+    assert rules.count("MASQUERADE") == 1
+
+
+@needs_root
+@pytest.mark.parametrize("failure", ["interface never appears", "interface held by another instance"])
+def test_whole_boot_script_fails_loudly_and_powers_off(nat_host, lab, tmp_path, failure):
+    instance = nat_host.launch()
+    if failure == "interface held by another instance":
+        other = nat_host.launch()
+        nat_host.ec2("attach-network-interface", "--network-interface-id", nat_host.eni, "--instance-id", other,
+                     "--device-index", "1")
+        expected = f"FATAL: could not attach {nat_host.eni} to {instance} after 3 attempts"
+    else:  # attached in EC2, but no device with its MAC ever shows up in the kernel
+        expected = f"FATAL: no network device with MAC {nat_host.eni_mac} appeared within 3 s"
+    result = nat_host.boot(instance)
+    assert result.returncode != 0
+    assert expected in result.stderr
+    assert "powering off so the Auto Scaling group replaces this instance" in result.stderr
+    assert (tmp_path / "powered-off").exists()
+    # Nothing half-done: no translation, no forwarding, no copy that would run again at the next boot.
+    assert "MASQUERADE" not in lab.run("nat", "iptables", "-t", "nat", "-S", "POSTROUTING").stdout
+    assert lab.run("nat", "sysctl", "-n", "net.ipv4.ip_forward").stdout.strip() == "0"
+    assert not (tmp_path / "per-boot").exists()

@@ -13,13 +13,15 @@
 # the launch template's InstanceInitiatedShutdownBehavior=terminate makes the Auto Scaling group replace it.
 # A NAT that boots without its interface or its masquerade rule is the known failure mode of fck-nat.
 #
-# Tests source this file with NAT_BOOT_SOURCE_ONLY=1 and run single steps in network namespaces.
+# Tests source this file with NAT_BOOT_SOURCE_ONLY=1 to run single steps, or run it whole in a network
+# namespace with NAT_IMDS_URL, NAT_PER_BOOT_COPY and NAT_TEST_POWER_OFF_FILE pointing at stand-ins.
 set -euo pipefail
 
-ATTACH_ATTEMPTS=${NAT_ATTACH_ATTEMPTS:-30}        # x 10 s: a terminating predecessor may still hold the interface
+ATTACH_ATTEMPTS=${NAT_ATTACH_ATTEMPTS:-30}        # a terminating predecessor may still hold the interface
+ATTACH_RETRY_SECONDS=${NAT_ATTACH_RETRY_SECONDS:-10}
 INTERFACE_WAIT_SECONDS=${NAT_INTERFACE_WAIT_SECONDS:-120}
-PER_BOOT_COPY=/var/lib/cloud/scripts/per-boot/nat-instance-boot.sh
-IMDS=http://169.254.169.254/latest
+PER_BOOT_COPY=${NAT_PER_BOOT_COPY:-/var/lib/cloud/scripts/per-boot/nat-instance-boot.sh}
+IMDS=${NAT_IMDS_URL:-http://169.254.169.254/latest}
 
 log() {
   printf 'nat-boot: %s\n' "$*" >&2
@@ -89,7 +91,7 @@ attach_eni() {
     else
       log "$eni is still attached to $holder (attempt $attempt); waiting"
     fi
-    sleep 10
+    sleep "$ATTACH_RETRY_SECONDS"
   done
   fail "could not attach $eni to $instance after $ATTACH_ATTEMPTS attempts"
 }
@@ -153,6 +155,14 @@ give_up_unless_ready() {
   local status=$?
   if ((status != 0)); then
     fail "boot failed with status $status; powering off so the Auto Scaling group replaces this instance" || true
+    power_off
+  fi
+}
+
+power_off() {
+  if [[ -n "${NAT_TEST_POWER_OFF_FILE:-}" ]]; then
+    touch "$NAT_TEST_POWER_OFF_FILE"
+  else
     systemctl poweroff
   fi
 }
