@@ -2,7 +2,8 @@
 
 Per run, a fresh server process in front of the fake ElevenLabs API (its own process,
 zero added latency), all on loopback:
-- start: process spawn to the first successful tools/list (the SDK's client, streamable HTTP);
+- start: process spawn to the first successful tools/list (the SDK's client, streamable HTTP),
+  in wall time and in the server's CPU time (steadier on a busy machine);
 - RSS: the server's VmHWM (peak resident set) after start, and after all the calls below;
 - overhead: p50/p90 latency of a list_models tool call through the server minus p50/p90 of
   the same upstream request (GET /v1/models) sent directly. Both are sent with a
@@ -83,6 +84,7 @@ def measure_our_server(upstream_url: str, args: argparse.Namespace) -> dict:
         with server_process(env, Path(tmp) / "server.log") as process:
             asyncio.run(first_tools_list(mcp_url, port, key, process))
             run = {"start_seconds": time.perf_counter() - spawned,
+                   "start_cpu_seconds": cpu_seconds(process.pid),
                    "rss_after_start_mib": peak_rss_mib(process.pid)}
             run.update(asyncio.run(latencies(upstream_url, mcp_url, key, args.latency_calls)))
             cpu_before = cpu_seconds(process.pid)
@@ -187,8 +189,9 @@ def measure_official(runs: int) -> dict:
     return {
         "package": OFFICIAL_PACKAGE,
         "transport": "stdio",
-        "start_seconds_median": round(statistics.median(s for s, _ in samples), 3),
-        "peak_rss_mib_median": round(statistics.median(r for _, r in samples), 1),
+        "start_seconds_median": round(statistics.median(s["seconds"] for s in samples), 3),
+        "start_cpu_seconds_median": round(statistics.median(s["cpu_seconds"] for s in samples), 3),
+        "peak_rss_mib_median": round(statistics.median(s["rss_mib"] for s in samples), 1),
     }
 
 
@@ -206,8 +209,8 @@ def official_server_command() -> Path:
     return script
 
 
-async def official_start(command: Path) -> tuple[float, float]:
-    """Seconds from spawn to the first tools/list answer over stdio, and peak RSS (MiB)."""
+async def official_start(command: Path) -> dict[str, float]:
+    """Seconds (wall and CPU) from spawn to the first tools/list answer over stdio; peak RSS."""
     with tempfile.TemporaryDirectory() as tmp:  # its cwd: it loads a .env from there
         env = {"ELEVENLABS_API_KEY": FAKE_API_KEY, "PATH": "/usr/bin:/bin", **NO_INTERNET}
         params = StdioServerParameters(command=str(command), env=env, cwd=tmp)
@@ -216,8 +219,8 @@ async def official_start(command: Path) -> tuple[float, float]:
             async with Client(stdio_client(params, errlog=quiet), cache=None) as client:
                 await client.list_tools()
                 elapsed = time.perf_counter() - started
-                rss = peak_rss_mib(child_pid_started_from(command))
-    return elapsed, rss
+                pid = child_pid_started_from(command)
+                return {"seconds": elapsed, "cpu_seconds": cpu_seconds(pid), "rss_mib": peak_rss_mib(pid)}
 
 
 def child_pid_started_from(command: Path) -> int:
@@ -259,6 +262,7 @@ def summarize(runs: list[dict]) -> dict:
 
     return {
         "start_seconds_median": median_of("start_seconds"),
+        "start_cpu_seconds_median": median_of("start_cpu_seconds"),
         "rss_after_start_mib_median": median_of("rss_after_start_mib", 1),
         "peak_rss_mib_median": median_of("peak_rss_mib", 1),
         "direct_ms_p50_median": median_of("direct_ms_p50"),
