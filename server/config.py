@@ -19,8 +19,9 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 MiB = 1024 * 1024
 # Front doors (API Gateway, the WebSocket relay) give up after 29-30 s.
 FRONT_DOOR_TIMEOUT_SECONDS = 29
-# ECS stops a task with SIGKILL 30 s after SIGTERM (stopTimeout).
-ECS_STOP_TIMEOUT_SECONDS = 30
+# ECS sends SIGKILL stopTimeout seconds after SIGTERM: 30 by default, at most 120 on Fargate. The compiler sets
+# MCP_DRAIN_SECONDS a few seconds below the task's own stopTimeout; this bound only catches nonsense.
+MAX_ECS_STOP_TIMEOUT_SECONDS = 120
 MIN_SERVER_KEY_LENGTH = 16
 
 _HOST_PATTERN = re.compile(r"^(\*|(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*)$")
@@ -124,8 +125,8 @@ class Settings(BaseSettings):
     @field_validator("drain_seconds")
     @classmethod
     def _check_drain(cls, value: float) -> float:
-        if not 0 <= value < ECS_STOP_TIMEOUT_SECONDS:
-            raise ValueError(f"must be at least 0 and below {ECS_STOP_TIMEOUT_SECONDS} (ECS stopTimeout)")
+        if not 0 <= value < MAX_ECS_STOP_TIMEOUT_SECONDS:
+            raise ValueError(f"must be at least 0 and below {MAX_ECS_STOP_TIMEOUT_SECONDS} (the largest ECS stopTimeout)")
         return value
 
     @field_validator("port")

@@ -41,7 +41,7 @@ def test_every_problem_is_reported_at_once_without_traceback_or_secret():
             "MCP_PORT": "eighty",
             "MCP_ALLOWED_CIDRS": "10.0.0.0/8,not-a-cidr",
             "MCP_UPSTREAM_BUDGET_SECONDS": "30",
-            "MCP_DRAIN_SECONDS": "45",
+            "MCP_DRAIN_SECONDS": "150",
             "MCP_LOG_LEVEL": "LOUD",
             "MCP_OUTPUT_BUCKET": "Bad_Bucket",
             "MCP_ALLOWED_HOSTS": "bad host",
