@@ -14,14 +14,14 @@ TEMPLATES = sorted(p for p in [*ROOT.glob("generated/*.json"), *ROOT.glob("tests
                    if "TaskDefinition" in p.read_text())
 
 
-def resolve(value, resource_types):
+def resolve(value):
     """A plausible deploy-time value for an intrinsic function, enough for the server's checks."""
     if isinstance(value, str):
         return value
     (function, argument), = value.items()
     if function == "Fn::Join":
         separator, parts = argument
-        return separator.join(resolve(part, resource_types) for part in parts)
+        return separator.join(resolve(part) for part in parts)
     if function == "Fn::GetAtt":
         resource, attribute = argument if isinstance(argument, list) else argument.split(".", 1)
         if attribute == "DNSName":
@@ -44,11 +44,10 @@ def containers(template):
 @pytest.mark.parametrize("path", TEMPLATES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_the_server_accepts_the_environment_the_template_gives_it(path):
     template = json.loads(path.read_text())
-    types = {name: r["Type"] for name, r in template["Resources"].items()}
     found = list(containers(template))
     assert found, "a template with a task definition must define a container"
     for container in found:
-        environment = {item["Name"]: resolve(item["Value"], types) for item in container.get("Environment", [])}
+        environment = {item["Name"]: resolve(item["Value"]) for item in container.get("Environment", [])}
         secret_names = {item["Name"] for item in container.get("Secrets", [])}
         assert {"MCP_SERVER_API_KEY", "ELEVENLABS_API_KEY"} <= secret_names
         environment |= {"MCP_SERVER_API_KEY": "k" * 48, "ELEVENLABS_API_KEY": ""}  # as generated, before set
