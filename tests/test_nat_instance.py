@@ -81,7 +81,7 @@ def test_tasks_run_in_the_private_subnet_without_public_ip():
     assert service["ServiceRegistries"] == [{"ContainerName": "server", "ContainerPort": 8080, "RegistryArn": {
         "Fn::Sub": ["arn:${AWS::Partition}:servicediscovery:${AWS::Region}:${AWS::AccountId}:service/${Service}",
                     {"Service": {"Ref": naming.DISCOVERY_SERVICE}}]}}]
-    assert naming.PRIVATE_ROUTE in build({})["Resources"][naming.SERVICE]["DependsOn"]
+    assert {naming.PRIVATE_ROUTE, naming.NAT_GROUP} <= set(build({})["Resources"][naming.SERVICE]["DependsOn"])
 
 
 def test_private_route_targets_the_static_interface_of_the_nat():
@@ -166,6 +166,7 @@ def test_instance_role_allows_exactly_the_boot_script_and_session_manager():
         ("ec2:AttachNetworkInterface", None),
         (["ec2:AttachNetworkInterface", "ec2:ModifyInstanceAttribute"],
          {"ArnEquals": {"ec2:InstanceProfile": {"Fn::GetAtt": [naming.NAT_INSTANCE_PROFILE, "Arn"]}}}),
+        ("cloudformation:SignalResource", None),
     ]
     assert statements[1]["Resource"]["Fn::Sub"][1] == {"Eni": {"Ref": naming.NAT_NETWORK_INTERFACE}}
     assert statements[2]["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:instance/*"}
@@ -173,6 +174,12 @@ def test_instance_role_allows_exactly_the_boot_script_and_session_manager():
     calls = set(re.findall(r"^[^#\n]*\baws ec2 ([a-z-]+)", nat.BOOT_SCRIPT.read_text(), re.MULTILINE))
     allowed = {"describe-network-interfaces", "attach-network-interface", "modify-instance-attribute"}
     assert calls == allowed
+    assert statements[3]["Resource"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stack/${AWS::StackName}/*"}
+    assert "aws cloudformation signal-resource" in nat.BOOT_SCRIPT.read_text()
+    assert f"--logical-resource-id {naming.NAT_GROUP} " in nat.BOOT_SCRIPT.read_text()
+    group = template["Resources"][naming.NAT_GROUP]
+    assert group["CreationPolicy"] == {"ResourceSignal": {"Count": 1, "Timeout": "PT15M"}}
     assert template["Resources"][naming.NAT_GROUP]["DependsOn"][0] == policy_id(template)
 
 
@@ -225,18 +232,18 @@ def rendered_user_data(template: dict, values: dict[str, str]) -> str:
 
 def test_user_data_is_the_boot_script_with_its_settings():
     text = rendered_user_data(build({}), {naming.NAT_NETWORK_INTERFACE: "eni-0123456789abcdef0",
-                                          "AWS::Region": "us-east-1"})
+                                          "AWS::Region": "us-east-1", "AWS::StackName": "voice-nat"})
     script = nat.BOOT_SCRIPT.read_text()
     shebang, body = script.split("\n", 1)
     assert text == (f"{shebang}\nNAT_ENI_ID='eni-0123456789abcdef0'\nNAT_VPC_CIDR='10.0.0.0/16'\n"
-                    f"NAT_REGION='us-east-1'\n{body}")
+                    f"NAT_REGION='us-east-1'\nNAT_STACK='voice-nat'\n{body}")
 
 
 def test_boot_script_and_rendered_user_data_are_shellcheck_clean(tmp_path):
     assert shutil.which("shellcheck"), "shellcheck is needed (apt-get install shellcheck)"
     rendered = tmp_path / "user-data.sh"
     rendered.write_text(rendered_user_data(build({}), {naming.NAT_NETWORK_INTERFACE: "eni-0123456789abcdef0",
-                                                       "AWS::Region": "eu-west-1"}))
+                                                       "AWS::Region": "eu-west-1", "AWS::StackName": "s"}))
     for path in (nat.BOOT_SCRIPT, rendered):
         result = subprocess.run(["shellcheck", "--severity=style", str(path)], capture_output=True, text=True)
         assert result.returncode == 0, result.stdout
@@ -419,6 +426,14 @@ def test_allow_list_is_enforced_by_an_authorizer_not_the_server():
     assert naming.CIDR_AUTHORIZER not in build({})["Resources"]
 
 
+def test_tasks_check_their_own_health_for_cloud_map():
+    [container] = props(build({}), naming.TASK_DEFINITION)["ContainerDefinitions"]
+    command = container["HealthCheck"]["Command"]
+    assert command[:3] == ["CMD", "python", "-c"] and "http://127.0.0.1:8080/health" in command[3]
+    compile(command[3], "health-check", "exec")  # valid Python
+    assert props(build({}), naming.DISCOVERY_SERVICE)["HealthCheckCustomConfig"] == {"FailureThreshold": 1}
+
+
 @pytest.fixture
 def authorizer(monkeypatch):
     monkeypatch.setenv("ALLOWED_CIDRS", ",".join(CIDRS))
@@ -503,7 +518,8 @@ def test_stack_deploys_into_moto_and_creates_the_nat_path(tmp_path):
         assert data["InstanceInitiatedShutdownBehavior"] == "terminate"
         assert data["InstanceMarketOptions"]["MarketType"] == "spot"
         user_data = base64.b64decode(data["UserData"]).decode()
-        assert f"\nNAT_ENI_ID='{eni}'\nNAT_VPC_CIDR='10.0.0.0/16'\nNAT_REGION='us-east-1'\n" in user_data
+        assert (f"\nNAT_ENI_ID='{eni}'\nNAT_VPC_CIDR='10.0.0.0/16'\nNAT_REGION='us-east-1'\n"
+                "NAT_STACK='voice-nat'\n") in user_data
         assert 'ATTACH_ATTEMPTS=${NAT_ATTACH_ATTEMPTS:-30}' in user_data  # the shell's own ${...} survived Sub
 
         instances = [i for r in cli("ec2", "describe-instances", "--filters",
@@ -565,6 +581,7 @@ class NatHost:
             assert imds.stdout.readline().strip() == "listening"
             return self.lab.run("nat", "bash", str(nat.BOOT_SCRIPT), check=False, timeout=120, env={
                 **self.env, "NAT_ENI_ID": self.eni, "NAT_VPC_CIDR": netns.VPC_CIDR, "NAT_REGION": "us-east-1",
+                "NAT_STACK": "voice-nat",
                 "NAT_IMDS_URL": f"http://127.0.0.1:{IMDS_PORT}/latest", "NAT_INTERFACE_WAIT_SECONDS": "3",
                 "NAT_ATTACH_ATTEMPTS": "3", "NAT_ATTACH_RETRY_SECONDS": "1",
                 "NAT_PER_BOOT_COPY": str(self.tmp_path / "per-boot" / "nat-instance-boot.sh"),
@@ -603,6 +620,8 @@ def test_whole_boot_script_attaches_the_interface_and_translates(nat_host, lab, 
     assert f"ready: {netns.VPC_CIDR} arrives on {lab.inside} ({nat_host.eni}), leaves masqueraded on " \
            f"{lab.outside}" in result.stderr
     assert nat_host.eni_holder() == (instance, 1)
+    # moto has no SignalResource, like a stack past its creation: the refusal must not fail the boot.
+    assert "no stack creation waiting for a signal" in result.stderr
     check = nat_host.ec2("describe-instance-attribute", "--instance-id", instance, "--attribute", "sourceDestCheck")
     assert check["SourceDestCheck"]["Value"] is False
     assert (tmp_path / "per-boot" / "nat-instance-boot.sh").read_text() == nat.BOOT_SCRIPT.read_text()

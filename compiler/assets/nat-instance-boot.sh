@@ -5,10 +5,12 @@
 #   NAT_ENI_ID    the static network interface that the private route table targets
 #   NAT_VPC_CIDR  the only source addresses translated (the VPC's own)
 #   NAT_REGION    the region of the instance and the interface
+#   NAT_STACK     the stack, signalled once the NAT works (its creation waits for that, so tasks start with egress)
 #
 # Steps, each idempotent: attach the static interface as the second one, wait for its device, turn off the
 # source/destination check, enable forwarding with loose reverse-path filtering, masquerade out of the primary
-# interface, and install itself to run again on every boot (the kernel forgets all of it on a reboot).
+# interface, install itself to run again on every boot (the kernel forgets all of it on a reboot), and signal
+# the stack.
 # Any failure is loud: a FATAL line on the console (aws ec2 get-console-output) and the instance powers off;
 # the launch template's InstanceInitiatedShutdownBehavior=terminate makes the Auto Scaling group replace it.
 # A NAT that boots without its interface or its masquerade rule is the known failure mode of fck-nat.
@@ -127,6 +129,13 @@ ensure_iptables() {
   fi
 }
 
+# The Auto Scaling group's CreationPolicy waits for this; at any later boot CloudFormation refuses it, harmlessly.
+signal_stack() {
+  aws cloudformation signal-resource --region "$NAT_REGION" --stack-name "$NAT_STACK" \
+    --logical-resource-id NatAutoScalingGroup --unique-id "$1" --status SUCCESS >/dev/null 2>&1 ||
+    log "no stack creation waiting for a signal"
+}
+
 run_every_boot() {
   local self=$1
   if [[ "$self" != "$PER_BOOT_COPY" ]]; then
@@ -136,6 +145,7 @@ run_every_boot() {
 
 main() {
   : "${NAT_ENI_ID:?set by the compiler}" "${NAT_VPC_CIDR:?set by the compiler}" "${NAT_REGION:?set by the compiler}"
+  : "${NAT_STACK:?set by the compiler}"
   local instance primary_device eni_mac eni_device
   instance=$(imds instance-id)
   primary_device=$(wait_for_interface "$(imds mac)" "$INTERFACE_WAIT_SECONDS")
@@ -148,6 +158,7 @@ main() {
   enable_forwarding "$primary_device" "$eni_device"
   masquerade "$primary_device" "$NAT_VPC_CIDR"
   run_every_boot "$0"
+  signal_stack "$instance"
   log "ready: $NAT_VPC_CIDR arrives on $eni_device ($NAT_ENI_ID), leaves masqueraded on $primary_device"
 }
 

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from troposphere import Base64, GetAtt, Parameter, Ref, Sub, Tags, Template, autoscaling, ec2, iam
-from troposphere.policies import AutoScalingRollingUpdate, AutoScalingScheduledAction, UpdatePolicy
+from troposphere.policies import (AutoScalingRollingUpdate, AutoScalingScheduledAction, CreationPolicy,
+                                  ResourceSignal, UpdatePolicy)
 
 from .. import naming
 from ..model import DAYS, NatInstanceOptions, Schedule
@@ -23,6 +24,7 @@ BOOT_SCRIPT = Path(__file__).resolve().parent.parent / "assets" / "nat-instance-
 AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-{architecture}"
 SSM_MANAGED_POLICY = "arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore"
 MINUTES_PER_DAY = 24 * 60
+SIGNAL_TIMEOUT = "PT15M"  # boot, attach (up to 5 minutes of retries), a replacement or two
 ROOT_VOLUME_GIB = 8  # the AL2023 AMI's own snapshot size, the smallest it accepts
 # Graviton families carry a "g" right after the generation number (t4g, c7gn, m6gd); a1 is the first Graviton.
 ARM_FAMILY = re.compile(r"^(a1|[a-z]+\d+g[a-z]*)$")
@@ -60,6 +62,8 @@ def nat_instance(t: Template, network: Network, options: NatInstanceOptions, sch
         HealthCheckGracePeriod=60,
         # The policy must exist before the boot script calls EC2; the public route before it reaches EC2 at all.
         DependsOn=[policy.title, naming.PUBLIC_ROUTE],
+        # Created only once the boot script reports a working NAT: the tasks that follow need it to pull.
+        CreationPolicy=CreationPolicy(ResourceSignal=ResourceSignal(Count=1, Timeout=SIGNAL_TIMEOUT)),
         UpdatePolicy=UpdatePolicy(
             # Without this, every stack update would reset the size the scheduled actions set.
             AutoScalingScheduledAction=AutoScalingScheduledAction(IgnoreUnmodifiedGroupSizeProperties=True),
@@ -144,6 +148,9 @@ def _identity(t: Template, interface: ec2.NetworkInterface) -> tuple[iam.Role, i
             {"Effect": "Allow", "Action": ["ec2:AttachNetworkInterface", "ec2:ModifyInstanceAttribute"],
              "Resource": own_instances,
              "Condition": {"ArnEquals": {"ec2:InstanceProfile": GetAtt(profile, "Arn")}}},
+            {"Effect": "Allow", "Action": "cloudformation:SignalResource",
+             "Resource": Sub("arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stack/"
+                             "${AWS::StackName}/*")},
         ]},
     ))
     return role, profile, policy
@@ -186,5 +193,6 @@ def user_data() -> str:
     shebang, body = BOOT_SCRIPT.read_text(encoding="utf-8").split("\n", 1)
     settings = (f"NAT_ENI_ID='${{{naming.NAT_NETWORK_INTERFACE}}}'\n"
                 "NAT_VPC_CIDR='${VpcCidr}'\n"
-                "NAT_REGION='${AWS::Region}'\n")
+                "NAT_REGION='${AWS::Region}'\n"
+                "NAT_STACK='${AWS::StackName}'\n")
     return f"{shebang}\n{settings}{body.replace('${', '${!')}"

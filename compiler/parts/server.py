@@ -19,6 +19,9 @@ ELEVENLABS_KEY = "ELEVENLABS_API_KEY"
 SECRET_KEYS = (SERVER_KEY, ELEVENLABS_KEY)
 # Seconds between the end of draining and SIGKILL, for the last responses and log lines to leave.
 DRAIN_MARGIN_SECONDS = 5
+# The Dockerfile's HEALTHCHECK: the image has python, not curl.
+HEALTH_COMMAND = ["CMD", "python", "-c", f"import urllib.request as u; u.urlopen('http://127.0.0.1:{PORT}{HEALTH_PATH}', "
+                  "timeout=4)"]
 
 Value = str | AWSHelperFn
 
@@ -41,9 +44,14 @@ def environment(spec: CommonSpec, *, allowed_hosts: Value, trusted_proxy_cidrs: 
 
 
 def container(*, image: Value, environment: dict[str, Value], secrets: dict[str, Value],
-              logging: ecs.LogConfiguration, stop_timeout_seconds: int) -> ecs.ContainerDefinition:
-    """The one container of a task: read-only root file system, nothing mounted (the server writes nothing)."""
-    return ecs.ContainerDefinition(
+              logging: ecs.LogConfiguration, stop_timeout_seconds: int,
+              health_check: bool = False) -> ecs.ContainerDefinition:
+    """The one container of a task: read-only root file system, nothing mounted (the server writes nothing).
+
+    health_check: ECS probes /health itself (the image's HEALTHCHECK, which ECS ignores), for front doors
+    without a load balancer: ECS then reports the result to Cloud Map and replaces an unhealthy task.
+    """
+    definition = ecs.ContainerDefinition(
         Name=CONTAINER_NAME,
         Image=image,
         Essential=True,
@@ -54,3 +62,7 @@ def container(*, image: Value, environment: dict[str, Value], secrets: dict[str,
         ReadonlyRootFilesystem=True,
         StopTimeout=stop_timeout_seconds,
     )
+    if health_check:
+        definition.HealthCheck = ecs.HealthCheck(Command=HEALTH_COMMAND, Interval=30, Timeout=5, Retries=3,
+                                                 StartPeriod=15)
+    return definition

@@ -41,13 +41,14 @@ def build(deployment: Deployment, repo: ImageRepository) -> Template:
         secrets=secrets.container_secrets(secret),
         logging=logs.awslogs(log_group, stream_prefix=server.CONTAINER_NAME),
         stop_timeout_seconds=spec.task.stop_timeout_seconds,
+        health_check=True,
     )
     task = ecs.task_definition(t, spec.task, container, execution_role=execution_role, task_role=iam.task_role(t))
     service = ecs.service(
         t, cluster, task, spot=spec.task.spot, subnets=private_subnets, security_group=task_sg, public_ip=False,
         service_registries=[cloudmap.service_registry(discovery)],
-        # Tasks pull their image through the NAT: its route must exist first.
-        depends_on=[naming.PRIVATE_ROUTE])
+        # Tasks pull their image through the NAT: its route must exist and the NAT must work (it signals).
+        depends_on=[naming.PRIVATE_ROUTE, naming.NAT_GROUP])
     schedule.scaling(t, spec.task, spec.schedule, cluster, service)
 
     topic = alerts.email_topic(t, spec.alerts)
