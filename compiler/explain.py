@@ -69,7 +69,7 @@ def _fields(current) -> dict[str, Field]:
         for name, info in variant.model_fields.items():
             if name == "topology" and topology:
                 fields["topology"] = Field("topology", FieldInfo(annotation=typing.Literal[model.TOPOLOGIES],
-                                                                 description="websocket | nat-instance | alb"))
+                                                                 description=model.TOPOLOGY_HELP))
                 continue
             alias = info.alias or name
             shared = all(name in v.model_fields for v in variants)

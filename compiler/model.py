@@ -45,6 +45,10 @@ LABEL_KEY_PATTERN = r"^[A-Za-z0-9]([A-Za-z0-9._/-]{0,61}[A-Za-z0-9])?$"
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 
+TOPOLOGY_HELP = ("websocket: API Gateway WebSocket + relay Lambda, no NAT (cheapest); nat-instance: private tasks "
+                 "behind an HTTP API, egress through a scheduled NAT instance; alb: Application Load Balancer.")
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", alias_generator=to_camel, frozen=True, validate_default=True)
 
@@ -99,10 +103,10 @@ class ImageRepositorySpec(Strict):
 
 
 class ImageRepository(Strict):
-    api_version: Literal["mcpdeploy/v1alpha1"]
-    kind: Literal["ImageRepository"]
-    metadata: Metadata
-    spec: ImageRepositorySpec
+    api_version: Literal["mcpdeploy/v1alpha1"] = Field(description="Schema version of this document.")
+    kind: Literal["ImageRepository"] = Field(description="The shared ECR repository of the server image.")
+    metadata: Metadata = Field(description="Name (= repository and stack name) and labels (= tags).")
+    spec: ImageRepositorySpec = Field(description="Region, lifecycle and scanning of the repository.")
 
 
 # --- Deployment -------------------------------------------------------------------------------------------------
@@ -171,27 +175,29 @@ class NatInstanceOptions(Strict):
 
 class CommonSpec(Strict):
     region: Region = Field(description="AWS region of the stack.")
-    image: ImageRef
-    task: Task = Field(default_factory=Task)
+    image: ImageRef = Field(description="Which server image to run: a repository in this file and a tag.")
+    task: Task = Field(default_factory=Task, description="Fargate task size, architecture, spot and count.")
     schedule: Schedule | None = Field(None, description="Active hours; absent = always on.")
-    logs: Logs = Field(default_factory=Logs)
-    auth: Auth = Field(default_factory=Auth)
-    alerts: Alerts = Field(default_factory=Alerts)
+    logs: Logs = Field(default_factory=Logs, description="CloudWatch Logs of the server.")
+    auth: Auth = Field(default_factory=Auth, description="Who may call the server.")
+    alerts: Alerts = Field(default_factory=Alerts, description="Alarm notifications and a monthly cost budget.")
 
 
 class AlbSpec(CommonSpec):
-    topology: Literal["alb"]
-    alb: AlbOptions = Field(default_factory=AlbOptions)
+    topology: Literal["alb"] = Field(description=TOPOLOGY_HELP)
+    alb: AlbOptions = Field(default_factory=AlbOptions, description="Options of the alb topology.")
 
 
 class WebsocketSpec(CommonSpec):
-    topology: Literal["websocket"]
-    websocket: WebsocketOptions = Field(default_factory=WebsocketOptions)
+    topology: Literal["websocket"] = Field(description=TOPOLOGY_HELP)
+    websocket: WebsocketOptions = Field(default_factory=WebsocketOptions,
+                                        description="Options of the websocket topology.")
 
 
 class NatInstanceSpec(CommonSpec):
-    topology: Literal["nat-instance"]
-    nat_instance: NatInstanceOptions = Field(default_factory=NatInstanceOptions)
+    topology: Literal["nat-instance"] = Field(description=TOPOLOGY_HELP)
+    nat_instance: NatInstanceOptions = Field(default_factory=NatInstanceOptions,
+                                             description="Options of the nat-instance topology.")
 
 
 DeploymentSpec = Annotated[Union[AlbSpec, WebsocketSpec, NatInstanceSpec], Field(discriminator="topology")]
@@ -200,10 +206,10 @@ TOPOLOGY_OPTION_KEYS = {"alb": "alb", "websocket": "websocket", "nat-instance": 
 
 
 class Deployment(Strict):
-    api_version: Literal["mcpdeploy/v1alpha1"]
-    kind: Literal["Deployment"]
-    metadata: Metadata
-    spec: DeploymentSpec
+    api_version: Literal["mcpdeploy/v1alpha1"] = Field(description="Schema version of this document.")
+    kind: Literal["Deployment"] = Field(description="One MCP server deployment: one CloudFormation stack.")
+    metadata: Metadata = Field(description="Name (= stack name) and labels (= tags on every resource).")
+    spec: DeploymentSpec = Field(description="What to run, where, when, and who may call it.")
 
 
 Document = Union[ImageRepository, Deployment]
