@@ -104,3 +104,12 @@ def test_an_unreachable_server_is_an_error_for_the_request_and_on_stderr():
 def test_usage_errors_exit_2_without_a_traceback(args, token, message):
     result = bridge(*args, token=token)
     assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("text", ["", "a" * 100_000, "é" * 40_000, "𝄞" * 20_000 + "x"])
+def test_frames_stay_within_api_gateways_32_kb_and_rebuild_the_message(text):
+    from server.bridge import chunks
+
+    frames = list(chunks(text))
+    assert "".join(frames) == text
+    assert all(len(frame.encode()) <= 32 * 1024 for frame in frames)
