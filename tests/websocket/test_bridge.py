@@ -13,6 +13,7 @@ import threading
 import pytest
 from websockets.asyncio.server import serve
 
+from server.bridge import chunks
 from tests.server.harness import PROJECT_ROOT, clean_environment
 
 pytestmark = pytest.mark.timeout(60)
@@ -108,8 +109,6 @@ def test_usage_errors_exit_2_without_a_traceback(args, token, message):
 
 @pytest.mark.parametrize("text", ["", "a" * 100_000, "é" * 40_000, "𝄞" * 20_000 + "x"])
 def test_frames_stay_within_api_gateways_32_kb_and_rebuild_the_message(text):
-    from server.bridge import chunks
-
     frames = list(chunks(text))
     assert "".join(frames) == text
     assert all(len(frame.encode()) <= 32 * 1024 for frame in frames)
