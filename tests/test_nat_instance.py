@@ -86,7 +86,8 @@ def test_tasks_run_in_the_private_subnet_without_public_ip():
 
 def test_private_route_targets_the_static_interface_of_the_nat():
     template = build({})
-    routes = {r["Properties"]["RouteTableId"]["Ref"]: r["Properties"] for r in of_type(template, "AWS::EC2::Route").values()}
+    routes = {r["Properties"]["RouteTableId"]["Ref"]: r["Properties"]
+              for r in of_type(template, "AWS::EC2::Route").values()}
     assert routes[naming.PRIVATE_ROUTE_TABLE] == {"RouteTableId": {"Ref": naming.PRIVATE_ROUTE_TABLE},
                                                   "DestinationCidrBlock": "0.0.0.0/0",
                                                   "NetworkInterfaceId": {"Ref": naming.NAT_NETWORK_INTERFACE}}
@@ -157,7 +158,8 @@ def test_instance_role_allows_exactly_the_boot_script_and_session_manager():
     template = build({})
     role = props(template, naming.NAT_ROLE)
     assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {"Service": "ec2.amazonaws.com"}
-    assert role["ManagedPolicyArns"] == [{"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore"}]
+    assert role["ManagedPolicyArns"] == [
+        {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore"}]
     [policy] = of_type(template, "AWS::IAM::Policy").values()
     assert policy["Properties"]["Roles"] == [{"Ref": naming.NAT_ROLE}]
     statements = policy["Properties"]["PolicyDocument"]["Statement"]
@@ -169,7 +171,8 @@ def test_instance_role_allows_exactly_the_boot_script_and_session_manager():
         ("cloudformation:SignalResource", None),
     ]
     assert statements[1]["Resource"]["Fn::Sub"][1] == {"Eni": {"Ref": naming.NAT_NETWORK_INTERFACE}}
-    assert statements[2]["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:instance/*"}
+    assert statements[2]["Resource"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:instance/*"}
     # Every boot-script call to EC2 is one of the allowed actions.
     calls = set(re.findall(r"^[^#\n]*\baws ec2 ([a-z-]+)", nat.BOOT_SCRIPT.read_text(), re.MULTILINE))
     allowed = {"describe-network-interfaces", "attach-network-interface", "modify-instance-attribute"}

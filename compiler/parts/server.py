@@ -20,8 +20,8 @@ SECRET_KEYS = (SERVER_KEY, ELEVENLABS_KEY)
 # Seconds between the end of draining and SIGKILL, for the last responses and log lines to leave.
 DRAIN_MARGIN_SECONDS = 5
 # The Dockerfile's HEALTHCHECK: the image has python, not curl.
-HEALTH_COMMAND = ["CMD", "python", "-c", f"import urllib.request as u; u.urlopen('http://127.0.0.1:{PORT}{HEALTH_PATH}', "
-                  "timeout=4)"]
+HEALTH_COMMAND = ["CMD", "python", "-c",
+                  f"import urllib.request as u; u.urlopen('http://127.0.0.1:{PORT}{HEALTH_PATH}', timeout=4)"]
 
 Value = str | AWSHelperFn
 
