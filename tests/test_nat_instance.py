@@ -144,6 +144,7 @@ def test_spot_nat_when_asked():
 @pytest.mark.parametrize("instance_type, architecture", [
     ("t4g.nano", "arm64"), ("c7gn.large", "arm64"), ("m6gd.medium", "arm64"), ("a1.medium", "arm64"),
     ("t3.nano", "x86_64"), ("t3a.nano", "x86_64"), ("g4dn.xlarge", "x86_64"), ("m5.large", "x86_64"),
+    ("trn1.2xlarge", "x86_64"),
 ])
 def test_image_matches_the_instance_architecture(instance_type, architecture):
     template = build({"natInstance": {"instanceType": instance_type}})
@@ -151,7 +152,7 @@ def test_image_matches_the_instance_architecture(instance_type, architecture):
     assert parameter["Type"] == "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>"
     assert parameter["Default"] == f"/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-{architecture}"
     assert launch_data(template)["ImageId"] == {"Ref": naming.NAT_IMAGE_ID}
-    assert ("CreditSpecification" in launch_data(template)) == instance_type.startswith("t")
+    assert ("CreditSpecification" in launch_data(template)) == (instance_type[0] == "t" and instance_type[1].isdigit())
 
 
 def test_instance_role_allows_exactly_the_boot_script_and_session_manager():

@@ -28,6 +28,7 @@ SIGNAL_TIMEOUT = "PT15M"  # boot, attach (up to 5 minutes of retries), a replace
 ROOT_VOLUME_GIB = 8  # the AL2023 AMI's own snapshot size, the smallest it accepts
 # Graviton families carry a "g" right after the generation number (t4g, c7gn, m6gd); a1 is the first Graviton.
 ARM_FAMILY = re.compile(r"^(a1|[a-z]+\d+g[a-z]*)$")
+BURSTABLE_FAMILY = re.compile(r"^t\d+[a-z]*\.")  # t3, t3a, t4g; not trn1
 
 
 @dataclass(frozen=True)
@@ -179,7 +180,7 @@ def _launch_template(t: Template, options: NatInstanceOptions, security_group: e
                            for kind in ("volume", "network-interface")],
         UserData=Base64(Sub(user_data(), VpcCidr=network.cidr)),
     )
-    if options.instance_type.startswith("t"):
+    if BURSTABLE_FAMILY.match(options.instance_type):
         # Burstable types default to (or may be set to) unlimited credits, billed when the CPU runs hot.
         data.CreditSpecification = ec2.LaunchTemplateCreditSpecification(CpuCredits="standard")
     if options.spot:
