@@ -110,16 +110,18 @@ def test_a_reply_over_128_kb_becomes_an_error_and_the_connection_stays(table, ta
     assert not afterwards.is_error
 
 
-def test_the_bridge_reconnects_after_api_gateway_closes_the_connection(table, task, monkeypatch, tmp_path):
+@pytest.mark.parametrize("limit", [{"max_connection_seconds": 1}, {"idle_seconds": 1}],
+                         ids=["2-hour-limit", "10-minute-idle"])
+def test_the_bridge_reconnects_after_api_gateway_closes_the_connection(table, task, monkeypatch, tmp_path, limit):
     apply_environment(monkeypatch, handler_environment(table, task.port))
 
     async def scenario(url):
         async with bridged_client(url, SERVER_KEY, tmp_path / "bridge.err") as client:
             first = await client.call_tool("list_models", {})
-            await anyio.sleep(1.5)  # the emulator's "2 hours"
+            await anyio.sleep(1.5)  # past the emulator's limit, scaled down from hours and minutes to a second
             return first, await client.call_tool("list_models", {})
 
-    with emulator(max_connection_seconds=1) as api:
+    with emulator(**limit) as api:
         first, second = run(scenario, api.url)
     assert not first.is_error and not second.is_error
     log = (tmp_path / "bridge.err").read_text()
