@@ -69,12 +69,21 @@ def _add_file_option(parser: argparse.ArgumentParser) -> None:
 
 
 def _build(args: argparse.Namespace) -> int:
+    from . import buildcache
     from .lint import WarmLinter
+
+    out_dir = Path(args.out)
+    build_key = None if args.no_cache else buildcache.key(args.file, args.file)
+    recorded_warnings = buildcache.lookup(build_key, out_dir)
+    if recorded_warnings is not None:  # nothing that shapes the output changed, and the output is intact
+        for warning in recorded_warnings:
+            print(warning, file=sys.stderr)
+        print(f"{out_dir}/ is up to date")
+        return ExitCode.OK
 
     with WarmLinter() as linter:  # forked first, so cfn-lint loads while everything else imports and compiles
         from .build import build
 
-        out_dir = Path(args.out)
         result = build(args.file, out_dir, linter, check=args.check, use_cache=not args.no_cache)
     _print_all(result.warnings)
     for finding in result.lint:
@@ -84,15 +93,13 @@ def _build(args: argparse.Namespace) -> int:
         print("cfn-lint found problems in the compiled templates (a compiler bug: please report it); "
               "nothing was written", file=sys.stderr)
         return ExitCode.LINT_FAILED
-    if args.check:
+    if args.check and result.changed:
         for name in result.changed:
             print(f"stale: {out_dir / name}", file=sys.stderr)
-        if result.changed:
-            print(f"{out_dir}/ is out of date: run python -m compiler build", file=sys.stderr)
-            return ExitCode.STALE
-        print(f"{out_dir}/ is up to date")
-        return ExitCode.OK
-    for name in result.changed:
+        print(f"{out_dir}/ is out of date: run python -m compiler build", file=sys.stderr)
+        return ExitCode.STALE
+    buildcache.store(build_key, out_dir, result.files, [str(w) for w in sorted(result.warnings)])
+    for name in [] if args.check else result.changed:
         print(f"wrote {out_dir / name}")
     if not result.changed:
         print(f"{out_dir}/ is up to date")

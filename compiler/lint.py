@@ -16,8 +16,9 @@ import pickle
 import signal
 from dataclasses import dataclass
 from functools import cache
-from importlib.util import find_spec
 from pathlib import Path
+
+from .buildcache import cache_root, installed
 
 FAILING_LEVELS = ("error", "warning")  # informational findings are shown but do not fail the build
 
@@ -39,9 +40,7 @@ class Finding:
 
 
 def cache_dir() -> Path:
-    base = os.environ.get("MCPDEPLOY_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "mcpdeploy")
-    return Path(base) / "lint"
+    return cache_root() / "lint"
 
 
 Templates = dict[str, tuple[str, str]]  # file name -> (template JSON, region)
@@ -100,7 +99,7 @@ def _serve(jobs_read: int, results_write: int) -> None:
         with os.fdopen(jobs_read, "rb") as jobs:
             pending, use_cache = pickle.load(jobs)
         try:
-            outcome: object = _lint_and_cache(pending, use_cache)
+            outcome: object = _lint_in_parallel(pending, use_cache)
         except Exception as exc:  # handed to the parent, which raises it there
             outcome = exc
         with os.fdopen(results_write, "wb") as results:
@@ -109,6 +108,51 @@ def _serve(jobs_read: int, results_write: int) -> None:
         code = 1  # the parent closed the pipe (nothing to lint) or killed us
     finally:
         os._exit(code)
+
+
+def _lint_in_parallel(templates: Templates, use_cache: bool) -> list[Finding]:
+    """Split the templates over the machine's cores: forks of this warm process share the loaded rules."""
+    groups = _balanced_groups(templates, min(os.cpu_count() or 1, len(templates)))
+    helpers = [_fork(lambda group=group: _lint_and_cache(group, use_cache)) for group in groups[1:]]
+    findings = _lint_and_cache(groups[0], use_cache) if groups else []
+    for pid, results in helpers:
+        with os.fdopen(results, "rb") as answer:
+            outcome = pickle.load(answer)
+        os.waitpid(pid, 0)
+        if isinstance(outcome, BaseException):
+            raise outcome
+        findings += outcome
+    return sorted(findings)
+
+
+def _balanced_groups(templates: Templates, count: int) -> list[Templates]:
+    """Largest template first into the lightest group: lint time grows with template size."""
+    groups: list[Templates] = [{} for _ in range(count)]
+    for name, job in sorted(templates.items(), key=lambda item: -len(item[1][0])):
+        min(groups, key=lambda g: sum(len(text) for text, _ in g.values()))[name] = job
+    return [g for g in groups if g]
+
+
+def _fork(work) -> tuple[int, int]:
+    """Run `work()` in a forked child; returns (pid, fd to read its pickled result or exception from)."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read)
+        code = 0
+        try:
+            try:
+                outcome = work()
+            except Exception as exc:
+                outcome = exc
+            with os.fdopen(write, "wb") as answer:
+                pickle.dump(outcome, answer)
+        except BaseException:
+            code = 1
+        finally:
+            os._exit(code)
+    os.close(write)
+    return pid, read
 
 
 def _uncached(templates: Templates, use_cache: bool) -> Templates:
@@ -126,16 +170,8 @@ def _lint_and_cache(templates: Templates, use_cache: bool) -> list[Finding]:
 
 
 def _marker(text: str, region: str) -> Path:
-    key = f"cfn-lint {_cfn_lint_version()}\0{region}\0{text}".encode()
+    key = f"{installed('cfnlint', 'cfn_lint')}\0{region}\0{text}".encode()
     return cache_dir() / hashlib.sha256(key).hexdigest()
-
-
-@cache
-def _cfn_lint_version() -> str:
-    """The installed cfn-lint's version, read from its dist-info without importing it (or importlib.metadata)."""
-    package_dir = Path(find_spec("cfnlint").origin).parent
-    dist_infos = sorted(package_dir.parent.glob("cfn_lint-*.dist-info"))
-    return dist_infos[-1].name.removeprefix("cfn_lint-").removesuffix(".dist-info") if dist_infos else "unknown"
 
 
 def _mark_clean(marker: Path) -> None:
