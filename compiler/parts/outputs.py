@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from troposphere import GetAtt, Output, Ref, Sub, Template, ecs, logs, secretsmanager
 
-from .. import naming
 from .ecs import Cluster
 
 # Reads the secret, sets its ElevenLabs key from the caller's environment (never from the command line, so the

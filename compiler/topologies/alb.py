@@ -6,7 +6,7 @@ from troposphere import GetAtt, Join, Output, Sub, Template
 
 from .. import naming
 from ..model import AlbOptions, Deployment, ImageRepository
-from ..parts import alb, alerts, ecs, iam, image, logs, network, outputs, schedule, secrets, server, tagging
+from ..parts import alb, alerts, ecs, image, network, outputs, schedule, server, server_task, tagging
 
 
 def build(deployment: Deployment, repo: ImageRepository) -> Template:
@@ -20,31 +20,21 @@ def build(deployment: Deployment, repo: ImageRepository) -> Template:
     front = alb.load_balancer(t, net, spec.alb, spec.auth.allowed_cidrs, task_sg,
                               deregistration_seconds=spec.task.stop_timeout_seconds)
 
-    cluster = ecs.cluster(t, spot=spec.task.spot)
-    log_group = logs.log_group(t, name, spec.logs)
-    secret = secrets.server_secret(t, name)
-    execution_role = iam.execution_role(t, repository_arn=image.repository_arn(repo_stack), log_group=log_group,
-                                        secret=secret)
-    container = server.container(
-        image=image.uri(repo_stack, tag),
+    run = server_task.server_task(
+        t, name, spec, repo_stack=repo_stack, tag=tag,
         environment=server.environment(spec, allowed_hosts=_allowed_hosts(front, spec.alb),
-                                       trusted_proxy_cidrs=net.cidr),
-        secrets=secrets.container_secrets(secret),
-        logging=logs.awslogs(log_group, stream_prefix=server.CONTAINER_NAME),
-        stop_timeout_seconds=spec.task.stop_timeout_seconds,
-    )
-    task = ecs.task_definition(t, spec.task, container, execution_role=execution_role, task_role=iam.task_role(t))
+                                       trusted_proxy_cidrs=net.cidr))
     service = ecs.service(
-        t, cluster, task, spot=spec.task.spot, subnets=net.subnets, security_group=task_sg,
+        t, run.cluster, run.task, spot=spec.task.spot, subnets=net.subnets, security_group=task_sg,
         load_balancers=[alb.service_target(front)], depends_on=[listener.title for listener in front.listeners])
-    schedule.scaling(t, spec.task, spec.schedule, cluster, service)
+    schedule.scaling(t, spec.task, spec.schedule, run.cluster, service)
 
     topic = alerts.email_topic(t, spec.alerts)
     alerts.alarms(t, alb.health_alarms(front), topic)
     alerts.budget(t, spec.alerts, name)
 
     _endpoint_outputs(t, front, spec.alb.domain_name)
-    outputs.operations(t, cluster, service, secret, log_group)
+    outputs.operations(t, run.cluster, service, run.secret, run.log_group)
     tagging.tag_everything(t, naming.stack_tags(deployment.metadata))
     return t
 

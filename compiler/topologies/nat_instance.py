@@ -7,8 +7,7 @@ from troposphere import Output, Template
 
 from .. import naming
 from ..model import Deployment, ImageRepository
-from ..parts import (alerts, cloudmap, ecs, httpapi, iam, image, logs, nat, network, outputs, schedule, secrets,
-                     server, tagging)
+from ..parts import alerts, cloudmap, ecs, httpapi, image, nat, network, outputs, schedule, server, server_task, tagging
 
 
 def build(deployment: Deployment, repo: ImageRepository) -> Template:
@@ -27,29 +26,19 @@ def build(deployment: Deployment, repo: ImageRepository) -> Template:
     front = httpapi.http_api(t, name, net, private_subnets, task_sg, discovery, spec.nat_instance,
                              spec.auth.allowed_cidrs, spec.logs)
 
-    cluster = ecs.cluster(t, spot=spec.task.spot)
-    log_group = logs.log_group(t, name, spec.logs)
-    secret = secrets.server_secret(t, name)
-    execution_role = iam.execution_role(t, repository_arn=image.repository_arn(repo_stack), log_group=log_group,
-                                        secret=secret)
-    container = server.container(
-        image=image.uri(repo_stack, tag),
+    run = server_task.server_task(
+        t, name, spec, repo_stack=repo_stack, tag=tag,
         # API Gateway sets the Host header of private integrations itself, so the server cannot check it; the
         # API key protects the endpoint. The allow-list is the authorizer's: see parts/httpapi.py.
         environment=server.environment(spec, allowed_hosts="*", trusted_proxy_cidrs=net.cidr,
                                        server_checks_cidrs=False),
-        secrets=secrets.container_secrets(secret),
-        logging=logs.awslogs(log_group, stream_prefix=server.CONTAINER_NAME),
-        stop_timeout_seconds=spec.task.stop_timeout_seconds,
-        health_check=True,
-    )
-    task = ecs.task_definition(t, spec.task, container, execution_role=execution_role, task_role=iam.task_role(t))
+        health_check=True)
     service = ecs.service(
-        t, cluster, task, spot=spec.task.spot, subnets=private_subnets, security_group=task_sg, public_ip=False,
+        t, run.cluster, run.task, spot=spec.task.spot, subnets=private_subnets, security_group=task_sg, public_ip=False,
         service_registries=[cloudmap.service_registry(discovery)],
         # Tasks pull their image through the NAT: its route must exist and the NAT must work (it signals).
         depends_on=[naming.PRIVATE_ROUTE, naming.NAT_GROUP])
-    schedule.scaling(t, spec.task, spec.schedule, cluster, service)
+    schedule.scaling(t, spec.task, spec.schedule, run.cluster, service)
 
     topic = alerts.email_topic(t, spec.alerts)
     alerts.alarms(t, httpapi.health_alarms(front), topic)
@@ -61,6 +50,6 @@ def build(deployment: Deployment, repo: ImageRepository) -> Template:
         Output("NatAutoScalingGroupName", Value=egress.group.ref(),
                Description="The NAT instance's group (one instance during active hours)."),
     ])
-    outputs.operations(t, cluster, service, secret, log_group)
+    outputs.operations(t, run.cluster, service, run.secret, run.log_group)
     tagging.tag_everything(t, tags)
     return t

@@ -12,8 +12,8 @@ from troposphere import Output, Ref, Sub, Template
 
 from .. import naming
 from ..model import Deployment, ImageRepository
-from ..parts import (alerts, cloudmap, dynamodb, ecs, iam, image, lambdas, logs, network, output_bucket, outputs,
-                     relay, schedule, secrets, server, tagging, websocket_api)
+from ..parts import (alerts, cloudmap, dynamodb, ecs, image, lambdas, network, output_bucket, outputs, relay, schedule,
+                     server, server_task, tagging, websocket_api)
 
 # Inline audio is base64 in a JSON-RPC reply that must stay under 128 KB; larger audio goes to the bucket.
 MAX_INLINE_AUDIO_BYTES = 64 * 1024
@@ -35,27 +35,19 @@ def build(deployment: Deployment, repo: ImageRepository) -> Template:
     dynamodb.gateway_endpoint(t, net, table)
     bucket = output_bucket.bucket(t)
 
-    cluster = ecs.cluster(t, spot=spec.task.spot)
-    log_group = logs.log_group(t, name, spec.logs)
-    secret = secrets.server_secret(t, name)
-    execution_role = iam.execution_role(t, repository_arn=image.repository_arn(repo.metadata.name),
-                                        log_group=log_group, secret=secret)
     environment = {
         **server.environment(spec, allowed_hosts=cloudmap.host_name(name), trusted_proxy_cidrs=net.cidr),
         "MCP_OUTPUT_BUCKET": Ref(bucket), "MCP_MAX_INLINE_AUDIO_BYTES": str(MAX_INLINE_AUDIO_BYTES),
     }
-    container = server.container(
-        image=image.uri(repo.metadata.name, tag), environment=dict(sorted(environment.items())),
-        secrets=secrets.container_secrets(secret), logging=logs.awslogs(log_group, stream_prefix=server.CONTAINER_NAME),
-        stop_timeout_seconds=spec.task.stop_timeout_seconds)
-    task = ecs.task_definition(t, spec.task, container, execution_role=execution_role,
-                               task_role=iam.task_role(t, [output_bucket.server_access(bucket)]))
-    service = ecs.service(t, cluster, task, spot=spec.task.spot, subnets=net.subnets, security_group=task_sg,
+    run = server_task.server_task(t, name, spec, repo_stack=repo.metadata.name, tag=tag,
+                                  environment=dict(sorted(environment.items())),
+                                  task_role_statements=[output_bucket.server_access(bucket)])
+    service = ecs.service(t, run.cluster, run.task, spot=spec.task.spot, subnets=net.subnets, security_group=task_sg,
                           service_registries=[cloudmap.service_registry(discovery, with_port=False)])
-    schedule.scaling(t, spec.task, spec.schedule, cluster, service)
+    schedule.scaling(t, spec.task, spec.schedule, run.cluster, service)
 
-    authorizer = relay.authorizer_function(t, name, spec, secret)
-    relay_fn = relay.relay_function(t, name, spec, secret=secret, table=table, network=net,
+    authorizer = relay.authorizer_function(t, name, spec, run.secret)
+    relay_fn = relay.relay_function(t, name, spec, secret=run.secret, table=table, network=net,
                                     security_group=relay_sg, task_host=cloudmap.host_name(name))
     access_logs = lambdas.log_group(t, naming.WEBSOCKET_ACCESS_LOGS, naming.websocket_log_group_name(name, "access"),
                                     spec.logs)
@@ -66,8 +58,8 @@ def build(deployment: Deployment, repo: ImageRepository) -> Template:
     alerts.alarms(t, websocket_api.health_alarms(relay_fn), topic)
     alerts.budget(t, spec.alerts, name)
 
-    _client_outputs(t, name, secret)
-    outputs.operations(t, cluster, service, secret, log_group)
+    _client_outputs(t, name, run.secret)
+    outputs.operations(t, run.cluster, service, run.secret, run.log_group)
     tagging.tag_everything(t, naming.stack_tags(deployment.metadata))
     return t
 
