@@ -17,7 +17,9 @@ if TYPE_CHECKING:
     from .validation import Config, Source
 
 BUILDABLE_TOPOLOGIES = ("alb", "nat-instance", "websocket")  # the others are in the schema and land with their issues
-BUILDABLE_AUTH_MODES = ("api-key",)
+BUILDABLE_AUTH_MODES = ("api-key", "tokens")
+# Its authorizer and relay are inline Lambdas already at CloudFormation's 4,096-character ZipFile limit.
+NO_TOKENS_TOPOLOGIES = ("websocket",)
 
 
 def run(config: Config) -> list[Diagnostic]:
@@ -69,6 +71,11 @@ def buildable(source: Source) -> Iterator[Diagnostic]:
     if spec.auth.mode not in BUILDABLE_AUTH_MODES:
         yield source.doc.diagnostic(("spec", "auth", "mode"), f"auth mode {spec.auth.mode!r} is part of the "
                                     f"schema but this compiler version builds only: {', '.join(BUILDABLE_AUTH_MODES)}")
+    elif spec.auth.mode == "tokens" and spec.topology in NO_TOKENS_TOPOLOGIES:
+        yield source.doc.diagnostic(("spec", "auth", "mode"), f"tokens are not built on topology "
+                                    f"{spec.topology!r} yet: its authorizer and relay are inline Lambdas already at "
+                                    "CloudFormation's 4,096-character limit; use api-key, or topology alb or "
+                                    "nat-instance")
     if spec.auth.auth_page:
         yield source.doc.diagnostic(("spec", "auth", "authPage"), "the auth page is part of the schema but this "
                                     "compiler version does not build it yet")

@@ -27,9 +27,9 @@ Value = str | AWSHelperFn
 
 
 def environment(spec: CommonSpec, *, allowed_hosts: Value, trusted_proxy_cidrs: str,
-                server_checks_cidrs: bool = True) -> dict[str, Value]:
+                server_checks_cidrs: bool = True, tokens_table: Value | None = None) -> dict[str, Value]:
     """Plain (non-secret) settings of the server; an empty allow-list is left out (the server then admits all),
-    and so is one the front door enforces itself (server_checks_cidrs=False)."""
+    and so is one the front door enforces itself (server_checks_cidrs=False). tokens_table: auth.mode tokens."""
     env: dict[str, Value] = {
         "MCP_AUTH_MODE": spec.auth.mode,
         "MCP_ALLOWED_HOSTS": allowed_hosts,
@@ -40,6 +40,8 @@ def environment(spec: CommonSpec, *, allowed_hosts: Value, trusted_proxy_cidrs: 
     }
     if spec.auth.allowed_cidrs and server_checks_cidrs:
         env["MCP_ALLOWED_CIDRS"] = ",".join(spec.auth.allowed_cidrs)
+    if tokens_table is not None:
+        env["MCP_TOKENS_TABLE"] = tokens_table
     return dict(sorted(env.items()))
 
 

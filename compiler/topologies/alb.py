@@ -6,7 +6,7 @@ from troposphere import GetAtt, Join, Output, Sub, Template
 
 from .. import naming
 from ..model import AlbOptions, Deployment, ImageRepository
-from ..parts import alb, alerts, ecs, image, network, outputs, schedule, server, server_task, tagging
+from ..parts import alb, alerts, ecs, image, network, outputs, schedule, server, server_task, tagging, tokens
 
 
 def build(deployment: Deployment, repo: ImageRepository) -> Template:
@@ -20,10 +20,12 @@ def build(deployment: Deployment, repo: ImageRepository) -> Template:
     front = alb.load_balancer(t, net, spec.alb, spec.auth.allowed_cidrs, task_sg,
                               deregistration_seconds=spec.task.stop_timeout_seconds)
 
+    store = tokens.token_store(t, spec.auth)
     run = server_task.server_task(
         t, name, spec, repo_stack=repo_stack, tag=tag,
         environment=server.environment(spec, allowed_hosts=_allowed_hosts(front, spec.alb),
-                                       trusted_proxy_cidrs=net.cidr))
+                                       trusted_proxy_cidrs=net.cidr, tokens_table=store.table_name),
+        task_role_statements=store.task_role_statements)
     service = ecs.service(
         t, run.cluster, run.task, spot=spec.task.spot, subnets=net.subnets, security_group=task_sg,
         load_balancers=[alb.service_target(front)], depends_on=[listener.title for listener in front.listeners])

@@ -7,7 +7,8 @@ from troposphere import Output, Template
 
 from .. import naming
 from ..model import Deployment, ImageRepository
-from ..parts import alerts, cloudmap, ecs, httpapi, image, nat, network, outputs, schedule, server, server_task, tagging
+from ..parts import (alerts, cloudmap, ecs, httpapi, image, nat, network, outputs, schedule, server, server_task,
+                     tagging, tokens)
 
 
 def build(deployment: Deployment, repo: ImageRepository) -> Template:
@@ -26,13 +27,14 @@ def build(deployment: Deployment, repo: ImageRepository) -> Template:
     front = httpapi.http_api(t, name, net, private_subnets, task_sg, discovery, spec.nat_instance,
                              spec.auth.allowed_cidrs, spec.logs)
 
+    store = tokens.token_store(t, spec.auth)
     run = server_task.server_task(
         t, name, spec, repo_stack=repo_stack, tag=tag,
         # API Gateway sets the Host header of private integrations itself, so the server cannot check it; the
         # API key protects the endpoint. The allow-list is the authorizer's: see parts/httpapi.py.
         environment=server.environment(spec, allowed_hosts="*", trusted_proxy_cidrs=net.cidr,
-                                       server_checks_cidrs=False),
-        health_check=True)
+                                       server_checks_cidrs=False, tokens_table=store.table_name),
+        task_role_statements=store.task_role_statements, health_check=True)
     service = ecs.service(
         t, run.cluster, run.task, spot=spec.task.spot, subnets=private_subnets, security_group=task_sg, public_ip=False,
         service_registries=[cloudmap.service_registry(discovery)],
