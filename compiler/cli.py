@@ -1,4 +1,4 @@
-"""Command line: `python -m compiler build [--check]`, `validate`, `cost`, `schema`, `explain`, `diff`.
+"""Command line: `python -m compiler build [--check]`, `validate`, `cost`, `schema`, `explain`, `diff`, `tokens`.
 
 Exit codes are `ExitCode`."""
 
@@ -61,6 +61,10 @@ def _parser() -> argparse.ArgumentParser:
     _add_file_option(diff)
     diff.add_argument("-o", "--out", default="generated", help="output folder to compare (default: generated)")
     diff.set_defaults(run=_diff)
+
+    from .tokens import add_parser as add_tokens_parser
+
+    add_tokens_parser(commands)
     return parser
 
 

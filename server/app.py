@@ -18,6 +18,7 @@ from server.http.gate import Gate
 from server.http.jsonrpc_guard import JsonRpcGuard
 from server.network import HostPolicy
 from server.services import Services
+from server.tokens import TokenAuthenticator
 from server.tools import register_tools
 
 MCP_PATH = "/mcp"
@@ -46,10 +47,16 @@ def build_mcp(services: Services) -> MCPServer:
     return mcp
 
 
+def default_authenticator(settings: Settings) -> Authenticator:
+    if settings.auth_mode == "tokens":
+        return TokenAuthenticator(settings.tokens_table, cache_seconds=settings.tokens_cache_seconds)
+    return ApiKeyAuthenticator(settings.server_api_key.get_secret_value())
+
+
 def build_app(settings: Settings, authenticator: Authenticator | None = None) -> ASGIApp:
-    """The whole server. `authenticator` defaults to the MCP_SERVER_API_KEY check (api-key mode)."""
+    """The whole server. `authenticator` defaults to the one MCP_AUTH_MODE names."""
     if authenticator is None:
-        authenticator = ApiKeyAuthenticator(settings.server_api_key.get_secret_value())
+        authenticator = default_authenticator(settings)
     mcp = build_mcp(Services.from_settings(settings))
     sdk_app = mcp.streamable_http_app(
         streamable_http_path=MCP_PATH,

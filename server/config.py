@@ -23,8 +23,11 @@ FRONT_DOOR_TIMEOUT_SECONDS = 29
 # MCP_DRAIN_SECONDS a few seconds below the task's own stopTimeout; this bound only catches nonsense.
 MAX_ECS_STOP_TIMEOUT_SECONDS = 120
 MIN_SERVER_KEY_LENGTH = 16
+DEFAULT_TOKENS_CACHE_SECONDS = 60.0  # auth mode tokens: a revoked token works at most this long
+MAX_TOKENS_CACHE_SECONDS = 300  # a revoked token must stop working within minutes
 
 _HOST_PATTERN = re.compile(r"^(\*|(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*)$")
+_TABLE_NAME = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
 
@@ -47,6 +50,12 @@ class Settings(BaseSettings):
     auth_mode: Literal["api-key", "tokens"] = _env("MCP_AUTH_MODE", "api-key", "How clients authenticate.")
     server_api_key: SecretStr = Field(
         SecretStr(""), validation_alias="MCP_SERVER_API_KEY", validate_default=True, description="The clients' key."
+    )
+    tokens_table: str = Field(
+        "", validation_alias="MCP_TOKENS_TABLE", validate_default=True, description="DynamoDB table of token hashes."
+    )
+    tokens_cache_seconds: float = _env(
+        "MCP_TOKENS_CACHE_SECONDS", DEFAULT_TOKENS_CACHE_SECONDS, "Seconds a token lookup is reused (revocation bound)."
     )
     allowed_cidrs: Annotated[tuple[IPNetwork, ...], NoDecode] = _env(
         "MCP_ALLOWED_CIDRS", (), "Client networks admitted; empty admits everyone."
@@ -164,11 +173,20 @@ class Settings(BaseSettings):
             raise ValueError(f"{value!r} is not a valid S3 bucket name")
         return value
 
-    @field_validator("auth_mode")
+    @field_validator("tokens_table")
     @classmethod
-    def _check_mode(cls, value: str) -> str:
-        if value == "tokens":
-            raise ValueError("'tokens' is not available in this server version yet; use 'api-key'")
+    def _check_tokens_table(cls, value: str, info: ValidationInfo) -> str:
+        if info.data.get("auth_mode") == "tokens" and not value:
+            raise ValueError("required when MCP_AUTH_MODE is tokens")
+        if value and not _TABLE_NAME.match(value):
+            raise ValueError(f"{value!r} is not a DynamoDB table name")
+        return value
+
+    @field_validator("tokens_cache_seconds")
+    @classmethod
+    def _check_tokens_cache(cls, value: float) -> float:
+        if not 0 <= value <= MAX_TOKENS_CACHE_SECONDS:
+            raise ValueError(f"must be between 0 and {MAX_TOKENS_CACHE_SECONDS} seconds")
         return value
 
     @field_validator("server_api_key")

@@ -63,9 +63,10 @@ def test_every_problem_is_reported_at_once_without_traceback_or_secret():
     assert "Traceback" not in result.stderr and "short-secret" not in result.stderr
 
 
-def test_tokens_mode_is_refused_until_it_exists():
+def test_tokens_mode_needs_its_table():
     result = run_server({"MCP_AUTH_MODE": "tokens"})
-    assert result.returncode == 2 and "'tokens' is not available" in result.stderr
+    assert result.returncode == 2
+    assert "config error: MCP_TOKENS_TABLE: required when MCP_AUTH_MODE is tokens" in result.stderr
 
 
 def test_port_in_use_exits_non_zero_without_traceback():

@@ -1,0 +1,145 @@
+"""`python -m compiler tokens issue|list|revoke <deployment>`: per-user tokens of a deployed stack.
+
+The stack's TokensTable output names the table, its EndpointUrl output the MCP endpoint. Rows hold the SHA-256
+of each token (the key), never the token: `issue` prints the connection URL once and it cannot be shown again.
+The row format is the one server/tokens.py reads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import sys
+import time
+from datetime import datetime, timezone
+from urllib.parse import quote
+
+from server.config import DEFAULT_TOKENS_CACHE_SECONDS
+from server.tokens import token_hash
+
+from .diagnostics import ExitCode
+
+TOKEN_PREFIX = "mcpt_"
+MIN_HASH_PREFIX = 6  # shorter prefixes than this are not accepted by revoke
+SHOWN_HASH_CHARS = 12
+
+
+class TokensError(Exception):
+    """A problem to report in one line (a missing stack or output, an unknown token, an AWS error)."""
+
+
+def add_parser(commands) -> None:
+    tokens = commands.add_parser("tokens", help="issue, list or revoke per-user tokens of a deployed stack "
+                                 "(auth.mode: tokens)")
+    tokens.add_argument("action", choices=["issue", "list", "revoke"])
+    tokens.add_argument("deployment", help="metadata.name of the deployment (its stack's name)")
+    tokens.add_argument("target", nargs="?", help="revoke: the token's name or hash prefix (as list shows)")
+    tokens.add_argument("--name", help="issue: who the token is for (shown by list, used by revoke)")
+    tokens.add_argument("--expires-days", type=int, help="issue: days until the token stops working")
+    tokens.add_argument("--elevenlabs-key-env", metavar="VAR",
+                        help="issue: environment variable holding this user's own ElevenLabs key")
+    tokens.add_argument("--region", help="the stack's region (default: the AWS CLI's configured region)")
+    tokens.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        session = boto3.session.Session(region_name=args.region)
+        outputs = _stack_outputs(session, args.deployment)
+        table = session.resource("dynamodb").Table(outputs["TokensTable"])
+        if args.action == "issue":
+            print(_issue(table, outputs.get("EndpointUrl", ""), args))
+        elif args.action == "list":
+            print(_list(table))
+        else:
+            print(_revoke(table, args.target))
+    except TokensError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return ExitCode.USAGE
+    except (BotoCoreError, ClientError) as exc:
+        print(f"error: AWS: {exc}", file=sys.stderr)
+        return ExitCode.IO_ERROR
+    return ExitCode.OK
+
+
+def _stack_outputs(session, stack: str) -> dict[str, str]:
+    from botocore.exceptions import ClientError
+
+    try:
+        found = session.client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0]
+    except ClientError as exc:
+        raise TokensError(f"no stack {stack!r} in {session.region_name}: {exc.response['Error']['Message']}") from None
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in found.get("Outputs", [])}
+    if "TokensTable" not in outputs:
+        raise TokensError(f"stack {stack!r} has no TokensTable output: deploy it with auth.mode: tokens")
+    return outputs
+
+
+def _issue(table, endpoint: str, args: argparse.Namespace) -> str:
+    if not args.name:
+        raise TokensError("issue needs --name (who the token is for)")
+    if args.expires_days is not None and args.expires_days < 1:
+        raise TokensError("--expires-days must be at least 1")
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    now = int(time.time())
+    item = {"hash": token_hash(token), "name": args.name, "created": now, "revoked": False}
+    if args.expires_days is not None:
+        item["expires"] = now + args.expires_days * 86400
+    if args.elevenlabs_key_env:
+        key = os.environ.get(args.elevenlabs_key_env, "").strip()
+        if not key:
+            raise TokensError(f"environment variable {args.elevenlabs_key_env} is empty or not set")
+        item["elevenlabs_key"] = key
+    table.put_item(Item=item, ConditionExpression="attribute_not_exists(#h)", ExpressionAttributeNames={"#h": "hash"})
+    print(f"issued token {args.name!r} (hash {item['hash'][:SHOWN_HASH_CHARS]}); the URL below is shown only "
+          "once, it cannot be recovered:", file=sys.stderr)
+    return f"{endpoint}?key={quote(token, safe='')}"
+
+
+def _list(table) -> str:
+    rows = sorted(_scan(table), key=lambda row: (int(row["created"]), row["hash"]))
+    lines = [f"{'NAME':<24} {'CREATED':<17} {'EXPIRES':<17} {'REVOKED':<8} HASH"]
+    for row in rows:
+        expires = _date(row["expires"]) if "expires" in row else "never"
+        lines.append(f"{row['name']:<24} {_date(row['created']):<17} {expires:<17} "
+                     f"{'yes' if row.get('revoked') else 'no':<8} {row['hash'][:SHOWN_HASH_CHARS]}")
+    return "\n".join(lines)
+
+
+def _revoke(table, target: str | None) -> str:
+    if not target:
+        raise TokensError("revoke needs the token's name or hash prefix")
+    rows = _scan(table)
+    matches = [r for r in rows if r["name"] == target]
+    if not matches and len(target) >= MIN_HASH_PREFIX:
+        matches = [r for r in rows if r["hash"].startswith(target.lower())]
+    if not matches:
+        raise TokensError(f"no token named {target!r} nor with a hash starting so (at least {MIN_HASH_PREFIX} "
+                          "characters)")
+    if len(matches) > 1:
+        prefixes = ", ".join(r["hash"][:SHOWN_HASH_CHARS] for r in matches)
+        raise TokensError(f"{target!r} matches {len(matches)} tokens; revoke one by hash prefix: {prefixes}")
+    table.update_item(Key={"hash": matches[0]["hash"]}, UpdateExpression="SET revoked = :yes",
+                      ExpressionAttributeValues={":yes": True})
+    return f"revoked {matches[0]['name']!r} (hash {matches[0]['hash'][:SHOWN_HASH_CHARS]}); servers refuse it " \
+        f"within {DEFAULT_TOKENS_CACHE_SECONDS:.0f} s (their cache)"
+
+
+def _scan(table) -> list[dict]:
+    # The user's ElevenLabs key is never read back.
+    options = {"ProjectionExpression": "#h, #n, created, expires, revoked",
+               "ExpressionAttributeNames": {"#h": "hash", "#n": "name"}}
+    rows, page = [], table.scan(**options)
+    rows += page["Items"]
+    while "LastEvaluatedKey" in page:
+        page = table.scan(ExclusiveStartKey=page["LastEvaluatedKey"], **options)
+        rows += page["Items"]
+    return rows
+
+
+def _date(epoch) -> str:
+    return datetime.fromtimestamp(int(epoch), timezone.utc).strftime("%Y-%m-%d %H:%M")

@@ -1,0 +1,74 @@
+"""Signed calls to AWS JSON APIs without boto3: botocore finds the credentials and signs, httpx2 sends.
+
+boto3's clients load service models and endpoint rules (tens of MB, a fraction of a second); a server that
+only needs one or two calls signs them itself. Credentials come from the usual chain (the ECS task role in
+AWS); AWS_ENDPOINT_URL_<SERVICE> or AWS_ENDPOINT_URL point at another endpoint (moto in tests).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+
+import anyio
+import httpx2
+
+DEFAULT_REGION = "us-east-1"
+
+
+class AwsError(Exception):
+    """The call failed; the message names the AWS error type or the cause, never request data."""
+
+
+class JsonApi:
+    """One AWS service spoken over the JSON protocol (DynamoDB, ...): POST / with an X-Amz-Target."""
+
+    def __init__(self, service: str, target_prefix: str, client: httpx2.AsyncClient):
+        self.service = service
+        self.target_prefix = target_prefix
+        self._client = client
+        self._session = None
+        self._lock = threading.Lock()
+
+    async def call(self, action: str, body: dict) -> dict:
+        from botocore.auth import SigV4Auth
+        from botocore.awsrequest import AWSRequest
+        from botocore.exceptions import BotoCoreError
+
+        data = json.dumps(body).encode()
+        try:
+            # Finding credentials may call the ECS credentials endpoint: keep it off the event loop.
+            credentials, region = await anyio.to_thread.run_sync(self._credentials_and_region)
+            request = AWSRequest("POST", self._endpoint(region), data=data, headers={
+                "Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": f"{self.target_prefix}.{action}"})
+            SigV4Auth(credentials, self.service, region).add_auth(request)
+            response = await self._client.post(request.url, content=data, headers=dict(request.headers.items()))
+        except (BotoCoreError, httpx2.HTTPError) as exc:
+            raise AwsError(type(exc).__name__) from None
+        if response.status_code != 200:
+            raise AwsError(_error_type(response))
+        return response.json()
+
+    def _credentials_and_region(self):
+        with self._lock:
+            if self._session is None:
+                import botocore.session
+
+                self._session = botocore.session.get_session()
+        credentials = self._session.get_credentials()
+        if credentials is None:
+            raise AwsError("no AWS credentials found")
+        region = self._session.get_config_variable("region") or DEFAULT_REGION
+        return credentials.get_frozen_credentials(), region
+
+    def _endpoint(self, region: str) -> str:
+        endpoint = os.environ.get(f"AWS_ENDPOINT_URL_{self.service.upper()}") or os.environ.get("AWS_ENDPOINT_URL")
+        return endpoint.rstrip("/") + "/" if endpoint else f"https://{self.service}.{region}.amazonaws.com/"
+
+
+def _error_type(response: httpx2.Response) -> str:
+    try:
+        return str(response.json().get("__type", "")).rpartition("#")[2][:100] or f"HTTP {response.status_code}"
+    except ValueError:
+        return f"HTTP {response.status_code}"

@@ -1,0 +1,101 @@
+"""`python -m compiler tokens issue|list|revoke` end to end: the real CLI (boto3) against a moto server holding a
+stack with a TokensTable output."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+
+from tests.localaws import MotoServer, aws
+from tests.tokens_stack import ENDPOINT_URL, create_tokens_stack, token_of, tokens_cli
+
+STACK = "voice"
+
+
+@pytest.fixture(scope="module")
+def moto():
+    with MotoServer() as server:
+        yield server
+
+
+@pytest.fixture
+def stack(moto):
+    moto.reset()
+    return create_tokens_stack(moto.endpoint, STACK)
+
+
+def rows(moto, table: str) -> list[dict]:
+    return aws(moto.endpoint, "dynamodb", "scan", "--table-name", table).json["Items"]
+
+
+def issue(moto, *args: str, env=None) -> str:
+    result = tokens_cli(moto.endpoint, "issue", STACK, *args, env=env)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_issue_prints_the_connection_url_once_and_stores_only_the_hash(moto, stack):
+    url = issue(moto, "--name", "alice", "--expires-days", "7", "--elevenlabs-key-env", "ALICE_KEY",
+                env={"ALICE_KEY": "sk_alice_own_key_123"})
+    assert url.startswith(f"{ENDPOINT_URL}?key=mcpt_")
+    token = token_of(url)
+    [row] = rows(moto, stack["TokensTable"])
+    assert row["hash"]["S"] == hashlib.sha256(token.encode()).hexdigest()
+    assert row["name"]["S"] == "alice" and row["revoked"]["BOOL"] is False
+    assert int(row["expires"]["N"]) - int(row["created"]["N"]) == 7 * 86400
+    assert row["elevenlabs_key"]["S"] == "sk_alice_own_key_123"
+    assert token not in json.dumps(row), "the token itself must never be stored"
+
+
+def test_list_shows_names_and_hash_prefixes_never_tokens_or_keys(moto, stack):
+    alice = token_of(issue(moto, "--name", "alice", "--elevenlabs-key-env", "K", env={"K": "sk_secret_of_alice"}))
+    issue(moto, "--name", "bob", "--expires-days", "1")
+    result = tokens_cli(moto.endpoint, "list", STACK)
+    assert result.returncode == 0, result.stderr
+    header, first, second = result.stdout.splitlines()
+    assert header.split() == ["NAME", "CREATED", "EXPIRES", "REVOKED", "HASH"]
+    assert first.split()[0] == "alice" and "never" in first and first.split()[-1] == \
+        hashlib.sha256(alice.encode()).hexdigest()[:12]
+    assert second.split()[0] == "bob" and "never" not in second
+    assert alice not in result.stdout and "sk_secret_of_alice" not in result.stdout + result.stderr
+
+
+def test_revoke_by_name_and_by_hash_prefix(moto, stack):
+    issue(moto, "--name", "alice")
+    bob = token_of(issue(moto, "--name", "bob"))
+    by_name = tokens_cli(moto.endpoint, "revoke", STACK, "alice")
+    assert by_name.returncode == 0 and "revoked 'alice'" in by_name.stdout and "within 60 s" in by_name.stdout
+    by_hash = tokens_cli(moto.endpoint, "revoke", STACK, hashlib.sha256(bob.encode()).hexdigest()[:8])
+    assert by_hash.returncode == 0 and "revoked 'bob'" in by_hash.stdout
+    assert all(row["revoked"]["BOOL"] for row in rows(moto, stack["TokensTable"]))
+
+
+def test_revoke_refuses_ambiguous_and_unknown_targets(moto, stack):
+    issue(moto, "--name", "shared")
+    issue(moto, "--name", "shared")
+    ambiguous = tokens_cli(moto.endpoint, "revoke", STACK, "shared")
+    assert ambiguous.returncode == 2 and "matches 2 tokens" in ambiguous.stderr
+    unknown = tokens_cli(moto.endpoint, "revoke", STACK, "nobody")
+    assert unknown.returncode == 2 and "no token named 'nobody'" in unknown.stderr
+    assert not any(row["revoked"]["BOOL"] for row in rows(moto, stack["TokensTable"]))
+
+
+@pytest.mark.parametrize("args, message", [
+    (("issue", "absent", "--name", "x"), "no stack 'absent'"),
+    (("issue", STACK), "issue needs --name"),
+    (("issue", STACK, "--name", "x", "--expires-days", "0"), "--expires-days must be at least 1"),
+    (("issue", STACK, "--name", "x", "--elevenlabs-key-env", "UNSET_VAR_7"), "UNSET_VAR_7 is empty or not set"),
+])
+def test_bad_input_is_one_clear_line(moto, stack, args, message):
+    result = tokens_cli(moto.endpoint, *args)
+    assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+    assert rows(moto, stack["TokensTable"]) == []
+
+
+def test_a_stack_without_tokens_is_refused(moto, stack):
+    aws(moto.endpoint, "cloudformation", "create-stack", "--stack-name", "apikey",
+        "--template-body", json.dumps({"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}}))
+    result = tokens_cli(moto.endpoint, "list", "apikey")
+    assert result.returncode == 2 and "has no TokensTable output: deploy it with auth.mode: tokens" in result.stderr
