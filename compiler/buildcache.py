@@ -85,7 +85,10 @@ def _library_versions() -> str:
 def installed(module: str, distribution: str) -> str:
     """The distribution folder name beside a library (`troposphere-4.11.1.dist-info`), found without importing
     it or importlib.metadata (which alone costs more than a cached build)."""
-    spec = find_spec(module)
+    try:
+        spec = find_spec(module)
+    except ModuleNotFoundError:  # its parent package is missing
+        spec = None
     if spec is None or spec.origin is None:
         return f"{module}:missing"
     site = Path(spec.origin).parents[module.count(".") + 1]

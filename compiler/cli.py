@@ -11,6 +11,9 @@ from pathlib import Path
 from .diagnostics import ConfigError, ExitCode
 
 
+COMPILER_LIBRARIES = ("ruamel", "troposphere", "cfnlint", "tzdata")  # the `compiler` extra
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -25,6 +28,12 @@ def main(argv: list[str] | None = None) -> int:
         return ExitCode.IO_ERROR
     except KeyboardInterrupt:
         return 130
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.split(".")[0] in COMPILER_LIBRARIES:
+            print(f"error: the compiler needs {exc.name}: install it with "
+                  "python -m pip install 'mcpdeploy[compiler]' (or '.[dev]' in a checkout)", file=sys.stderr)
+            return ExitCode.USAGE
+        raise
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -98,3 +98,13 @@ def test_unwritable_output_is_an_io_error_not_a_traceback(tmp_path):
     (tmp_path / "generated").write_text("a file where a folder should be")
     result = compiler("build", cwd=tmp_path, cache=tmp_path / "cache")
     assert result.returncode == 5 and "Traceback" not in result.stderr
+
+
+def test_missing_compiler_extra_is_a_clear_usage_error(tmp_path):
+    shutil.copy(ROOT / "deployment.yaml", tmp_path / "deployment.yaml")
+    hide = "import sys; sys.modules['troposphere'] = None; from compiler.cli import main; raise SystemExit(main())"
+    env = {**os.environ, "MCPDEPLOY_CACHE_DIR": str(tmp_path / "cache")}
+    result = subprocess.run([sys.executable, "-c", hide, "build"], cwd=tmp_path, env=env, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "mcpdeploy[compiler]" in result.stderr
