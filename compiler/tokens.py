@@ -101,7 +101,7 @@ def _issue(table, endpoint: str, args: argparse.Namespace) -> str:
 
 
 def _list(table) -> str:
-    rows = sorted(_scan(table), key=lambda row: (int(row["created"]), row["hash"]))
+    rows = sorted(_scan(table), key=lambda row: (int(row["created"]), row["name"], row["hash"]))
     lines = [f"{'NAME':<24} {'CREATED':<17} {'EXPIRES':<17} {'REVOKED':<8} HASH"]
     for row in rows:
         expires = _date(row["expires"]) if "expires" in row else "never"

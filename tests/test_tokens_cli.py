@@ -54,11 +54,13 @@ def test_list_shows_names_and_hash_prefixes_never_tokens_or_keys(moto, stack):
     issue(moto, "--name", "bob", "--expires-days", "1")
     result = tokens_cli(moto.endpoint, "list", STACK)
     assert result.returncode == 0, result.stderr
-    header, first, second = result.stdout.splitlines()
+    header, *lines = result.stdout.splitlines()
     assert header.split() == ["NAME", "CREATED", "EXPIRES", "REVOKED", "HASH"]
-    assert first.split()[0] == "alice" and "never" in first and first.split()[-1] == \
-        hashlib.sha256(alice.encode()).hexdigest()[:12]
-    assert second.split()[0] == "bob" and "never" not in second
+    by_name = {line.split()[0]: line for line in lines}
+    assert sorted(by_name) == ["alice", "bob"]
+    assert "never" in by_name["alice"]
+    assert by_name["alice"].split()[-1] == hashlib.sha256(alice.encode()).hexdigest()[:12]
+    assert "never" not in by_name["bob"] and by_name["bob"].split()[-2] == "no"
     assert alice not in result.stdout and "sk_secret_of_alice" not in result.stdout + result.stderr
 
 
