@@ -189,16 +189,26 @@ def connect(name: str, region: str, template: dict) -> list[str]:
     outputs = template.get("Outputs", {})
     if "ClaudeCodeCommand" in outputs:
         return _connect_from_outputs(name, region, outputs)
-    return _connect_http(name, region)
+    return _connect_http(name, region, per_user_tokens="TokensTable" in outputs)
 
 
-def _connect_http(name: str, region: str) -> list[str]:
+def _connect_http(name: str, region: str, per_user_tokens: bool) -> list[str]:
+    if per_user_tokens:
+        intro = "The endpoint speaks MCP over streamable HTTP; every request carries the user's own token."
+        key = ["# issue a token per user; the URL (with ?key=) is printed once, only its hash is stored",
+               f"python -m compiler tokens issue {name} --name alice   # revoke: python -m compiler tokens revoke "
+               f"{name} alice",
+               "KEY=<the token from that URL>"]
+    else:
+        intro = "The endpoint speaks MCP over streamable HTTP; every request carries the server key."
+        key = [f"KEY=$(aws secretsmanager get-secret-value --region {region} --secret-id "
+               f"\"$({_output(name, region, 'SecretArn')})\" --query SecretString --output text | jq -r "
+               ".MCP_SERVER_API_KEY)"]
     return [
-        "The endpoint speaks MCP over streamable HTTP; every request carries the server key.", "",
+        intro, "",
         "```sh",
         f"URL=$({_output(name, region, 'EndpointUrl')})",
-        f"KEY=$(aws secretsmanager get-secret-value --region {region} --secret-id "
-        f"\"$({_output(name, region, 'SecretArn')})\" --query SecretString --output text | jq -r .MCP_SERVER_API_KEY)",
+        *key,
         "```", "",
         "- **Claude Code**: `claude mcp add --transport http " + name + " \"$URL\" --header \"Authorization: Bearer $KEY\"`",
         "- **Cursor** (`~/.cursor/mcp.json`, or `.cursor/mcp.json` in a project):", "",
