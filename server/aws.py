@@ -21,36 +21,19 @@ class AwsError(Exception):
     """The call failed; the message names the AWS error type or the cause, never request data."""
 
 
-class JsonApi:
-    """One AWS service spoken over the JSON protocol (DynamoDB, ...): POST / with an X-Amz-Target."""
+class Credentials:
+    """botocore's credential chain and region, loaded on first use (botocore is imported only then)."""
 
-    def __init__(self, service: str, target_prefix: str, client: httpx2.AsyncClient):
-        self.service = service
-        self.target_prefix = target_prefix
-        self._client = client
+    def __init__(self):
         self._session = None
         self._lock = threading.Lock()
 
-    async def call(self, action: str, body: dict) -> dict:
-        from botocore.auth import SigV4Auth
-        from botocore.awsrequest import AWSRequest
-        from botocore.exceptions import BotoCoreError
+    async def get(self):
+        """(frozen credentials, region). Finding credentials may call the ECS credentials endpoint: it runs in a
+        thread, off the event loop."""
+        return await anyio.to_thread.run_sync(self._get)
 
-        data = json.dumps(body).encode()
-        try:
-            # Finding credentials may call the ECS credentials endpoint: keep it off the event loop.
-            credentials, region = await anyio.to_thread.run_sync(self._credentials_and_region)
-            request = AWSRequest("POST", self._endpoint(region), data=data, headers={
-                "Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": f"{self.target_prefix}.{action}"})
-            SigV4Auth(credentials, self.service, region).add_auth(request)
-            response = await self._client.post(request.url, content=data, headers=dict(request.headers.items()))
-        except (BotoCoreError, httpx2.HTTPError) as exc:
-            raise AwsError(type(exc).__name__) from None
-        if response.status_code != 200:
-            raise AwsError(_error_type(response))
-        return response.json()
-
-    def _credentials_and_region(self):
+    def _get(self):
         with self._lock:
             if self._session is None:
                 import botocore.session
@@ -61,6 +44,34 @@ class JsonApi:
             raise AwsError("no AWS credentials found")
         region = self._session.get_config_variable("region") or DEFAULT_REGION
         return credentials.get_frozen_credentials(), region
+
+
+class JsonApi:
+    """One AWS service spoken over the JSON protocol (DynamoDB, ...): POST / with an X-Amz-Target."""
+
+    def __init__(self, service: str, target_prefix: str, client: httpx2.AsyncClient):
+        self.service = service
+        self.target_prefix = target_prefix
+        self._client = client
+        self._credentials = Credentials()
+
+    async def call(self, action: str, body: dict) -> dict:
+        from botocore.auth import SigV4Auth
+        from botocore.awsrequest import AWSRequest
+        from botocore.exceptions import BotoCoreError
+
+        data = json.dumps(body).encode()
+        try:
+            credentials, region = await self._credentials.get()
+            request = AWSRequest("POST", self._endpoint(region), data=data, headers={
+                "Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": f"{self.target_prefix}.{action}"})
+            SigV4Auth(credentials, self.service, region).add_auth(request)
+            response = await self._client.post(request.url, content=data, headers=dict(request.headers.items()))
+        except (BotoCoreError, httpx2.HTTPError) as exc:
+            raise AwsError(type(exc).__name__) from None
+        if response.status_code != 200:
+            raise AwsError(_error_type(response))
+        return response.json()
 
     def _endpoint(self, region: str) -> str:
         endpoint = os.environ.get(f"AWS_ENDPOINT_URL_{self.service.upper()}") or os.environ.get("AWS_ENDPOINT_URL")

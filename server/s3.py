@@ -11,16 +11,14 @@ from __future__ import annotations
 import functools
 import os
 import re
-import threading
 from urllib.parse import quote
 
-import anyio
 import httpx2
 
+from server.aws import AwsError, Credentials
 from server.http_clients import new_client
 
 PUT_TIMEOUT_SECONDS = 20.0
-DEFAULT_REGION = "us-east-1"
 
 
 class S3Error(Exception):
@@ -30,8 +28,7 @@ class S3Error(Exception):
 class S3Objects:
     def __init__(self, bucket: str):
         self.bucket = bucket
-        self._session = None
-        self._session_lock = threading.Lock()
+        self._credentials = Credentials()
 
     @functools.cached_property
     def _client(self) -> httpx2.AsyncClient:
@@ -48,13 +45,14 @@ class S3Objects:
         from botocore.exceptions import BotoCoreError
 
         try:
-            # Finding credentials may call the ECS credentials endpoint: keep it off the event loop.
-            credentials, region = await anyio.to_thread.run_sync(self._credentials_and_region)
+            credentials, region = await self._credentials.get()
             url = self._object_url(key, region)
             put = AWSRequest("PUT", url, data=data, headers={"Content-Type": content_type})
             S3SigV4Auth(credentials, "s3", region).add_auth(put)
         except BotoCoreError as exc:
             raise S3Error(type(exc).__name__) from None
+        except AwsError as exc:
+            raise S3Error(str(exc)) from None
         try:
             response = await self._client.put(url, content=data, headers=dict(put.headers.items()))
         except httpx2.HTTPError as exc:
@@ -64,18 +62,6 @@ class S3Objects:
         get = AWSRequest("GET", url)
         S3SigV4QueryAuth(credentials, "s3", region, expires=expires_seconds).add_auth(get)
         return get.url
-
-    def _credentials_and_region(self):
-        with self._session_lock:
-            if self._session is None:
-                import botocore.session
-
-                self._session = botocore.session.get_session()
-        credentials = self._session.get_credentials()
-        if credentials is None:
-            raise S3Error("no AWS credentials found")
-        region = self._session.get_config_variable("region") or DEFAULT_REGION
-        return credentials.get_frozen_credentials(), region
 
     def _object_url(self, key: str, region: str) -> str:
         path = quote(key, safe="/")
