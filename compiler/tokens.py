@@ -15,8 +15,6 @@ import time
 from datetime import datetime, timezone
 from urllib.parse import quote
 
-from server.config import DEFAULT_TOKENS_CACHE_SECONDS
-from server.tokens import token_hash
 
 from .diagnostics import ExitCode
 
@@ -84,6 +82,8 @@ def _issue(table, endpoint: str, args: argparse.Namespace) -> str:
         raise TokensError("issue needs --name (who the token is for)")
     if args.expires_days is not None and args.expires_days < 1:
         raise TokensError("--expires-days must be at least 1")
+    from server.tokens import token_hash  # the server's modules load only when a tokens command runs
+
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     now = int(time.time())
     item = {"hash": token_hash(token), "name": args.name, "created": now, "revoked": False}
@@ -123,6 +123,8 @@ def _revoke(table, target: str | None) -> str:
     if len(matches) > 1:
         prefixes = ", ".join(r["hash"][:SHOWN_HASH_CHARS] for r in matches)
         raise TokensError(f"{target!r} matches {len(matches)} tokens; revoke one by hash prefix: {prefixes}")
+    from server.config import DEFAULT_TOKENS_CACHE_SECONDS
+
     table.update_item(Key={"hash": matches[0]["hash"]}, UpdateExpression="SET revoked = :yes",
                       ExpressionAttributeValues={":yes": True})
     return f"revoked {matches[0]['name']!r} (hash {matches[0]['hash'][:SHOWN_HASH_CHARS]}); servers refuse it " \
