@@ -16,8 +16,6 @@ from .diagnostics import Diagnostic
 if TYPE_CHECKING:
     from .validation import Config, Source
 
-BUILDABLE_TOPOLOGIES = ("alb", "nat-instance", "websocket")  # the others are in the schema and land with their issues
-BUILDABLE_AUTH_MODES = ("api-key", "tokens")
 # Its authorizer and relay are inline Lambdas already at CloudFormation's 4,096-character ZipFile limit.
 NO_TOKENS_TOPOLOGIES = ("websocket",)
 
@@ -64,14 +62,9 @@ def image_reference(config: Config, source: Source) -> Iterator[Diagnostic]:
 
 
 def buildable(source: Source) -> Iterator[Diagnostic]:
+    """What the schema allows but this compiler does not build yet (every topology and auth mode is built)."""
     spec = source.model.spec
-    if spec.topology not in BUILDABLE_TOPOLOGIES:
-        yield source.doc.diagnostic(("spec", "topology"), f"topology {spec.topology!r} is part of the schema but "
-                                    f"this compiler version builds only: {', '.join(BUILDABLE_TOPOLOGIES)}")
-    if spec.auth.mode not in BUILDABLE_AUTH_MODES:
-        yield source.doc.diagnostic(("spec", "auth", "mode"), f"auth mode {spec.auth.mode!r} is part of the "
-                                    f"schema but this compiler version builds only: {', '.join(BUILDABLE_AUTH_MODES)}")
-    elif spec.auth.mode == "tokens" and spec.topology in NO_TOKENS_TOPOLOGIES:
+    if spec.auth.mode == "tokens" and spec.topology in NO_TOKENS_TOPOLOGIES:
         yield source.doc.diagnostic(("spec", "auth", "mode"), f"tokens are not built on topology "
                                     f"{spec.topology!r} yet: its authorizer and relay are inline Lambdas already at "
                                     "CloudFormation's 4,096-character limit; use api-key, or topology alb or "

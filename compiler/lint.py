@@ -57,14 +57,8 @@ class WarmLinter:
 
     def __enter__(self) -> WarmLinter:
         jobs_read, self._jobs = os.pipe()
-        self._results, results_write = os.pipe()
-        self._pid = os.fork()
-        if self._pid == 0:  # the child: never returns
-            os.close(self._jobs)
-            os.close(self._results)
-            _serve(jobs_read, results_write)
+        self._pid, self._results = _fork(lambda: _lint_jobs(jobs_read), close_in_child=(self._jobs,))
         os.close(jobs_read)
-        os.close(results_write)
         return self
 
     def lint(self, templates: Templates, use_cache: bool = True) -> list[Finding]:
@@ -74,12 +68,8 @@ class WarmLinter:
         with os.fdopen(self._jobs, "wb") as jobs:
             self._jobs = -1
             pickle.dump((pending, use_cache), jobs)
-        with os.fdopen(self._results, "rb") as results:
-            self._results = -1
-            outcome = pickle.load(results)
-        if isinstance(outcome, BaseException):
-            raise outcome
-        return outcome
+        results, self._results = self._results, -1
+        return _answer(results)
 
     def __exit__(self, *exc_info) -> None:
         for fd in (self._jobs, self._results):
@@ -92,22 +82,13 @@ class WarmLinter:
         os.waitpid(self._pid, 0)
 
 
-def _serve(jobs_read: int, results_write: int) -> None:
-    code = 0
-    try:
-        _rules()  # the slow part, done while the parent works
-        with os.fdopen(jobs_read, "rb") as jobs:
-            pending, use_cache = pickle.load(jobs)
-        try:
-            outcome: object = _lint_in_parallel(pending, use_cache)
-        except Exception as exc:  # handed to the parent, which raises it there
-            outcome = exc
-        with os.fdopen(results_write, "wb") as results:
-            pickle.dump(outcome, results)
-    except BaseException:
-        code = 1  # the parent closed the pipe (nothing to lint) or killed us
-    finally:
-        os._exit(code)
+def _lint_jobs(jobs_read: int) -> list[Finding]:
+    """The warm child: load the rules (the slow part, while the parent works), then lint what it is sent. If
+    the parent closes the pipe instead (everything was cached), reading fails and the child just exits."""
+    _rules()
+    with os.fdopen(jobs_read, "rb") as jobs:
+        pending, use_cache = pickle.load(jobs)
+    return _lint_in_parallel(pending, use_cache)
 
 
 def _lint_in_parallel(templates: Templates, use_cache: bool) -> list[Finding]:
@@ -116,12 +97,8 @@ def _lint_in_parallel(templates: Templates, use_cache: bool) -> list[Finding]:
     helpers = [_fork(lambda group=group: _lint_and_cache(group, use_cache)) for group in groups[1:]]
     findings = _lint_and_cache(groups[0], use_cache) if groups else []
     for pid, results in helpers:
-        with os.fdopen(results, "rb") as answer:
-            outcome = pickle.load(answer)
+        findings += _answer(results)
         os.waitpid(pid, 0)
-        if isinstance(outcome, BaseException):
-            raise outcome
-        findings += outcome
     return sorted(findings)
 
 
@@ -133,26 +110,35 @@ def _balanced_groups(templates: Templates, count: int) -> list[Templates]:
     return [g for g in groups if g]
 
 
-def _fork(work) -> tuple[int, int]:
+def _fork(work, close_in_child: tuple[int, ...] = ()) -> tuple[int, int]:
     """Run `work()` in a forked child; returns (pid, fd to read its pickled result or exception from)."""
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:
-        os.close(read)
+        for fd in (read, *close_in_child):
+            os.close(fd)
         code = 0
         try:
             try:
                 outcome = work()
-            except Exception as exc:
+            except Exception as exc:  # handed to the parent, which raises it there
                 outcome = exc
             with os.fdopen(write, "wb") as answer:
                 pickle.dump(outcome, answer)
         except BaseException:
-            code = 1
+            code = 1  # nobody to answer (the parent closed its end) or killed
         finally:
             os._exit(code)
     os.close(write)
     return pid, read
+
+
+def _answer(results: int) -> list[Finding]:
+    with os.fdopen(results, "rb") as answer:
+        outcome = pickle.load(answer)
+    if isinstance(outcome, BaseException):
+        raise outcome
+    return outcome
 
 
 def _uncached(templates: Templates, use_cache: bool) -> Templates:
