@@ -74,8 +74,14 @@ class JsonApi:
         return response.json()
 
     def _endpoint(self, region: str) -> str:
-        endpoint = os.environ.get(f"AWS_ENDPOINT_URL_{self.service.upper()}") or os.environ.get("AWS_ENDPOINT_URL")
-        return endpoint.rstrip("/") + "/" if endpoint else f"https://{self.service}.{region}.amazonaws.com/"
+        endpoint = endpoint_override(self.service)
+        return endpoint + "/" if endpoint else f"https://{self.service}.{region}.amazonaws.com/"
+
+
+def endpoint_override(service: str) -> str | None:
+    """AWS_ENDPOINT_URL_<SERVICE> or else AWS_ENDPOINT_URL, without a trailing slash; None: AWS itself."""
+    endpoint = os.environ.get(f"AWS_ENDPOINT_URL_{service.upper()}") or os.environ.get("AWS_ENDPOINT_URL")
+    return endpoint.rstrip("/") if endpoint else None
 
 
 def _error_type(response: httpx2.Response) -> str:

@@ -9,13 +9,12 @@ credential chain and SigV4 signers alone add ~8 MB. Credentials come from the us
 from __future__ import annotations
 
 import functools
-import os
 import re
 from urllib.parse import quote
 
 import httpx2
 
-from server.aws import AwsError, Credentials
+from server.aws import AwsError, Credentials, endpoint_override
 from server.http_clients import new_client
 
 PUT_TIMEOUT_SECONDS = 20.0
@@ -65,9 +64,9 @@ class S3Objects:
 
     def _object_url(self, key: str, region: str) -> str:
         path = quote(key, safe="/")
-        endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+        endpoint = endpoint_override("s3")
         if endpoint:
-            return f"{endpoint.rstrip('/')}/{self.bucket}/{path}"  # path style: what local endpoints serve
+            return f"{endpoint}/{self.bucket}/{path}"  # path style: what local endpoints serve
         if "." in self.bucket:  # a dotted name would not match the *.s3 TLS certificate
             return f"https://s3.{region}.amazonaws.com/{self.bucket}/{path}"
         return f"https://{self.bucket}.s3.{region}.amazonaws.com/{path}"
