@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,18 +20,13 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp_types import CallToolResult
 
 from tests.fakes.elevenlabs_api import FAKE_API_KEY
+from tests.localaws import free_port
 
 SERVER_KEY = "test-server-key-6f1d0c2b9a"
 ELEVENLABS_KEY = FAKE_API_KEY
 BEARER = {"Authorization": f"Bearer {SERVER_KEY}"}
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 READY_TIMEOUT_SECONDS = 20
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def clean_environment() -> dict[str, str]:
