@@ -1,10 +1,10 @@
 """Who is calling: credentials from a request, and the principal they map to.
 
-The HTTP gate (`server.gate`) pulls one credential out of the request and asks an
+The HTTP gate (`server.http.gate`) pulls one credential out of the request and asks an
 `Authenticator` for the `Principal`. Tools read the principal from the request
-(`server.tools.common.elevenlabs`) to pick the ElevenLabs key. A future per-user
-token mode only needs another `Authenticator` (e.g. hashed tokens in DynamoDB,
-each with its own ElevenLabs key); nothing else changes.
+(`server.tools.common.elevenlabs`) to pick the ElevenLabs key. MCP_AUTH_MODE picks the
+authenticator: `api-key` (ApiKeyAuthenticator, below) or `tokens` (server.tokens: hashed
+per-user tokens in DynamoDB, each optionally with its own ElevenLabs key).
 """
 
 from __future__ import annotations
