@@ -21,7 +21,8 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         _print_all(exc.diagnostics)
         errors = sum(not d.warning for d in exc.diagnostics)
-        print(f"{errors} error{'s' if errors != 1 else ''} in {args.file}; nothing was written", file=sys.stderr)
+        untouched = f"; {args.out}/ was not changed" if args.run is _build else ""
+        print(f"{errors} error{'s' if errors != 1 else ''} in {args.file}{untouched}", file=sys.stderr)
         return ExitCode.INVALID_CONFIG
     except OSError as exc:
         print(f"error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)

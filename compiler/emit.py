@@ -29,7 +29,7 @@ def stale_files(out_dir: Path, files: dict[str, str]) -> list[str]:
 def write_outputs(out_dir: Path, files: dict[str, str]) -> list[str]:
     """Write `files` (name -> text, including the manifest) atomically; returns the names that changed."""
     changed = stale_files(out_dir, files)
-    obsolete = _owned(out_dir) - set(files)
+    obsolete = [name for name in changed if name not in files]
     out_dir.mkdir(parents=True, exist_ok=True)
     staged: list[tuple[str, str]] = []
     try:

@@ -212,7 +212,6 @@ class Deployment(Strict):
     spec: DeploymentSpec = Field(description="What to run, where, when, and who may call it.")
 
 
-Document = Union[ImageRepository, Deployment]
 KINDS: dict[str, type[Strict]] = {"ImageRepository": ImageRepository, "Deployment": Deployment}
 
 

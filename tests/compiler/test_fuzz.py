@@ -77,11 +77,7 @@ def test_random_documents(tmp_path, documents):
 def test_alias_bomb_is_refused_quickly():
     layers = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
     layers += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 9)]
-    try:
-        load_bytes("\n".join(layers).encode(), "bomb.yaml")
-    except ConfigError:
-        raise AssertionError("a structural problem should be reported with the documents, not raised")
-    documents, problems = load_bytes("\n".join(layers).encode(), "bomb.yaml")
+    documents, problems = load_bytes("\n".join(layers).encode(), "bomb.yaml")  # reported, not raised
     assert any("document too large" in p.message for p in problems)
 
 
