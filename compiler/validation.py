@@ -114,7 +114,7 @@ def _diagnostic(doc: Document, cls: type[BaseModel], error: dict) -> Diagnostic:
     if kind == "literal_error":
         found = error["input"]
         return doc.diagnostic(loc, f"{found!r} is not allowed; expected {ctx.get('expected')}"
-                              + _did_you_mean(found, _literal_choices(ctx.get("expected", ""))))
+                              + _did_you_mean(found, _literal_values(cls, loc, _topology(doc))))
     message = error["msg"].removeprefix("Value error, ")
     if kind not in ("value_error",) and not isinstance(error["input"], (dict, list)):
         message += f" (found {error['input']!r})"
@@ -123,7 +123,7 @@ def _diagnostic(doc: Document, cls: type[BaseModel], error: dict) -> Diagnostic:
 
 def _unknown_key_message(doc: Document, cls: type[BaseModel], loc: tuple) -> str:
     key = loc[-1]
-    topology = doc.data.get("spec", {}).get("topology") if isinstance(doc.data.get("spec"), dict) else None
+    topology = _topology(doc)
     owner = next((t for t, k in model.TOPOLOGY_OPTION_KEYS.items() if k == key), None)
     if owner and loc[:-1] == ("spec",) and owner != topology:
         return f"{key!r} options apply to topology {owner!r}, but this deployment's topology is {topology!r}"
@@ -138,8 +138,14 @@ def _did_you_mean(word: object, choices) -> str:
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
-def _literal_choices(expected: str) -> list[str]:
-    return [part.strip(" '") for part in expected.replace(" or ", ",").split(",") if part.strip(" '")]
+def _topology(doc: Document) -> object:
+    spec = doc.data.get("spec")
+    return spec.get("topology") if isinstance(spec, dict) else None
+
+
+def _literal_values(cls: type[BaseModel], path: tuple, topology: object) -> list[str]:
+    """The values a Literal field at `path` allows, from the model itself."""
+    return [str(value) for value in typing.get_args(_unwrap(_annotation_at(cls, path, topology)))]
 
 
 def _yaml_path(cls: type[BaseModel], loc: tuple) -> tuple:
@@ -156,15 +162,19 @@ def _yaml_path(cls: type[BaseModel], loc: tuple) -> tuple:
     return tuple(path)
 
 
-def _keys_at(cls: type[BaseModel], path: tuple, topology: object) -> list[str]:
-    """The YAML keys a model accepts at `path` (a YAML path: the union member is chosen by `topology`)."""
+def _annotation_at(cls: type[BaseModel], path: tuple, topology: object) -> object:
+    """The type at `path` (a YAML path: the union member is chosen by `topology`), or None."""
     target: object = cls
     for part in path:
-        target = _union_member(target, topology) or target
-        target = _step(target, part)
+        target = _step(_union_member(target, topology) or target, part)
         if target is None:
-            return []
-    target = _unwrap(_union_member(target, topology) or target)
+            return None
+    return _union_member(target, topology) or target
+
+
+def _keys_at(cls: type[BaseModel], path: tuple, topology: object) -> list[str]:
+    """The YAML keys a model accepts at `path`."""
+    target = _unwrap(_annotation_at(cls, path, topology))
     if isinstance(target, type) and issubclass(target, BaseModel):
         return [info.alias or name for name, info in target.model_fields.items()]
     return []
