@@ -17,7 +17,7 @@ from .. import naming
 from ..model import AlbOptions
 from . import server
 from .alerts import AlarmSpec
-from .network import Network
+from .network import Network, admit_to_tasks, to_tasks
 
 HTTPS, HTTP = 443, 80
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
@@ -77,18 +77,9 @@ def _security_group(t: Template, network: Network, ports: dict[int, str], source
         GroupDescription="MCP server load balancer",
         VpcId=Ref(network.vpc),
         SecurityGroupIngress=[_ingress(port, purpose, source) for port, purpose in ports.items() for source in sources],
-        SecurityGroupEgress=[ec2.SecurityGroupRule(
-            IpProtocol="tcp", FromPort=server.PORT, ToPort=server.PORT,
-            DestinationSecurityGroupId=GetAtt(tasks, "GroupId"), Description="To the MCP server tasks")],
+        SecurityGroupEgress=[to_tasks(tasks, "To the MCP server tasks")],
     ))
-    # A separate resource: inline, each group would reference the other (a circular dependency).
-    t.add_resource(ec2.SecurityGroupIngress(
-        naming.TASK_INGRESS_FROM_LOAD_BALANCER,
-        GroupId=GetAtt(tasks, "GroupId"),
-        SourceSecurityGroupId=GetAtt(group, "GroupId"),
-        IpProtocol="tcp", FromPort=server.PORT, ToPort=server.PORT,
-        Description="From the load balancer only",
-    ))
+    admit_to_tasks(t, naming.TASK_INGRESS_FROM_LOAD_BALANCER, tasks, group, "From the load balancer only")
     return group
 
 

@@ -17,9 +17,9 @@ from troposphere import servicediscovery as sd
 
 from .. import naming
 from ..model import Logs, NatInstanceOptions
-from . import cloudmap, server
+from . import cloudmap
 from .alerts import AlarmSpec
-from .network import Network
+from .network import Network, admit_to_tasks, to_tasks
 
 AUTHORIZER_CODE = Path(__file__).resolve().parent.parent / "assets" / "cidr_authorizer.py"
 AUTHORIZER_RUNTIME = "python3.13"
@@ -80,14 +80,9 @@ def _vpc_link(t: Template, network: Network, subnets: list[ec2.Subnet],
         naming.VPC_LINK_SECURITY_GROUP,
         GroupDescription="HTTP API VPC link",
         VpcId=Ref(network.vpc),
-        SecurityGroupEgress=[ec2.SecurityGroupRule(
-            IpProtocol="tcp", FromPort=server.PORT, ToPort=server.PORT,
-            DestinationSecurityGroupId=GetAtt(tasks, "GroupId"), Description="To the MCP server tasks")],
+        SecurityGroupEgress=[to_tasks(tasks, "To the MCP server tasks")],
     ))
-    t.add_resource(ec2.SecurityGroupIngress(
-        naming.TASK_INGRESS_FROM_VPC_LINK, GroupId=GetAtt(tasks, "GroupId"),
-        SourceSecurityGroupId=GetAtt(group, "GroupId"), IpProtocol="tcp", FromPort=server.PORT,
-        ToPort=server.PORT, Description="From the HTTP API VPC link only"))
+    admit_to_tasks(t, naming.TASK_INGRESS_FROM_VPC_LINK, tasks, group, "From the HTTP API VPC link only")
     return t.add_resource(api.VpcLink(
         naming.VPC_LINK, Name=Sub("${AWS::StackName}"), SubnetIds=[Ref(subnet) for subnet in subnets],
         SecurityGroupIds=[GetAtt(group, "GroupId")]))

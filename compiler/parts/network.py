@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from troposphere import Cidr, GetAtt, GetAZs, Ref, Select, Template, ec2
 
 from .. import naming
+from . import server
 
 VPC_CIDR = "10.0.0.0/16"
 SUBNET_CIDRS = ("10.0.0.0/24", "10.0.1.0/24", "10.0.2.0/24")
@@ -87,3 +88,18 @@ def task_security_group(t: Template, network: Network) -> ec2.SecurityGroup:
             IpProtocol="tcp", FromPort=HTTPS, ToPort=HTTPS, CidrIp="0.0.0.0/0",
             Description="HTTPS to ElevenLabs and AWS APIs")],
     ))
+
+
+def to_tasks(tasks: ec2.SecurityGroup, description: str) -> ec2.SecurityGroupRule:
+    """A front door's egress rule: the tasks' server port."""
+    return ec2.SecurityGroupRule(IpProtocol="tcp", FromPort=server.PORT, ToPort=server.PORT,
+                                 DestinationSecurityGroupId=GetAtt(tasks, "GroupId"), Description=description)
+
+
+def admit_to_tasks(t: Template, logical_id: str, tasks: ec2.SecurityGroup, source: ec2.SecurityGroup,
+                   description: str) -> ec2.SecurityGroupIngress:
+    """The tasks admit `source` on their server port. A separate resource: inline, each group would reference
+    the other (a circular dependency)."""
+    return t.add_resource(ec2.SecurityGroupIngress(
+        logical_id, GroupId=GetAtt(tasks, "GroupId"), SourceSecurityGroupId=GetAtt(source, "GroupId"),
+        IpProtocol="tcp", FromPort=server.PORT, ToPort=server.PORT, Description=description))

@@ -9,13 +9,13 @@ interface endpoint); the template holds only the reference.
 
 from __future__ import annotations
 
-from troposphere import GetAtt, Ref, Sub, Template, awslambda, dynamodb, ec2, secretsmanager
+from troposphere import Ref, Sub, Template, awslambda, dynamodb, ec2, secretsmanager
 
 from .. import naming
 from ..model import CommonSpec, Schedule
 from . import lambdas, server
 from .dynamodb import relay_access
-from .network import HTTPS, Network
+from .network import HTTPS, Network, admit_to_tasks, to_tasks
 
 # The relay answers within API Gateway's 29 s: its own call to the task gives up 2 s before.
 RELAY_TIMEOUT_SECONDS = 29
@@ -57,17 +57,13 @@ def security_group(t: Template, network: Network, tasks: ec2.SecurityGroup) -> e
         GroupDescription="WebSocket relay function",
         VpcId=Ref(network.vpc),
         SecurityGroupEgress=[
-            ec2.SecurityGroupRule(IpProtocol="tcp", FromPort=server.PORT, ToPort=server.PORT,
-                                  DestinationSecurityGroupId=GetAtt(tasks, "GroupId"), Description="To the tasks"),
+            to_tasks(tasks, "To the tasks"),
             # Without a public address the only way out of the VPC is the DynamoDB gateway endpoint.
             ec2.SecurityGroupRule(IpProtocol="tcp", FromPort=HTTPS, ToPort=HTTPS, CidrIp="0.0.0.0/0",
                                   Description="To DynamoDB through the gateway endpoint"),
         ],
     ))
-    t.add_resource(ec2.SecurityGroupIngress(
-        naming.TASK_INGRESS_FROM_RELAY, GroupId=GetAtt(tasks, "GroupId"),
-        SourceSecurityGroupId=GetAtt(group, "GroupId"), IpProtocol="tcp", FromPort=server.PORT,
-        ToPort=server.PORT, Description="From the WebSocket relay only"))
+    admit_to_tasks(t, naming.TASK_INGRESS_FROM_RELAY, tasks, group, "From the WebSocket relay only")
     return group
 
 
