@@ -11,13 +11,13 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from troposphere import GetAtt, Ref, Sub, Template, awslambda, ec2, iam, logs
+from troposphere import GetAtt, Ref, Sub, Template, awslambda, ec2, iam
 from troposphere import apigatewayv2 as api
 from troposphere import servicediscovery as sd
 
 from .. import naming
 from ..model import Logs, NatInstanceOptions
-from . import cloudmap
+from . import cloudmap, lambdas
 from .alerts import AlarmSpec
 from .network import Network, admit_to_tasks, to_tasks
 
@@ -57,9 +57,8 @@ def http_api(t: Template, deployment: str, network: Network, subnets: list[ec2.S
         route.AuthorizationType = "CUSTOM"
         route.AuthorizerId = Ref(_cidr_authorizer(t, deployment, api_, allowed_cidrs, log_settings))
     t.add_resource(route)
-    access_logs = t.add_resource(logs.LogGroup(
-        naming.HTTP_API_ACCESS_LOGS, LogGroupName=naming.access_log_group_name(deployment),
-        RetentionInDays=log_settings.retention_days, DeletionPolicy="Delete", UpdateReplacePolicy="Delete"))
+    access_logs = lambdas.log_group(t, naming.HTTP_API_ACCESS_LOGS, naming.access_log_group_name(deployment),
+                                    log_settings)
     stage = t.add_resource(api.Stage(
         naming.HTTP_API_STAGE, ApiId=Ref(api_), StageName="$default", AutoDeploy=True,
         DefaultRouteSettings=api.RouteSettings(ThrottlingRateLimit=float(options.throttle_rate_per_second),
@@ -90,9 +89,8 @@ def _vpc_link(t: Template, network: Network, subnets: list[ec2.Subnet],
 
 def _cidr_authorizer(t: Template, deployment: str, api_: api.Api, allowed_cidrs: list[str],
                      log_settings: Logs) -> api.Authorizer:
-    log_group = t.add_resource(logs.LogGroup(
-        naming.CIDR_AUTHORIZER_LOGS, LogGroupName=naming.authorizer_log_group_name(deployment),
-        RetentionInDays=log_settings.retention_days, DeletionPolicy="Delete", UpdateReplacePolicy="Delete"))
+    log_group = lambdas.log_group(t, naming.CIDR_AUTHORIZER_LOGS, naming.authorizer_log_group_name(deployment),
+                                  log_settings)
     role = t.add_resource(iam.Role(
         naming.CIDR_AUTHORIZER_ROLE,
         AssumeRolePolicyDocument={"Version": "2012-10-17", "Statement": [{
@@ -115,8 +113,7 @@ def _cidr_authorizer(t: Template, deployment: str, api_: api.Api, allowed_cidrs:
         naming.CIDR_AUTHORIZER, ApiId=Ref(api_), Name="source-cidrs", AuthorizerType="REQUEST",
         AuthorizerPayloadFormatVersion="2.0", EnableSimpleResponses=True,
         IdentitySource=["$context.identity.sourceIp"], AuthorizerResultTtlInSeconds=AUTHORIZER_CACHE_SECONDS,
-        AuthorizerUri=Sub("arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/"
-                          f"${{{function.title}.Arn}}/invocations"),
+        AuthorizerUri=lambdas.invocations_uri(function),
     ))
     t.add_resource(awslambda.Permission(
         naming.CIDR_AUTHORIZER_PERMISSION, Action="lambda:InvokeFunction", FunctionName=GetAtt(function, "Arn"),
