@@ -127,9 +127,7 @@ def test_named_iam_needs_the_named_capability():
 
 
 def test_tokens_deployments_tell_users_to_issue_a_token_not_to_read_the_server_key():
-    from pathlib import Path
-
-    text = (Path(__file__).parent / "cases" / "valid" / "alb-tokens" / "alb-tokens.md").read_text()
+    text = (ROOT / "tests" / "cases" / "valid" / "alb-tokens" / "alb-tokens.md").read_text()
     connect = text.split("## Connect", 1)[1].split("## Cost", 1)[0]
     assert "python -m compiler tokens issue alb-tokens" in connect
     assert "MCP_SERVER_API_KEY" not in connect
