@@ -54,11 +54,6 @@ def dispatch(request: Request, state: FakeState) -> Response:
     return Response.json({"detail": "Not Found"}, status=404)
 
 
-def endpoint_list() -> list[str]:
-    """`METHOD /path/{param}` for every registered endpoint, in registration order."""
-    return [f"{r.method} {r.template}" for r in ROUTES]
-
-
 def require_text(payload: dict, name: str) -> str:
     """A non-blank string field of a JSON body, else ElevenLabs' 422."""
     value = payload.get(name)
