@@ -9,6 +9,7 @@ from server.http.responses import header_map, send_json
 from server.network import HostPolicy, IPNetwork, address_allowed, client_address
 
 REALM = 'Bearer realm="elevenlabs-mcp"'
+OPEN_PATHS = frozenset({"/health"})
 
 
 class Gate:
@@ -20,17 +21,15 @@ class Gate:
         allowed_cidrs: tuple[IPNetwork, ...],
         trusted_proxies: tuple[IPNetwork, ...],
         authenticator: Authenticator,
-        open_paths: frozenset[str] = frozenset({"/health"}),
     ):
         self.app = app
         self.hosts = hosts
         self.allowed_cidrs = allowed_cidrs
         self.trusted_proxies = trusted_proxies
         self.authenticator = authenticator
-        self.open_paths = open_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in self.open_paths:
+        if scope["type"] != "http" or scope["path"] in OPEN_PATHS:
             await self.app(scope, receive, send)
             return
         headers = header_map(scope)
