@@ -101,7 +101,7 @@ def schedule_window(source: Source) -> Iterator[Diagnostic]:
     schedule = source.model.spec.schedule
     if schedule is None:
         return
-    start, end = schedule.active_hours.split("-")
+    start, end = schedule.window()
     if start == end:
         yield source.doc.diagnostic(("spec", "schedule", "activeHours"), f"the window {schedule.active_hours} is "
                                     "empty; to run around the clock, remove the schedule")

@@ -96,15 +96,10 @@ def _line(key: str, quantity: float, item: str | None = None, when: str = "") ->
 def hours(schedule) -> Hours:
     if schedule is None:
         return Hours(active=HOURS_PER_MONTH, windows=0)
-    start, end = (_minutes(part) for part in schedule.active_hours.split("-"))
+    start, end = schedule.window()
     window = ((end - start) % (24 * 60) or 24 * 60) / 60  # 22:00-02:00 is 4 hours; 08:00-08:00 all day
     windows = len(schedule.days) * WEEKS_PER_MONTH
     return Hours(active=window * windows, windows=windows)
-
-
-def _minutes(hh_mm: str) -> int:
-    hours_part, minutes_part = hh_mm.split(":")
-    return int(hours_part) * 60 + int(minutes_part)
 
 
 # --- lines every topology has ------------------------------------------------------------------------------

@@ -133,6 +133,11 @@ class Schedule(Strict):
     days: list[Literal["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"]] = Field(
         default_factory=lambda: list(DAYS), min_length=1, description="Days on which the window starts.")
 
+    def window(self) -> tuple[int, int]:
+        """(start, end) of activeHours in minutes after midnight; end <= start means it closes the next day."""
+        start, end = (int(hh) * 60 + int(mm) for hh, mm in (part.split(":") for part in self.active_hours.split("-")))
+        return start, end
+
 
 class Logs(Strict):
     retention_days: int = Field(7, description="CloudWatch Logs retention; one of the values AWS allows.")

@@ -210,13 +210,13 @@ def test_window_ending_at_midnight_closes_the_next_day():
     }
 
 
-@pytest.mark.parametrize("hh_mm, days, expected", [
-    ("08:00", ["MON"], "cron(0 8 ? * MON *)"),
-    ("06:30", ["SAT", "SUN"], "cron(30 6 ? * SAT,SUN *)"),
-    ("23:59", ["FRI"], "cron(59 23 ? * FRI *)"),
+@pytest.mark.parametrize("minute_of_day, days, expected", [
+    (8 * 60, ["MON"], "cron(0 8 ? * MON *)"),
+    (6 * 60 + 30, ["SAT", "SUN"], "cron(30 6 ? * SAT,SUN *)"),
+    (23 * 60 + 59, ["FRI"], "cron(59 23 ? * FRI *)"),
 ])
-def test_cron_expression(hh_mm, days, expected):
-    assert schedule.cron(hh_mm, days) == expected
+def test_cron_expression(minute_of_day, days, expected):
+    assert schedule.cron(minute_of_day, days) == expected
 
 
 def test_cpu_target_tracking_only_when_asked():

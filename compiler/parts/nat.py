@@ -81,7 +81,7 @@ def nat_instance(t: Template, network: Network, options: NatInstanceOptions, sch
 def scheduled_sizes(schedule: Schedule, lead_minutes: int) -> list[tuple[str, str, int]]:
     """(logical ID, 5-field recurrence, group size): up lead_minutes before the window opens, down as long
     after it closes, on the same days (shifted when the lead crosses midnight)."""
-    start, end = (_minutes(hh_mm) for hh_mm in schedule.active_hours.split("-"))
+    start, end = schedule.window()
     if end <= start:  # the window crosses midnight: it closes the next day
         end += MINUTES_PER_DAY
     days = [day for day in DAYS if day in schedule.days]
@@ -101,11 +101,6 @@ def recurrence(minute_of_week_day: int, days: list[str]) -> str:
 
 
 _CRON_DAY = {"SUN": 0, "MON": 1, "TUE": 2, "WED": 3, "THU": 4, "FRI": 5, "SAT": 6}
-
-
-def _minutes(hh_mm: str) -> int:
-    hours, minutes = (int(part) for part in hh_mm.split(":"))
-    return hours * 60 + minutes
 
 
 def _security_group(t: Template, network: Network) -> ec2.SecurityGroup:

@@ -37,7 +37,7 @@ def scaling(t: Template, task: Task, schedule: Schedule | None, cluster: Cluster
 
 
 def scheduled_actions(task: Task, schedule: Schedule) -> list[aas.ScheduledAction]:
-    start, end = schedule.active_hours.split("-")
+    start, end = schedule.window()
     days = [day for day in DAYS if day in schedule.days]  # week order, whatever order the file lists
     # A window that crosses midnight (22:00-02:00) closes on the day after each day it opens.
     end_days = _next_days(days) if end <= start else days
@@ -47,9 +47,9 @@ def scheduled_actions(task: Task, schedule: Schedule) -> list[aas.ScheduledActio
     ]
 
 
-def cron(hh_mm: str, days: list[str]) -> str:
+def cron(minute_of_day: int, days: list[str]) -> str:
     """Application Auto Scaling's 6-field cron: minutes hours day-of-month month day-of-week year."""
-    hours, minutes = (int(part) for part in hh_mm.split(":"))
+    hours, minutes = divmod(minute_of_day, 60)
     return f"cron({minutes} {hours} ? * {','.join(days)} *)"
 
 
