@@ -34,9 +34,10 @@ def free_port() -> int:
 class MotoServer:
     """A moto_server on a free loopback port; started on enter, stopped on exit."""
 
-    def __init__(self, start_timeout: float = 30) -> None:
+    def __init__(self, start_timeout: float = 30, env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.start_timeout = start_timeout
+        self.env = env or {}  # extra moto settings, e.g. INITIAL_NO_AUTH_ACTION_COUNT
         self.process: subprocess.Popen | None = None
 
     @property
@@ -45,6 +46,7 @@ class MotoServer:
 
     def __enter__(self) -> MotoServer:
         self.process = subprocess.Popen([str(MOTO_SERVER), "-H", "127.0.0.1", "-p", str(self.port)],
+                                        env={**os.environ, **self.env},
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + self.start_timeout
         while True:

@@ -8,15 +8,8 @@ signature against that user's secret key, as S3 would.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import time
-from pathlib import Path
 
-import httpx
-
-from tests.server.harness import free_port
+from tests import localaws
 
 REGION = "us-east-1"
 SETUP_ACTIONS = 4  # create_user, create_access_key, put_user_policy, create_bucket
@@ -26,38 +19,14 @@ WRITE_AND_READ_AUDIO = {
 }
 
 
-class MotoServer:
+class MotoServer(localaws.MotoServer):
     def __init__(self) -> None:
-        self.port = free_port()
-        self.process: subprocess.Popen | None = None
+        super().__init__(env={"INITIAL_NO_AUTH_ACTION_COUNT": str(SETUP_ACTIONS)})
         self.access_key: dict[str, str] = {}
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> MotoServer:
-        binary = Path(sys.executable).parent / "moto_server"
-        self.process = subprocess.Popen(
-            [str(binary), "-H", "127.0.0.1", "-p", str(self.port)],
-            env={**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": str(SETUP_ACTIONS)},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{self.url}/moto-api/", timeout=1)
-                return self
-            except httpx.TransportError:
-                if time.monotonic() > deadline:
-                    self.process.kill()
-                    raise RuntimeError("moto_server did not start within 30 s") from None
-                time.sleep(0.1)
-
-    def __exit__(self, *exc_info) -> None:
-        self.process.terminate()
-        self.process.wait(10)
+        return self.endpoint
 
     def set_up(self, bucket: str) -> dict[str, str]:
         """Create a user allowed to put and get objects, and the bucket; return that user's AWS environment."""
