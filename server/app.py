@@ -29,13 +29,15 @@ INSTRUCTIONS = (
 )
 
 
-def build_mcp(services: Services) -> MCPServer:
+def build_mcp(services: Services, authenticator: Authenticator | None = None) -> MCPServer:
     @asynccontextmanager
     async def lifespan(_: MCPServer) -> AsyncIterator[Services]:
         try:
             yield services  # tools reach it as ctx.request_context.lifespan_context
         finally:
             await services.aclose()
+            if hasattr(authenticator, "aclose"):  # one that holds connections (tokens)
+                await authenticator.aclose()
 
     mcp = MCPServer("elevenlabs", instructions=INSTRUCTIONS, version="0.1.0", lifespan=lifespan)
     register_tools(mcp)
@@ -57,7 +59,7 @@ def build_app(settings: Settings, authenticator: Authenticator | None = None) ->
     """The whole server. `authenticator` defaults to the one MCP_AUTH_MODE names."""
     if authenticator is None:
         authenticator = default_authenticator(settings)
-    mcp = build_mcp(Services.from_settings(settings))
+    mcp = build_mcp(Services.from_settings(settings), authenticator)
     sdk_app = mcp.streamable_http_app(
         streamable_http_path=MCP_PATH,
         stateless_http=True,

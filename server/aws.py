@@ -55,6 +55,9 @@ class JsonApi:
         self._client = client
         self._credentials = Credentials()
 
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
     async def call(self, action: str, body: dict) -> dict:
         from botocore.auth import SigV4Auth
         from botocore.awsrequest import AWSRequest

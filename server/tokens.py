@@ -69,6 +69,10 @@ class TokenAuthenticator:
             self._remember(digest, row)
         return row.principal(self._wall_clock()) if row else None
 
+    async def aclose(self) -> None:
+        if self._dynamodb is not None:
+            await self._dynamodb.aclose()
+
     async def _fetch(self, digest: str) -> TokenRow | None:
         if self._dynamodb is None:
             self._dynamodb = JsonApi("dynamodb", "DynamoDB_20120810", new_client(timeout=LOOKUP_TIMEOUT_SECONDS))

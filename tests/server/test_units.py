@@ -116,3 +116,16 @@ def test_settings_errors_name_the_variable():
         "MCP_MAX_INLINE_AUDIO_BYTES: must be 0 (never inline) or a positive number of bytes",
         "MCP_PORT: must be between 1 and 65535",
     ]
+
+
+def test_token_authenticator_closes_its_connection_pool():
+    from server.aws import JsonApi
+    from server.http_clients import new_client
+    from server.tokens import TokenAuthenticator
+
+    authenticator = TokenAuthenticator("tokens")
+    anyio.run(authenticator.aclose)  # nothing opened yet: nothing to close
+    client = new_client(timeout=1)
+    authenticator._dynamodb = JsonApi("dynamodb", "DynamoDB_20120810", client)
+    anyio.run(authenticator.aclose)
+    assert client.is_closed
