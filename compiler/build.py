@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import docs, emit
-from .diagnostics import Diagnostic
+from .diagnostics import ConfigError, Diagnostic
 from .lint import Finding, WarmLinter
 from .validation import Config, load_config
 
@@ -29,22 +29,35 @@ def compile_config(config: Config) -> tuple[dict[str, str], dict[str, tuple[str,
 
     files: dict[str, str] = {}
     templates: dict[str, tuple[str, str]] = {}
+    too_big: list[Diagnostic] = []
     for source in config.repositories:
         repo = source.model
         name = f"{repo.metadata.name}.json"
-        files[name] = emit.render_json(build_repository(repo).to_dict())
+        files[name] = emit.render_template(build_repository(repo).to_dict())
         templates[name] = (files[name], repo.spec.region)
     for source in config.deployments:
         deployment = source.model
         repository = config.repository(deployment.spec.image.repository).model
         template = TOPOLOGIES[deployment.spec.topology](deployment, repository)
         name, body = f"{deployment.metadata.name}.json", template.to_dict()
-        files[name] = emit.render_json(body)
+        files[name] = emit.render_template(body)
         templates[name] = (files[name], deployment.spec.region)
+        too_big += _deployable_size(source, name, files[name])
         files[f"{deployment.metadata.name}.parameters.json"] = emit.render_json(parameter_overrides(deployment))
         files[f"{deployment.metadata.name}.md"] = docs.render(deployment, repository, body)
+    if too_big:
+        raise ConfigError(too_big)
     files[emit.MANIFEST] = emit.manifest(files)
     return files, templates
+
+
+def _deployable_size(source, name: str, text: str) -> list[Diagnostic]:
+    size = len(text.encode())
+    if size <= emit.DEPLOY_TEMPLATE_LIMIT:
+        return []
+    return [source.doc.diagnostic(("metadata", "name"), f"{name} would be {size:,} bytes; `aws cloudformation "
+                                  f"deploy` takes at most {emit.DEPLOY_TEMPLATE_LIMIT:,} without --s3-bucket. "
+                                  "Turn off an option of this deployment (authPage, alerts) or split it")]
 
 
 def parameter_overrides(deployment) -> list[str]:

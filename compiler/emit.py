@@ -15,8 +15,18 @@ from pathlib import Path
 MANIFEST = "manifest.json"
 
 
+# `aws cloudformation deploy` sends a template of at most this many bytes inline; beyond, it needs --s3-bucket.
+DEPLOY_TEMPLATE_LIMIT = 51_200
+
+
 def render_json(data: object) -> str:
     return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def render_template(data: object) -> str:
+    """A template as deterministic JSON, one value per line, indented by one space and without padding after
+    ':', so the stacks stay reviewable line by line and under DEPLOY_TEMPLATE_LIMIT for as long as possible."""
+    return json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
 def stale_files(out_dir: Path, files: dict[str, str]) -> list[str]:

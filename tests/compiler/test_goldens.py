@@ -36,3 +36,26 @@ def test_every_golden_template_lints_clean():
     assert len(templates) >= 2 * len(CASES)
     findings = lint_templates(templates, use_cache=False)
     assert findings == [], "\n".join(map(str, findings))
+
+
+def test_every_generated_template_deploys_without_a_bucket():
+    """`aws cloudformation deploy` refuses a template file over 51,200 bytes unless given --s3-bucket."""
+    generated = Path(__file__).parents[2] / "generated"
+    templates = [p for p in sorted(generated.glob("*.json")) + sorted(VALID.glob("*/*.json"))
+                 if not p.name.endswith(".parameters.json") and p.name != "manifest.json"]
+    assert len(templates) > len(CASES)
+    sizes = {str(p): p.stat().st_size for p in templates}
+    assert {p: size for p, size in sizes.items() if size > 51_200} == {}
+
+
+def test_a_template_over_the_deploy_limit_is_a_positioned_error(monkeypatch):
+    from compiler import emit
+    from compiler.diagnostics import ConfigError
+
+    monkeypatch.setattr(emit, "DEPLOY_TEMPLATE_LIMIT", 10_000)
+    case = VALID / "websocket-full.yaml"
+    with pytest.raises(ConfigError) as raised:
+        compile_config(load_config(str(case), display_name=case.name))
+    [diagnostic] = raised.value.diagnostics
+    assert diagnostic.path == "metadata.name" and diagnostic.line > 1
+    assert "without --s3-bucket" in diagnostic.message
