@@ -16,8 +16,9 @@ from .diagnostics import Diagnostic
 if TYPE_CHECKING:
     from .validation import Config, Source
 
-# Its authorizer and relay are inline Lambdas already at CloudFormation's 4,096-character ZipFile limit.
+# Shrinks as #6 lands: tokens and the auth page on websocket.
 NO_TOKENS_TOPOLOGIES = ("websocket",)
+NO_AUTH_PAGE_TOPOLOGIES = ("websocket", "alb", "nat-instance")
 
 
 def run(config: Config) -> list[Diagnostic]:
@@ -62,16 +63,27 @@ def image_reference(config: Config, source: Source) -> Iterator[Diagnostic]:
 
 
 def buildable(source: Source) -> Iterator[Diagnostic]:
-    """What the schema allows but this compiler does not build yet (every topology and auth mode is built)."""
+    """What the schema allows but this compiler does not build yet."""
     spec = source.model.spec
     if spec.auth.mode == "tokens" and spec.topology in NO_TOKENS_TOPOLOGIES:
         yield source.doc.diagnostic(("spec", "auth", "mode"), f"tokens are not built on topology "
-                                    f"{spec.topology!r} yet: its authorizer and relay are inline Lambdas already at "
-                                    "CloudFormation's 4,096-character limit; use api-key, or topology alb or "
-                                    "nat-instance")
-    if spec.auth.auth_page:
-        yield source.doc.diagnostic(("spec", "auth", "authPage"), "the auth page is part of the schema but this "
-                                    "compiler version does not build it yet")
+                                    f"{spec.topology!r} yet; use api-key, or topology alb or nat-instance")
+    if spec.auth.auth_page is not None and spec.topology in NO_AUTH_PAGE_TOPOLOGIES:
+        yield source.doc.diagnostic(("spec", "auth", "authPage"), f"the auth page is not built on topology "
+                                    f"{spec.topology!r} yet", at_key=True)
+
+
+def auth_page(source: Source) -> Iterator[Diagnostic]:
+    auth = source.model.spec.auth
+    if auth.auth_page is None:
+        return
+    path = ("spec", "auth", "authPage")
+    if auth.mode != "tokens":
+        yield source.doc.diagnostic(path, "the auth page issues personal tokens; set auth.mode: tokens",
+                                    at_key=True)
+    if not auth.auth_page.signup_code:
+        yield source.doc.diagnostic(path + ("signupCode",), "anyone who finds the page and holds an ElevenLabs key "
+                                    "can mint a token and run calls on this deployment's tasks", warning=True)
 
 
 def task_size(source: Source) -> Iterator[Diagnostic]:
@@ -147,5 +159,5 @@ def _ranges(values: tuple[int, ...]) -> str:
 
 FILE_RULES: list[Callable[[Config], Iterator[Diagnostic]]] = [unique_names]
 DEPLOYMENT_RULES: list[Callable[[Source], Iterator[Diagnostic]]] = [
-    buildable, task_size, log_retention, schedule_window, alb_front_door, budget_without_email,
+    buildable, auth_page, task_size, log_retention, schedule_window, alb_front_door, budget_without_email,
 ]

@@ -143,11 +143,21 @@ class Logs(Strict):
     retention_days: int = Field(7, description="CloudWatch Logs retention; one of the values AWS allows.")
 
 
+class AuthPage(Strict):
+    signup_code: bool = Field(True, description="Ask for a sign-up code (generated into Secrets Manager) before "
+                              "issuing a token; false lets anyone with an ElevenLabs key mint one.")
+    token_days: int = Field(90, ge=1, le=3650, description="Tokens the page issues expire after this many days.")
+    attempts_per_hour: int = Field(10, ge=1, le=1000, description="Sign-up attempts one source address may make "
+                                   "per hour (each server task or function instance counts on its own).")
+
+
 class Auth(Strict):
     mode: Literal["api-key", "tokens"] = Field(
         "api-key", description="api-key: one generated key in Secrets Manager. tokens: per-user tokens.")
     allowed_cidrs: list[Cidr] = Field(default_factory=list, description="Source addresses admitted; empty = all.")
-    auth_page: bool = Field(False, description="Serve the self-service page that issues personal tokens.")
+    auth_page: AuthPage | None = Field(None, description="Self-service page: a user pastes an ElevenLabs key, it "
+                                       "is checked, and a personal token is issued (needs mode tokens). Absent = "
+                                       "no page.")
 
 
 class Alerts(Strict):

@@ -108,6 +108,10 @@ def _diagnostic(doc: Document, cls: type[BaseModel], error: dict) -> Diagnostic:
         message = f"unknown topology {found!r}" if found else "missing required key 'topology'"
         message += f"; expected one of {', '.join(model.TOPOLOGIES)}" + _did_you_mean(found, model.TOPOLOGIES)
         return doc.diagnostic(loc + ("topology",), message)
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        switch_on = error["input"] is True and loc and isinstance(loc[-1], str)
+        hint = f"; `{loc[-1]}: {{}}` turns it on with every default" if switch_on else ""
+        return doc.diagnostic(loc, f"expected a mapping, found {error['input']!r}{hint}")
     if kind == "string_pattern_mismatch":
         hint = PATTERN_HINTS.get(ctx.get("pattern"), f"text matching {ctx.get('pattern')}")
         return doc.diagnostic(loc, f"{error['input']!r} is not {hint}")

@@ -48,6 +48,10 @@ class Settings(BaseSettings):
 
     # --- auth ---
     auth_mode: Literal["api-key", "tokens"] = _env("MCP_AUTH_MODE", "api-key", "How clients authenticate.")
+    trust_relay: bool = _env(
+        "MCP_TRUST_RELAY", False, "Tokens mode behind the WebSocket relay: MCP_SERVER_API_KEY is the relay's "
+        "key, and the relay names the user by the X-MCP-Token-Hash header."
+    )
     server_api_key: SecretStr = Field(
         SecretStr(""), validation_alias="MCP_SERVER_API_KEY", validate_default=True, description="The clients' key."
     )
@@ -57,6 +61,13 @@ class Settings(BaseSettings):
     tokens_cache_seconds: float = _env(
         "MCP_TOKENS_CACHE_SECONDS", DEFAULT_TOKENS_CACHE_SECONDS, "Seconds a token lookup is reused (revocation bound)."
     )
+    auth_page: bool = _env("MCP_AUTH_PAGE", False, "Serve /auth, where users exchange an ElevenLabs key for a token.")
+    signup_code: SecretStr = _env("MCP_SIGNUP_CODE", SecretStr(""), "Code the auth page asks for; empty = none.")
+    auth_page_token_days: int = _env("MCP_AUTH_PAGE_TOKEN_DAYS", 90, "Lifetime of tokens the auth page issues.")
+    auth_page_attempts_per_hour: int = _env(
+        "MCP_AUTH_PAGE_ATTEMPTS_PER_HOUR", 10, "Sign-up attempts one client address may make per hour."
+    )
+    public_url: str = _env("MCP_PUBLIC_URL", "", "Origin clients use (https://mcp.example.com); empty = from the request.")
     allowed_cidrs: Annotated[tuple[IPNetwork, ...], NoDecode] = _env(
         "MCP_ALLOWED_CIDRS", (), "Client networks admitted; empty admits everyone."
     )
@@ -192,14 +203,45 @@ class Settings(BaseSettings):
     @field_validator("server_api_key")
     @classmethod
     def _check_server_key(cls, value: SecretStr, info: ValidationInfo) -> SecretStr:
-        if info.data.get("auth_mode") != "api-key":
-            return value  # another mode, or an invalid one that is reported on its own
+        needed_for = "MCP_AUTH_MODE is api-key" if info.data.get("auth_mode") == "api-key" else (
+            "MCP_TRUST_RELAY is true" if info.data.get("trust_relay") else None)
+        if needed_for is None:
+            return value  # tokens without a relay, or an invalid mode that is reported on its own
         key = value.get_secret_value()
         if not key:
-            raise ValueError("required when MCP_AUTH_MODE is api-key")
+            raise ValueError(f"required when {needed_for}")
         if len(key) < MIN_SERVER_KEY_LENGTH or key != key.strip():
             raise ValueError(f"must be at least {MIN_SERVER_KEY_LENGTH} characters, without surrounding spaces")
         return value
+
+
+    @field_validator("trust_relay", "auth_page")
+    @classmethod
+    def _check_tokens_only(cls, value: bool, info: ValidationInfo) -> bool:
+        if value and info.data.get("auth_mode") != "tokens":
+            raise ValueError("only with MCP_AUTH_MODE tokens")
+        return value
+
+    @field_validator("auth_page_token_days")
+    @classmethod
+    def _check_token_days(cls, value: int) -> int:
+        if not 1 <= value <= 3650:
+            raise ValueError("must be between 1 and 3650 days")
+        return value
+
+    @field_validator("auth_page_attempts_per_hour")
+    @classmethod
+    def _check_attempts(cls, value: int) -> int:
+        if not 1 <= value <= 1000:
+            raise ValueError("must be between 1 and 1000")
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, value: str) -> str:
+        if value and not re.match(r"^https?://[^/\s?#]+$", value.rstrip("/")):
+            raise ValueError("must be an http(s) origin such as https://mcp.example.com")
+        return value.rstrip("/")
 
 
 def _split_list(value: str) -> list[str]:
