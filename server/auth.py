@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Protocol
 from urllib.parse import parse_qsl, urlencode
 
@@ -25,8 +26,8 @@ class Principal:
 
 
 class Authenticator(Protocol):
-    async def authenticate(self, credential: str) -> Principal | None:
-        """The principal for `credential`, or None when it is not valid."""
+    async def authenticate(self, credential: str, headers: Mapping[bytes, bytes]) -> Principal | None:
+        """The principal for `credential` (with the request's lower-case headers), or None when it is not valid."""
 
 
 class ApiKeyAuthenticator:
@@ -35,7 +36,7 @@ class ApiKeyAuthenticator:
     def __init__(self, key: str):
         self._key = key.encode()
 
-    async def authenticate(self, credential: str) -> Principal | None:
+    async def authenticate(self, credential: str, headers: Mapping[bytes, bytes]) -> Principal | None:
         if hmac.compare_digest(credential.encode(), self._key):
             return Principal(name="api-key")
         return None

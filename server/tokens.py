@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from server.auth import Principal
@@ -55,7 +55,7 @@ class TokenAuthenticator:
         self._cache: dict[str, tuple[float, TokenRow | None]] = {}  # hash -> (fetched at, row or None)
         self._dynamodb: JsonApi | None = None
 
-    async def authenticate(self, credential: str) -> Principal | None:
+    async def authenticate(self, credential: str, headers: Mapping[bytes, bytes]) -> Principal | None:
         digest = token_hash(credential)
         cached = self._cache.get(digest)
         if cached is not None and self._clock() - cached[0] < self.cache_seconds:

@@ -1,4 +1,8 @@
-"""Admission for every route except the open ones (/health): Host, client network, credential."""
+"""Admission for every route except the open ones (/health): Host, client network, credential.
+
+The auth page (/auth and below) is checked for Host and client network like any route, but needs no
+credential: it is where a user gets one.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from server.network import HostPolicy, IPNetwork, address_allowed, client_addres
 
 REALM = 'Bearer realm="elevenlabs-mcp"'
 OPEN_PATHS = frozenset({"/health"})
+AUTH_PAGE_PREFIX = "/auth"
 
 
 class Gate:
@@ -51,14 +56,21 @@ class Gate:
             await send_json(send, 403, {"error": "forbidden", "message": "Client address not allowed"})
             return
 
+        if _is_auth_page(scope["path"]):
+            await self.app(scope, receive, send)
+            return
         credential = find_credential(headers, scope["query_string"])
-        principal = await self.authenticator.authenticate(credential) if credential else None
+        principal = await self.authenticator.authenticate(credential, headers) if credential else None
         if principal is None:
             await _unauthorized(send, credential_given=credential is not None)
             return
         state["principal"] = principal
         scope["query_string"] = without_key_param(scope["query_string"])
         await self.app(scope, receive, send)
+
+
+def _is_auth_page(path: str) -> bool:
+    return path == AUTH_PAGE_PREFIX or path.startswith(AUTH_PAGE_PREFIX + "/")
 
 
 async def _unauthorized(send: Send, credential_given: bool) -> None:

@@ -28,7 +28,7 @@ class TokenTable:
     def __init__(self, principals: dict[str, Principal]):
         self.principals = principals
 
-    async def authenticate(self, credential: str) -> Principal | None:
+    async def authenticate(self, credential: str, headers) -> Principal | None:
         return self.principals.get(credential)
 
 

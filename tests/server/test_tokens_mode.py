@@ -125,15 +125,15 @@ def test_the_default_bound_is_60_seconds_and_expiry_is_exact(moto, stack, monkey
     authenticator = TokenAuthenticator(stack["TokensTable"], clock=lambda: now["monotonic"],
                                        wall_clock=lambda: now["wall"])
     dave, erin = issue(moto, "dave"), issue(moto, "erin", "--expires-days", "1")
-    assert anyio.run(authenticator.authenticate, dave).name == "token:dave"
-    assert anyio.run(authenticator.authenticate, erin).elevenlabs_api_key is None
+    assert anyio.run(authenticator.authenticate, dave, {}).name == "token:dave"
+    assert anyio.run(authenticator.authenticate, erin, {}).elevenlabs_api_key is None
 
     assert tokens_cli(moto.endpoint, "revoke", "voice", "dave").returncode == 0
     now["monotonic"] += 59.9
-    assert anyio.run(authenticator.authenticate, dave) is not None, "the cached row is used for up to 60 s"
+    assert anyio.run(authenticator.authenticate, dave, {}) is not None, "the cached row is used for up to 60 s"
     now["monotonic"] += 0.1
-    assert anyio.run(authenticator.authenticate, dave) is None, "revoked: refused once its cached row is 60 s old"
+    assert anyio.run(authenticator.authenticate, dave, {}) is None, "revoked: refused once its cached row is 60 s old"
 
     now["monotonic"] -= 30  # erin's row is still cached, yet her expiry counts at once
     now["wall"] += 86400 + 5
-    assert anyio.run(authenticator.authenticate, erin) is None
+    assert anyio.run(authenticator.authenticate, erin, {}) is None

@@ -74,9 +74,9 @@ def test_credential_sources_and_key_stripping():
 
 def test_api_key_authenticator():
     authenticator = ApiKeyAuthenticator("k" * 20)
-    assert anyio.run(authenticator.authenticate, "k" * 20) == Principal("api-key")
-    assert anyio.run(authenticator.authenticate, "k" * 19) is None
-    assert anyio.run(authenticator.authenticate, "ключ") is None  # non-ASCII must not crash the comparison
+    assert anyio.run(authenticator.authenticate, "k" * 20, {}) == Principal("api-key")
+    assert anyio.run(authenticator.authenticate, "k" * 19, {}) is None
+    assert anyio.run(authenticator.authenticate, "ключ", {}) is None  # non-ASCII must not crash the comparison
 
 
 @pytest.mark.parametrize(
