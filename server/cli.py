@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import sys
 
-from server.config import ConfigError, load_settings
-
 
 def main() -> None:
+    # Start-up builds thousands of long-lived objects (the MCP SDK's pydantic models); collecting while they
+    # are built only slows the start (about 5%). They are frozen into the permanent generation afterwards.
+    gc.disable()
+    try:
+        app, settings = _start_up()
+        gc.freeze()
+    finally:
+        gc.enable()
+
+    from server.runner import serve
+
+    serve(app, settings.host, settings.port, settings.drain_seconds)
+    sys.exit(0)
+
+
+def _start_up():
+    from server.config import ConfigError, load_settings
+
     try:
         settings = load_settings()
     except ConfigError as error:
@@ -24,7 +41,5 @@ def main() -> None:
         logging.getLogger("server").warning("MCP_ALLOW_INSECURE_INPUT_URLS is on: for tests only, never deploy it")
 
     from server.app import build_app
-    from server.runner import serve
 
-    serve(build_app(settings), settings.host, settings.port, settings.drain_seconds)
-    sys.exit(0)
+    return build_app(settings), settings
