@@ -9,16 +9,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import secrets
 import sys
-import time
 from datetime import datetime, timezone
 from urllib.parse import quote
 
 
 from .diagnostics import ExitCode
 
-TOKEN_PREFIX = "mcpt_"
 MIN_HASH_PREFIX = 6  # shorter prefixes than this are not accepted by revoke
 SHOWN_HASH_CHARS = 12
 
@@ -82,18 +79,14 @@ def _issue(table, endpoint: str, args: argparse.Namespace) -> str:
         raise TokensError("issue needs --name (who the token is for)")
     if args.expires_days is not None and args.expires_days < 1:
         raise TokensError("--expires-days must be at least 1")
-    from server.tokens import token_hash  # the server's modules load only when a tokens command runs
-
-    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    now = int(time.time())
-    item = {"hash": token_hash(token), "name": args.name, "created": now, "revoked": False}
-    if args.expires_days is not None:
-        item["expires"] = now + args.expires_days * 86400
+    key = None
     if args.elevenlabs_key_env:
         key = os.environ.get(args.elevenlabs_key_env, "").strip()
         if not key:
             raise TokensError(f"environment variable {args.elevenlabs_key_env} is empty or not set")
-        item["elevenlabs_key"] = key
+    from server.token_rows import new_token  # the server's modules load only when a tokens command runs
+
+    token, item = new_token(args.name, expires_days=args.expires_days, elevenlabs_key=key)
     table.put_item(Item=item, ConditionExpression="attribute_not_exists(#h)", ExpressionAttributeNames={"#h": "hash"})
     print(f"issued token {args.name!r} (hash {item['hash'][:SHOWN_HASH_CHARS]}); the URL below is shown only "
           "once, it cannot be recovered:", file=sys.stderr)
