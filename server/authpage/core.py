@@ -1,0 +1,202 @@
+"""The auth page's logic without I/O, shared by the server (server/authpage/routes.py) and the WebSocket
+deployment's auth Lambda: request validation, the attempts limiter, the sign-up code check, and the JSON the
+page reads (config.json, the answer to a sign-up, errors). Standard library only: a Lambda imports it at
+cold start.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import re
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from urllib.parse import quote
+
+MAX_BODY_BYTES = 4096
+MAX_KEY_LENGTH = 256
+MAX_NAME_LENGTH = 64
+MAX_CODE_LENGTH = 256
+WINDOW_SECONDS = 3600.0
+MAX_TRACKED_ATTEMPTS = 100_000  # timestamps the limiter keeps in all (about 10 MB at most)
+DEFAULT_CLIENT_NAME = "elevenlabs"
+
+_NAME = re.compile(r"[A-Za-z0-9 ._@-]+")
+_PRINTABLE_ASCII = re.compile(r"[\x21-\x7e]+")
+
+
+class SignupError(Exception):
+    """A refused sign-up: the HTTP status and the contract's error body."""
+
+    def __init__(self, status: int, code: str, message: str, *, retry_after: int | None = None):
+        super().__init__(message)
+        self.status, self.code, self.message, self.retry_after = status, code, message, retry_after
+
+    def body(self) -> dict:
+        return error_body(self.code, self.message)
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)} if self.retry_after is not None else {}
+
+
+def error_body(code: str, message: str) -> dict:
+    return {"error": code, "message": message}
+
+
+@dataclass(frozen=True)
+class SignupRequest:
+    elevenlabs_key: str
+    name: str
+    signup_code: str
+
+    def __repr__(self) -> str:  # never print the key nor the code
+        return f"SignupRequest(name={self.name!r})"
+
+
+def parse_request(raw: bytes, signup_code_required: bool) -> SignupRequest:
+    """The POST body, checked: {"elevenlabsKey", "name", "signupCode"} (other members are ignored)."""
+    if len(raw) > MAX_BODY_BYTES:
+        raise SignupError(413, "too_large", f"The request body is over {MAX_BODY_BYTES} bytes.")
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise SignupError(400, "bad_request", "The request body is not JSON.") from None
+    if not isinstance(body, dict):
+        raise SignupError(400, "bad_request", "The request body must be a JSON object.")
+    return SignupRequest(
+        elevenlabs_key=_elevenlabs_key(body.get("elevenlabsKey")),
+        name=_name(body.get("name")),
+        signup_code=_signup_code(body.get("signupCode"), signup_code_required),
+    )
+
+
+def _elevenlabs_key(value) -> str:
+    key = value.strip() if isinstance(value, str) else ""
+    if not key:
+        raise _bad_input("Paste your ElevenLabs API key.")
+    if len(key) > MAX_KEY_LENGTH or not _PRINTABLE_ASCII.fullmatch(key):
+        raise _bad_input(f"That is not an ElevenLabs API key (printable ASCII, at most {MAX_KEY_LENGTH} characters).")
+    return key
+
+
+def _name(value) -> str:
+    name = value.strip() if isinstance(value, str) else ""
+    if not name or len(name) > MAX_NAME_LENGTH or not _NAME.fullmatch(name):
+        raise _bad_input(f"Give a name of 1 to {MAX_NAME_LENGTH} characters: letters, digits, spaces and . _ @ -")
+    return name
+
+
+def _signup_code(value, required: bool) -> str:
+    if not required:
+        return ""
+    code = value if isinstance(value, str) else ""
+    if not code:
+        raise _bad_input("Enter the sign-up code you were given.")
+    if len(code) > MAX_CODE_LENGTH:
+        raise SignupError(403, "wrong_signup_code", "That sign-up code is not right.")
+    return code
+
+
+def _bad_input(message: str) -> SignupError:
+    return SignupError(400, "bad_request", message)
+
+
+def check_signup_code(given: str, expected: str) -> None:
+    """Raises the 403 unless `given` is the code; the comparison takes the same time wherever they differ."""
+    if not hmac.compare_digest(given.encode(), expected.encode()):
+        raise SignupError(403, "wrong_signup_code", "That sign-up code is not right.")
+
+
+class AttemptLimiter:
+    """At most `attempts_per_hour` attempts per client address in any sliding hour.
+
+    Memory is bounded: at most MAX_TRACKED_ATTEMPTS // attempts_per_hour addresses are remembered, the least
+    recently seen forgotten first. Counts live in one process: each server task or Lambda instance has its own.
+    """
+
+    def __init__(self, attempts_per_hour: int, *, clock: Callable[[], float] = time.monotonic,
+                 max_clients: int | None = None):
+        if attempts_per_hour < 1:
+            raise ValueError("attempts_per_hour must be at least 1")
+        self.limit = attempts_per_hour
+        self.max_clients = max_clients or max(1, MAX_TRACKED_ATTEMPTS // attempts_per_hour)
+        self._clock = clock
+        self._attempts: OrderedDict[str, deque[float]] = OrderedDict()
+
+    def attempt(self, client: str | None) -> int | None:
+        """Count an attempt from `client`; None when allowed, else the seconds to wait (for Retry-After).
+        An unknown address (None) shares one bucket: it cannot be told apart from others."""
+        key = client or "unknown"
+        now = self._clock()
+        times = self._attempts.pop(key, None) or deque()
+        while times and now - times[0] >= WINDOW_SECONDS:
+            times.popleft()
+        self._attempts[key] = times  # re-inserted last: most recently seen
+        if len(times) >= self.limit:
+            return max(1, int(times[0] + WINDOW_SECONDS - now + 0.999))
+        times.append(now)
+        while len(self._attempts) > self.max_clients:
+            self._attempts.popitem(last=False)
+        return None
+
+    def check(self, client: str | None) -> None:
+        """`attempt`, raising the 429 when over the limit."""
+        wait = self.attempt(client)
+        if wait is not None:
+            minutes = max(1, round(wait / 60))
+            raise SignupError(429, "too_many_attempts", f"Too many attempts from your address; try again in about "
+                              f"{minutes} minute{'s' if minutes != 1 else ''}.", retry_after=wait)
+
+    def __len__(self) -> int:
+        return len(self._attempts)
+
+
+def config_json(api_url: str, deployment: str, signup_code_required: bool, token_days: int) -> dict:
+    """What the page fetches as config.json."""
+    return {"apiUrl": api_url, "deployment": deployment, "signupCode": signup_code_required, "tokenDays": token_days}
+
+
+def connection_url(endpoint_url: str, token: str) -> str:
+    return f"{endpoint_url}?key={quote(token, safe='')}"
+
+
+def client_name(deployment: str) -> str:
+    """The server's name in the clients' configurations: lower-case letters, digits and hyphens."""
+    name = re.sub(r"[^a-z0-9]+", "-", deployment.lower()).strip("-")
+    return name[:MAX_NAME_LENGTH] or DEFAULT_CLIENT_NAME
+
+
+def clients_for_http(endpoint_url: str, token: str, deployment: str) -> list[dict]:
+    """Ready-to-paste configurations for clients that speak streamable HTTP to `endpoint_url` themselves.
+
+    Claude Desktop's custom connectors (Settings > Connectors) are reached from Anthropic's cloud, not from the
+    user's computer, so a deployment with allowedCidrs needs mcp-remote, which runs locally instead."""
+    url = connection_url(endpoint_url, token)
+    name = client_name(deployment)
+    return [
+        {"title": "Claude Code", "kind": "command", "text": f"claude mcp add --transport http {name} '{url}'"},
+        {"title": "Cursor (~/.cursor/mcp.json)", "kind": "json",
+         "text": _json({"mcpServers": {name: {"url": url}}})},
+        {"title": "Claude Desktop or claude.ai (Settings > Connectors > Add custom connector: this URL; "
+                  "Anthropic's servers connect to it)", "kind": "url", "text": url},
+        {"title": "Claude Desktop, connecting from your computer (claude_desktop_config.json; needs Node.js)",
+         "kind": "json", "text": _json({"mcpServers": {name: {"command": "npx", "args": ["-y", "mcp-remote", url]}}})},
+    ]
+
+
+def success_body(token: str, endpoint_url: str, expires: int | None, clients: list[dict]) -> dict:
+    return {"token": token, "connectionUrl": connection_url(endpoint_url, token), "expires": iso_utc(expires),
+            "clients": clients}
+
+
+def iso_utc(epoch: int | None) -> str | None:
+    if epoch is None:
+        return None
+    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _json(value) -> str:
+    return json.dumps(value, indent=2)
