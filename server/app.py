@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
@@ -21,6 +22,9 @@ from server.services import Services
 from server.tokens import TokenAuthenticator
 from server.tools import register_tools
 
+if TYPE_CHECKING:
+    from server.authpage.routes import AuthPage
+
 MCP_PATH = "/mcp"
 INSTRUCTIONS = (
     "Tools for the ElevenLabs voice AI platform: text to speech, transcription, sound effects, music, "
@@ -29,7 +33,8 @@ INSTRUCTIONS = (
 )
 
 
-def build_mcp(services: Services, authenticator: Authenticator | None = None) -> MCPServer:
+def build_mcp(services: Services, authenticator: Authenticator | None = None, auth_page: AuthPage | None = None
+              ) -> MCPServer:
     @asynccontextmanager
     async def lifespan(_: MCPServer) -> AsyncIterator[Services]:
         try:
@@ -38,6 +43,8 @@ def build_mcp(services: Services, authenticator: Authenticator | None = None) ->
             await services.aclose()
             if hasattr(authenticator, "aclose"):  # one that holds connections (tokens)
                 await authenticator.aclose()
+            if auth_page is not None:
+                await auth_page.aclose()
 
     mcp = MCPServer("elevenlabs", instructions=INSTRUCTIONS, version="0.1.0", lifespan=lifespan)
     register_tools(mcp)
@@ -46,6 +53,8 @@ def build_mcp(services: Services, authenticator: Authenticator | None = None) ->
     async def health(_: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
 
+    if auth_page is not None:
+        auth_page.register(mcp)
     return mcp
 
 
@@ -55,11 +64,20 @@ def default_authenticator(settings: Settings) -> Authenticator:
     return ApiKeyAuthenticator(settings.server_api_key.get_secret_value())
 
 
+def _auth_page(settings: Settings, services: Services) -> AuthPage | None:
+    if not settings.auth_page:
+        return None
+    from server.authpage.routes import AuthPage  # imported only when the page is on: start-up stays short
+
+    return AuthPage(settings, services.elevenlabs, MCP_PATH)
+
+
 def build_app(settings: Settings, authenticator: Authenticator | None = None) -> ASGIApp:
     """The whole server. `authenticator` defaults to the one MCP_AUTH_MODE names."""
     if authenticator is None:
         authenticator = default_authenticator(settings)
-    mcp = build_mcp(Services.from_settings(settings), authenticator)
+    services = Services.from_settings(settings)
+    mcp = build_mcp(services, authenticator, _auth_page(settings, services))
     sdk_app = mcp.streamable_http_app(
         streamable_http_path=MCP_PATH,
         stateless_http=True,
