@@ -103,6 +103,7 @@ TOKENS_TABLE = "TokensTable"
 DYNAMODB_ENDPOINT = "DynamoDbGatewayEndpoint"
 OUTPUT_BUCKET = "OutputBucket"
 OUTPUT_BUCKET_POLICY = "OutputBucketPolicy"
+SIGNUP_CODE_SECRET = "SignupCodeSecret"  # the auth page's sign-up code (auth.authPage.signupCode)
 
 
 def public_subnet(index: int) -> str:
