@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from troposphere import Export, GetAtt, Output, Template, ecr
+from troposphere import Export, GetAtt, Output, Sub, Template, ecr
 
 from .. import naming
 from ..model import ImageRepositorySpec
@@ -18,7 +18,19 @@ def repository(t: Template, name: str, spec: ImageRepositorySpec) -> ecr.Reposit
         ImageTagMutability="IMMUTABLE" if spec.immutable_tags else "MUTABLE",
         EncryptionConfiguration=ecr.EncryptionConfiguration(EncryptionType="AES256"),
         LifecyclePolicy=ecr.LifecyclePolicy(LifecyclePolicyText=_keep_newest(spec.keep_images)),
+        RepositoryPolicyText=_lambda_pulls(),
     ))
+
+
+def _lambda_pulls() -> dict:
+    """Lambda pulls a function's image with its own service principal, not the function's role: functions of
+    this account and region may run the image (the websocket auth page's API does)."""
+    return {"Version": "2012-10-17", "Statement": [{
+        "Sid": "LambdaPullsImages", "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+        "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+        "Condition": {"StringLike": {"aws:sourceArn": Sub(
+            "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:*")}},
+    }]}
 
 
 def _keep_newest(count: int) -> str:

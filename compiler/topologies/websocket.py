@@ -12,8 +12,8 @@ from troposphere import Output, Ref, Sub, Template
 
 from .. import naming
 from ..model import Deployment, ImageRepository
-from ..parts import (alerts, cloudmap, dynamodb, ecs, image, lambdas, network, output_bucket, outputs, relay, schedule,
-                     server, server_task, tagging, websocket_api)
+from ..parts import (alerts, auth_api, cloudmap, dynamodb, ecs, image, lambdas, network, output_bucket, outputs, relay,
+                     schedule, server, server_task, tagging, websocket_api)
 
 # Inline audio is base64 in a JSON-RPC reply that must stay under 128 KB; larger audio goes to the bucket.
 MAX_INLINE_AUDIO_BYTES = 64 * 1024
@@ -59,6 +59,10 @@ def build(deployment: Deployment, repo: ImageRepository) -> Template:
     alerts.budget(t, spec.alerts, name)
 
     _client_outputs(t, name, run.secret)
+    if spec.auth.auth_page is not None:
+        auth_api.websocket_auth_page(t, name, spec, repo_stack=repo.metadata.name, tag=tag,
+                                     tokens_table=t.resources[naming.TOKENS_TABLE],
+                                     bridge_url=websocket_api.endpoint())
     outputs.operations(t, run.cluster, service, run.secret, run.log_group)
     tagging.tag_everything(t, naming.stack_tags(deployment.metadata))
     return t
