@@ -12,7 +12,7 @@ import anyio
 import httpx
 import pytest
 
-from server.authpage import core
+from server.authpage import core, routes
 from tests.fakes.elevenlabs_api import FAKE_API_KEY
 from tests.server.authpage_harness import (OUTSIDE_CLIENT, SIGNUP_CODE, TOKEN_DAYS, auth_page_server, row_of,
                                           sign_up, stored_rows)
@@ -104,6 +104,14 @@ def test_elevenlabs_failing_is_a_502(server, fake, fault):
     assert answer.json()["message"]
 
 
+def test_elevenlabs_not_answering_in_time_is_a_504(server, fake):
+    fake.add_fault(r"^/v1/user$", delay=routes.KEY_CHECK_TIMEOUT_SECONDS + 1, times=1)
+    started = time.monotonic()
+    answer = sign_up(server, GOOD, client=client_address(11))
+    assert answer.status_code == 504 and answer.json()["error"] == "elevenlabs_timeout"
+    assert time.monotonic() - started < routes.KEY_CHECK_TIMEOUT_SECONDS + 1
+
+
 def test_the_eleventh_attempt_in_an_hour_is_a_429_with_retry_after(server):
     client = client_address(6)
     for _ in range(10):
@@ -178,3 +186,8 @@ def test_the_logs_have_one_line_per_signup_and_no_secret(server):
     logs = server.stdout() + server.stderr()
     for secret in [token, FAKE_API_KEY, SIGNUP_CODE, "nope-123456"]:
         assert secret not in logs
+
+
+def test_without_the_page_auth_routes_do_not_exist(main_server):
+    for method, path in [("GET", "/auth"), ("GET", "/auth/config.json"), ("POST", "/auth/token")]:
+        assert httpx.request(method, f"{main_server.base_url}{path}", json=GOOD).status_code == 404

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import subprocess
@@ -215,6 +216,16 @@ def test_success_body():
     assert answer == {"token": "mcpt_a/b", "connectionUrl": "https://h/mcp?key=mcpt_a%2Fb",
                       "expires": "1970-01-02T00:00:00Z", "clients": []}
     assert core.iso_utc(None) is None
+
+
+def test_the_csp_admits_exactly_the_pages_inline_blocks():
+    html = "<style>p{}</style><p>x</p><script>go()</script><script>more()</script>"
+    csp = core.content_security_policy(html, connect_src="https://api.example.com")
+    sha = {text: base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() for text in ("p{}", "go()", "more()")}
+    assert f"script-src 'sha256-{sha['go()']}' 'sha256-{sha['more()']}';" in csp
+    assert f"style-src 'sha256-{sha['p{}']}';" in csp
+    assert "connect-src https://api.example.com;" in csp and "frame-ancestors 'none'" in csp
+    assert "script-src 'none';" in core.content_security_policy("<p>static</p>")
 
 
 def test_core_imports_nothing_heavy():
