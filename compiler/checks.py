@@ -17,8 +17,8 @@ if TYPE_CHECKING:
     from .validation import Config, Source
 
 # Shrinks as #6 lands: tokens and the auth page on websocket.
-NO_TOKENS_TOPOLOGIES = ("websocket",)
-NO_AUTH_PAGE_TOPOLOGIES = ("websocket", "alb", "nat-instance")
+NO_TOKENS_TOPOLOGIES = ()
+NO_AUTH_PAGE_TOPOLOGIES = ("websocket",)
 
 
 def run(config: Config) -> list[Diagnostic]:

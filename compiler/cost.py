@@ -113,12 +113,20 @@ def _fargate(task, running_hours: float, spot: bool | None = None) -> list[Line]
 
 def _common(topology: str, spec, traffic: Traffic) -> list[Line]:
     lines = [_line("secret_month", 1, "Secrets Manager secret (server key + ElevenLabs key)"),
+             *_auth_page(spec.auth),
              _line("logs_gb_ingested", traffic.requests * traffic.log_kb_per_request / 1e6),
              _line("cloudwatch_alarm_month", ALARMS[topology]),
              _line("data_transfer_out_gb", traffic.response_gb)]
     if spec.alerts.monthly_budget_usd is not None:
         lines.append(_line("budget_month", 1))
     return lines
+
+
+def _auth_page(auth) -> list[Line]:
+    """The sign-up code is a secret of its own; the page's token writes are in the assumptions (negligible)."""
+    if auth.auth_page is None or not auth.auth_page.signup_code:
+        return []
+    return [_line("secret_month", 1, "Secrets Manager secret (the auth page's sign-up code)")]
 
 
 def _split(key: str, count: float, h: Hours, item: str | None = None) -> list[Line]:
@@ -295,7 +303,17 @@ def assumptions(spec, traffic: Traffic) -> list[str]:
         "(objects expire) is not counted",
         "prices are us-east-1 (other regions differ by a few percent); free tiers are not applied; ECR storage "
         "belongs to the shared image repository and is not counted here",
+        *_auth_assumptions(spec.auth),
     ]
+
+
+def _auth_assumptions(auth) -> list[str]:
+    if auth.mode != "tokens":
+        return []
+    writes = ("; each token the auth page issues is one DynamoDB write unit ($0.625 a million), negligible"
+              if auth.auth_page is not None else "")
+    return ["tokens: the DynamoDB table is on demand; the server caches each token's lookup, so reads are a "
+            f"fraction of the requests and not counted{writes}"]
 
 
 def _crossover_lines(spec, traffic: Traffic, models: dict) -> list[str]:

@@ -38,6 +38,7 @@ def render(deployment, repository, template: dict) -> str:
         "## Connect",
         "",
         *connect(name, spec.region, template),
+        *auth_page(name, spec, template),
         "## Cost",
         "",
         _cost_section(name, spec),
@@ -220,6 +221,43 @@ def _connect_http(name: str, region: str, per_user_tokens: bool) -> list[str]:
         "- **MCP Inspector**: `npx @modelcontextprotocol/inspector --cli \"$URL\" --header \"Authorization: Bearer "
         "$KEY\" --method tools/list`", "",
     ]
+
+
+def auth_page(name: str, spec, template: dict) -> list[str]:
+    """How users get a token on their own, when the stack has an auth page (any topology: an output names it)."""
+    outputs = template.get("Outputs", {})
+    page = spec.auth.auth_page
+    if page is None or "AuthPageUrl" not in outputs:
+        return []
+    region = spec.region
+    lines = [
+        "## Auth page", "",
+        "Users get their own token without you: they open the page, paste their ElevenLabs API key (checked against "
+        "ElevenLabs, then stored encrypted with the token's row and used for their calls; never shown again), and "
+        "the page shows the connection URL and ready-to-paste settings for Claude Code, Cursor and Claude Desktop.",
+        "",
+        "```sh",
+        f"{_output(name, region, 'AuthPageUrl')}   # the page's address",
+    ]
+    if "SignupCodeCommand" in outputs:
+        lines += [f"bash -c \"$({_output(name, region, 'SignupCodeCommand')})\"   # the sign-up code to hand out"]
+    lines += ["```", ""]
+    if page.signup_code:
+        lines += ["The page asks for the sign-up code: give it only to the people you invite. To change it, put a new "
+                  "value into the secret and restart the tasks (docs/auth.md).", ""]
+    else:
+        lines += ["No sign-up code (`signupCode: false`): anyone who finds the page and holds an ElevenLabs key can "
+                  "mint a token; the attempts limit below is the only brake.", ""]
+    lines += [
+        f"- Tokens from the page expire after {page.token_days} days; `python -m compiler tokens list|revoke {name}` "
+        "manages them like issued ones (a revoked token stops working within a minute).",
+        f"- Each client address may try {page.attempts_per_hour} sign-ups an hour, counted by each task (or "
+        "function instance) on its own.",
+        *(["- Only `spec.auth.allowedCidrs` reach the page, as they reach the endpoint."] if spec.auth.allowed_cidrs
+          else []),
+        "",
+    ]
+    return lines
 
 
 def _connect_from_outputs(name: str, region: str, outputs: dict) -> list[str]:

@@ -8,16 +8,17 @@ from .. import naming
 
 
 def execution_role(t: Template, *, repository_arn: AWSHelperFn, log_group: logs.LogGroup,
-                   secret: secretsmanager.Secret) -> iam.Role:
-    """What ECS itself needs to start a task: pull the image, write its logs, read its secret. Nothing more
+                   secrets: list[secretsmanager.Secret]) -> iam.Role:
+    """What ECS itself needs to start a task: pull the image, write its logs, read its secrets. Nothing more
     (the managed AmazonECSTaskExecutionRolePolicy would allow every repository and log group)."""
+    secret_arns = [Ref(secret) for secret in secrets]
     statements = [
         # GetAuthorizationToken is account-wide by design: it has no resource to scope to.
         _allow(["ecr:GetAuthorizationToken"], "*"),
         _allow(["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"], repository_arn),
         # The log group's Arn attribute ends in ":*", which covers its streams.
         _allow(["logs:CreateLogStream", "logs:PutLogEvents"], GetAtt(log_group, "Arn")),
-        _allow(["secretsmanager:GetSecretValue"], Ref(secret)),
+        _allow(["secretsmanager:GetSecretValue"], secret_arns[0] if len(secret_arns) == 1 else secret_arns),
     ]
     return t.add_resource(iam.Role(
         naming.EXECUTION_ROLE,

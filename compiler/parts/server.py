@@ -17,6 +17,8 @@ MCP_PATH = "/mcp"
 SERVER_KEY = "MCP_SERVER_API_KEY"
 ELEVENLABS_KEY = "ELEVENLABS_API_KEY"
 SECRET_KEYS = (SERVER_KEY, ELEVENLABS_KEY)
+SIGNUP_CODE_KEY = "MCP_SIGNUP_CODE"  # the auth page's sign-up code: a whole secret of its own
+AUTH_PAGE_PATH = "/auth"
 # Seconds between the end of draining and SIGKILL, for the last responses and log lines to leave.
 DRAIN_MARGIN_SECONDS = 5
 # The Dockerfile's HEALTHCHECK: the image has python, not curl.
@@ -27,9 +29,12 @@ Value = str | AWSHelperFn
 
 
 def environment(spec: CommonSpec, *, allowed_hosts: Value, trusted_proxy_cidrs: str,
-                server_checks_cidrs: bool = True, tokens_table: Value | None = None) -> dict[str, Value]:
+                server_checks_cidrs: bool = True, tokens_table: Value | None = None,
+                public_url: Value | None = None) -> dict[str, Value]:
     """Plain (non-secret) settings of the server; an empty allow-list is left out (the server then admits all),
-    and so is one the front door enforces itself (server_checks_cidrs=False). tokens_table: auth.mode tokens."""
+    and so is one the front door enforces itself (server_checks_cidrs=False). tokens_table: auth.mode tokens.
+    public_url: the origin clients use, for the connection URLs the auth page hands out; None = unknown (the
+    server then derives it from the request)."""
     env: dict[str, Value] = {
         "MCP_AUTH_MODE": spec.auth.mode,
         "MCP_ALLOWED_HOSTS": allowed_hosts,
@@ -42,6 +47,13 @@ def environment(spec: CommonSpec, *, allowed_hosts: Value, trusted_proxy_cidrs: 
         env["MCP_ALLOWED_CIDRS"] = ",".join(spec.auth.allowed_cidrs)
     if tokens_table is not None:
         env["MCP_TOKENS_TABLE"] = tokens_table
+    page = spec.auth.auth_page
+    if page is not None:
+        env["MCP_AUTH_PAGE"] = "true"
+        env["MCP_AUTH_PAGE_TOKEN_DAYS"] = str(page.token_days)
+        env["MCP_AUTH_PAGE_ATTEMPTS_PER_HOUR"] = str(page.attempts_per_hour)
+        if public_url is not None:
+            env["MCP_PUBLIC_URL"] = public_url
     return dict(sorted(env.items()))
 
 

@@ -1,8 +1,8 @@
 """Per-user tokens (auth.mode: tokens): a DynamoDB table of token hashes the server reads.
 
 A row is keyed by the SHA-256 of a token (hex), never the token itself; `python -m compiler tokens` writes the
-rows, the server only reads them. A user's own ElevenLabs key, when stored, is protected at rest by the table's
-server-side encryption (KMS), as every attribute is.
+rows, and so does the auth page when there is one; otherwise the server only reads them. A user's own ElevenLabs
+key, when stored, is protected at rest by the table's server-side encryption (KMS), as every attribute is.
 """
 
 from __future__ import annotations
@@ -21,13 +21,15 @@ OUTPUT = "TokensTable"  # the CLI finds the table through this stack output
 
 @dataclass(frozen=True)
 class TokenStore:
-    """What the server's task needs for the auth mode: the table's name, and the right to read it."""
+    """What the server's task needs for the auth mode: the table's name, and the right to read it (and to add rows,
+    with the auth page)."""
     table_name: Value | None = None
     task_role_statements: list[dict] = field(default_factory=list)
 
 
-def token_store(t: Template, auth: Auth) -> TokenStore:
-    """The tokens table and its output when auth.mode is tokens; nothing otherwise."""
+def token_store(t: Template, auth: Auth, *, server_issues: bool = False) -> TokenStore:
+    """The tokens table and its output when auth.mode is tokens; nothing otherwise. server_issues: the server
+    serves the auth page and adds rows (alb, nat-instance; on websocket a Lambda does)."""
     if auth.mode != "tokens":
         return TokenStore()
     table = t.add_resource(dynamodb.Table(
@@ -43,5 +45,12 @@ def token_store(t: Template, auth: Auth) -> TokenStore:
     ))
     t.add_output(Output(OUTPUT, Value=Ref(table), Description="Per-user tokens: python -m compiler tokens "
                         "issue|list|revoke <deployment>."))
-    read_only = {"Effect": "Allow", "Action": ["dynamodb:GetItem"], "Resource": GetAtt(table, "Arn")}
-    return TokenStore(table_name=Ref(table), task_role_statements=[read_only])
+    return TokenStore(table_name=Ref(table), task_role_statements=[{
+        "Effect": "Allow", "Action": task_actions(server_issues), "Resource": GetAtt(table, "Arn")}])
+
+
+def task_actions(server_issues: bool) -> list[str]:
+    """The server reads rows; with the auth page it also adds them. IAM has no condition key for a request's
+    ConditionExpression, so the role cannot be limited to creating rows: the server always sends
+    attribute_not_exists(hash), and overwriting a row would need its key, the SHA-256 of a token."""
+    return ["dynamodb:GetItem", "dynamodb:PutItem"] if server_issues else ["dynamodb:GetItem"]

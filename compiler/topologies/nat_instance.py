@@ -27,14 +27,16 @@ def build(deployment: Deployment, repo: ImageRepository) -> Template:
     front = httpapi.http_api(t, name, net, private_subnets, task_sg, discovery, spec.nat_instance,
                              spec.auth.allowed_cidrs, spec.logs)
 
-    store = tokens.token_store(t, spec.auth)
+    store = tokens.token_store(t, spec.auth, server_issues=spec.auth.auth_page is not None)
     run = server_task.server_task(
         t, name, spec, repo_stack=repo_stack, tag=tag,
         # API Gateway sets the Host header of private integrations itself, so the server cannot check it; the
         # API key protects the endpoint. The allow-list is the authorizer's: see parts/httpapi.py.
         environment=server.environment(spec, allowed_hosts="*", trusted_proxy_cidrs=net.cidr,
-                                       server_checks_cidrs=False, tokens_table=store.table_name),
-        task_role_statements=store.task_role_statements, health_check=True)
+                                       server_checks_cidrs=False, tokens_table=store.table_name,
+                                       public_url=httpapi.endpoint("")),
+        task_role_statements=store.task_role_statements, health_check=True,
+        signup_code=server_task.signup_code(t, name, spec))
     service = ecs.service(
         t, run.cluster, run.task, spot=spec.task.spot, subnets=private_subnets, security_group=task_sg, public_ip=False,
         service_registries=[cloudmap.service_registry(discovery)],
@@ -52,6 +54,8 @@ def build(deployment: Deployment, repo: ImageRepository) -> Template:
         Output("NatAutoScalingGroupName", Value=egress.group.ref(),
                Description="The NAT instance's group (one instance during active hours)."),
     ])
+    if spec.auth.auth_page is not None:
+        t.add_output(server_task.auth_page_output(httpapi.endpoint(server.AUTH_PAGE_PATH)))
     outputs.operations(t, run.cluster, service, run.secret, run.log_group)
     tagging.tag_everything(t, tags)
     return t
