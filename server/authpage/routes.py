@@ -88,7 +88,7 @@ class AuthPage:
 
     async def _check_elevenlabs_key(self, key: str) -> None:
         # One attempt through the server's pool to ElevenLabs, without the tool calls' retries: the user waits.
-        client = self.elevenlabs._client  # noqa: SLF001 - the shared pool; a second one would cost a TLS setup
+        client = self.elevenlabs._client  # the shared pool: a second one would cost its own TLS set-up
         try:
             response = await client.get("/v1/user", headers={"xi-api-key": key}, timeout=KEY_CHECK_TIMEOUT_SECONDS)
         except httpx2.TimeoutException:
