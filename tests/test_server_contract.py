@@ -41,17 +41,67 @@ def containers(template):
             yield from resource["Properties"]["ContainerDefinitions"]
 
 
-@pytest.mark.parametrize("path", TEMPLATES, ids=lambda p: str(p.relative_to(ROOT)))
-def test_the_server_accepts_the_environment_the_template_gives_it(path):
-    template = json.loads(path.read_text())
+def auth_page_templates():
+    """The auth page's variants, compiled in memory: every way the alb topology sets MCP_PUBLIC_URL, and
+    nat-instance with and without a sign-up code."""
+    from compiler.model import Deployment, ImageRepository
+    from compiler.topologies import TOPOLOGIES
+
+    cert = "arn:aws:acm:us-east-1:123456789012:certificate/0f8e2c1a-1111-2222-3333-444455556666"
+    variants = {
+        "alb-domain": ("alb", {"alb": {"certificateArn": cert, "domainName": "mcp.example.com"}}, {}),
+        "alb-certificate-only": ("alb", {"alb": {"certificateArn": cert}}, {"allowedCidrs": ["203.0.113.0/24"]}),
+        "alb-plain-http": ("alb", {"alb": {"allowPlainHttp": True}}, {}),
+        "nat-instance-code": ("nat-instance", {}, {"allowedCidrs": ["203.0.113.0/24"]}),
+        "nat-instance-no-code": ("nat-instance", {}, {"authPage": {"signupCode": False}}),
+    }
+    repository = ImageRepository.model_validate({"apiVersion": "mcpdeploy/v1alpha1", "kind": "ImageRepository",
+                                                 "metadata": {"name": "images"}, "spec": {"region": "us-east-1"}})
+    for name, (topology, options, auth) in variants.items():
+        spec = {"region": "us-east-1", "topology": topology, "image": {"repository": "images", "tag": "1.0.0"},
+                "auth": {"mode": "tokens", "authPage": {}, **auth}, **options}
+        deployment = Deployment.model_validate({"apiVersion": "mcpdeploy/v1alpha1", "kind": "Deployment",
+                                                "metadata": {"name": name}, "spec": spec})
+        yield pytest.param(TOPOLOGIES[topology](deployment, repository).to_dict(), id=f"in-memory/{name}")
+
+
+def check_environment(template: dict) -> list:
+    """Load every container's environment with the server's own loader; the settings of each."""
     found = list(containers(template))
     assert found, "a template with a task definition must define a container"
+    loaded = []
     for container in found:
         environment = {item["Name"]: resolve(item["Value"]) for item in container.get("Environment", [])}
         secret_names = {item["Name"] for item in container.get("Secrets", [])}
         assert {"MCP_SERVER_API_KEY", "ELEVENLABS_API_KEY"} <= secret_names
         environment |= {"MCP_SERVER_API_KEY": "k" * 48, "ELEVENLABS_API_KEY": ""}  # as generated, before set
+        if "MCP_SIGNUP_CODE" in secret_names:
+            environment["MCP_SIGNUP_CODE"] = "c" * 24
         settings = load_settings(environment)
         assert [m["ContainerPort"] for m in container["PortMappings"]] == [settings.port]
         drain = settings.drain_seconds
         assert drain < container["StopTimeout"], "the server must finish draining before ECS sends SIGKILL"
+        assert settings.auth_page == ("MCP_AUTH_PAGE" in environment)
+        loaded.append(settings)
+    return loaded
+
+
+@pytest.mark.parametrize("path", TEMPLATES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_the_server_accepts_the_environment_the_template_gives_it(path):
+    check_environment(json.loads(path.read_text()))
+
+
+@pytest.mark.parametrize("template", list(auth_page_templates()))
+def test_the_server_accepts_every_auth_page_environment(template):
+    (settings,) = check_environment(template)
+    assert settings.auth_page and settings.auth_mode == "tokens" and settings.tokens_table
+    has_code = "SignupCodeCommand" in template["Outputs"]
+    assert bool(settings.signup_code.get_secret_value()) == has_code
+    public_url = settings.public_url
+    assert public_url == "" or public_url.startswith(("https://", "http://"))
+
+
+def test_goldens_cover_the_auth_page_on_both_server_topologies():
+    pages = {json.loads(p.read_text())["Description"].split(":")[1] for p in TEMPLATES
+             if '"MCP_AUTH_PAGE"' in p.read_text()}
+    assert any("Load Balancer" in d for d in pages) and any("HTTP API" in d for d in pages), pages

@@ -567,3 +567,122 @@ def test_set_elevenlabs_key_command_merges_the_key_and_restarts(moto_endpoint):
     assert "sk_test_123" not in result.stdout + result.stderr
     assert json.loads(secrets.get_secret_value(SecretId=arn)["SecretString"]) == {
         "ELEVENLABS_API_KEY": "sk_test_123", "MCP_SERVER_API_KEY": "generated-by-cloudformation"}
+
+
+# --- the auth page (alb and nat-instance serve it from the task) -------------------------------------------------
+
+AUTH_PAGE = {"auth": {"mode": "tokens", "authPage": {"tokenDays": 30, "attemptsPerHour": 7}}}
+
+
+def build_nat(overrides: dict) -> dict:
+    spec = {"region": "us-east-1", "topology": "nat-instance",
+            "image": {"repository": "elevenlabs-mcp", "tag": "1.4.0"}, **copy.deepcopy(overrides)}
+    model = Deployment.model_validate({"apiVersion": "mcpdeploy/v1alpha1", "kind": "Deployment",
+                                       "metadata": {"name": "voice-dev"}, "spec": spec})
+    return TOPOLOGIES["nat-instance"](model, repository()).to_dict()
+
+
+def test_auth_page_settings_reach_the_server():
+    env = environment(build(AUTH_PAGE))
+    assert {key: env[key] for key in ("MCP_AUTH_MODE", "MCP_AUTH_PAGE", "MCP_AUTH_PAGE_TOKEN_DAYS",
+                                      "MCP_AUTH_PAGE_ATTEMPTS_PER_HOUR")} == {
+        "MCP_AUTH_MODE": "tokens", "MCP_AUTH_PAGE": "true", "MCP_AUTH_PAGE_TOKEN_DAYS": "30",
+        "MCP_AUTH_PAGE_ATTEMPTS_PER_HOUR": "7"}
+    assert not {key for key in environment(build({"auth": {"mode": "tokens"}})) if key.startswith("MCP_AUTH_PAGE")}
+
+
+@pytest.mark.parametrize("alb, origin", [
+    ({"domainName": "mcp.example.com"}, "https://mcp.example.com"),
+    ({"allowPlainHttp": True}, {"Fn::Sub": "http://${LoadBalancer.DNSName}"}),
+    ({}, None),  # a certificate without domainName: the load balancer's name fails TLS; the server uses the Host
+])
+def test_public_url_is_the_origin_clients_use(alb, origin):
+    template = build({**AUTH_PAGE, "alb": alb})
+    assert environment(template).get("MCP_PUBLIC_URL") == origin
+    page = template["Outputs"]["AuthPageUrl"]["Value"]
+    assert page == (f"{origin}/auth" if isinstance(origin, str) else
+                    {"Fn::Sub": f"{'http' if alb else 'https'}://${{LoadBalancer.DNSName}}/auth"})
+
+
+def test_the_sign_up_code_is_a_generated_secret_only_the_task_start_can_read():
+    template = build(AUTH_PAGE)
+    code = template["Resources"][naming.SIGNUP_CODE_SECRET]
+    assert code["Properties"]["GenerateSecretString"] == {"PasswordLength": 24, "ExcludePunctuation": True}
+    assert "SecretString" not in code["Properties"] and code["DeletionPolicy"] == "Delete"
+    assert {"Name": "MCP_SIGNUP_CODE", "ValueFrom": {"Ref": naming.SIGNUP_CODE_SECRET}} in container(template)["Secrets"]
+    assert "MCP_SIGNUP_CODE" not in environment(template)
+    (policy,) = props(template, naming.EXECUTION_ROLE)["Policies"]
+    grants = {tuple(s["Action"]): s["Resource"] for s in policy["PolicyDocument"]["Statement"]}
+    assert grants[("secretsmanager:GetSecretValue",)] == [{"Ref": naming.SERVER_SECRET},
+                                                          {"Ref": naming.SIGNUP_CODE_SECRET}]
+    assert "SignupCodeSecret" not in json.dumps(props(template, naming.TASK_ROLE))  # the server gets the value only
+    command, variables = template["Outputs"]["SignupCodeCommand"]["Value"]["Fn::Sub"]
+    assert variables == {"Secret": {"Ref": naming.SIGNUP_CODE_SECRET}}
+
+
+def test_without_a_sign_up_code_there_is_no_second_secret():
+    template = build({"auth": {"mode": "tokens", "authPage": {"signupCode": False}}})
+    assert list(of_type(template, "AWS::SecretsManager::Secret")) == [naming.SERVER_SECRET]
+    assert "MCP_SIGNUP_CODE" not in {s["Name"] for s in container(template)["Secrets"]}
+    assert "SignupCodeCommand" not in template["Outputs"] and "AuthPageUrl" in template["Outputs"]
+
+
+@pytest.mark.parametrize("auth, actions", [
+    ({"mode": "tokens"}, ["dynamodb:GetItem"]),
+    (AUTH_PAGE["auth"], ["dynamodb:GetItem", "dynamodb:PutItem"]),
+])
+def test_the_task_adds_token_rows_only_with_the_auth_page(auth, actions):
+    for template in (build({"auth": auth}), build_nat({"auth": auth})):
+        (policy,) = props(template, naming.TASK_ROLE)["Policies"]
+        (statement,) = policy["PolicyDocument"]["Statement"]
+        assert statement == {"Effect": "Allow", "Action": actions,
+                             "Resource": {"Fn::GetAtt": [naming.TOKENS_TABLE, "Arn"]}}
+
+
+def test_alb_forwards_every_path_to_the_tasks():
+    """/auth needs no rule of its own: the listener's only action forwards (or redirects to HTTPS) everything."""
+    template = build(AUTH_PAGE)
+    assert of_type(template, "AWS::ElasticLoadBalancingV2::ListenerRule") == {}
+    https = props(template, naming.HTTPS_LISTENER)["DefaultActions"]
+    assert https == [{"Type": "forward", "TargetGroupArn": {"Ref": naming.TARGET_GROUP}}]
+
+
+@pytest.mark.parametrize("cidrs", [[], ["203.0.113.0/24"]])
+def test_nat_instance_routes_the_auth_page_through_the_one_default_route(cidrs):
+    """GET /auth, /auth/, /auth/config.json and POST /auth/token take the $default route (every method and path)
+    to the tasks, behind the source-address authorizer when there is an allow-list."""
+    template = build_nat({**AUTH_PAGE, "auth": {**AUTH_PAGE["auth"], "allowedCidrs": cidrs}})
+    routes = of_type(template, "AWS::ApiGatewayV2::Route")
+    assert [route["Properties"]["RouteKey"] for route in routes.values()] == ["$default"]
+    route = routes[naming.HTTP_API_ROUTE]["Properties"]
+    if cidrs:
+        assert (route["AuthorizationType"], route["AuthorizerId"]) == ("CUSTOM", {"Ref": naming.CIDR_AUTHORIZER})
+    else:
+        assert "AuthorizerId" not in route
+    origin = "https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"
+    assert environment(template)["MCP_PUBLIC_URL"] == {"Fn::Sub": origin}
+    assert template["Outputs"]["AuthPageUrl"]["Value"] == {"Fn::Sub": origin + "/auth"}
+    assert "MCP_ALLOWED_CIDRS" not in environment(template)  # the authorizer judges the source address
+
+
+def test_auth_page_templates_lint_clean():
+    for template, region in ((build(AUTH_PAGE), "us-east-1"),
+                             (build({"auth": {"mode": "tokens", "authPage": {}}, "alb": {"allowPlainHttp": True}}),
+                              "us-east-1"),
+                             (build_nat({**AUTH_PAGE, "auth": {**AUTH_PAGE["auth"], "allowedCidrs": ["10.1.0.0/16"]}}),
+                              "us-east-1")):
+        assert lint(template, region) == []
+
+
+def test_sign_up_code_command_prints_the_code(moto_endpoint):
+    region = "us-east-1"
+    secrets = boto3.client("secretsmanager", region_name=region, endpoint_url=moto_endpoint,
+                           aws_access_key_id="test", aws_secret_access_key="test")
+    arn = secrets.create_secret(Name="voice-dev-signup", SecretString="Ab3dEf6hIj9kLm2nOp5qRs8t")["ARN"]
+    command, _ = build(AUTH_PAGE)["Outputs"]["SignupCodeCommand"]["Value"]["Fn::Sub"]
+    command = command.replace("${AWS::Region}", region).replace("${Secret}", arn)
+    env = {**os.environ, "PATH": f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}", "AWS_ENDPOINT_URL": moto_endpoint,
+           "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
+    result = subprocess.run(["bash", "-c", command], env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "Ab3dEf6hIj9kLm2nOp5qRs8t\n"
