@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     auth_page_attempts_per_hour: int = _env(
         "MCP_AUTH_PAGE_ATTEMPTS_PER_HOUR", 10, "Sign-up attempts one client address may make per hour."
     )
+    deployment_name: str = _env(
+        "MCP_DEPLOYMENT_NAME", "elevenlabs", "Name clients give this server (the deployment's metadata.name)."
+    )
     public_url: str = _env("MCP_PUBLIC_URL", "", "Origin clients use (https://mcp.example.com); empty = from the request.")
     allowed_cidrs: Annotated[tuple[IPNetwork, ...], NoDecode] = _env(
         "MCP_ALLOWED_CIDRS", (), "Client networks admitted; empty admits everyone."
@@ -234,6 +237,13 @@ class Settings(BaseSettings):
     def _check_attempts(cls, value: int) -> int:
         if not 1 <= value <= 1000:
             raise ValueError("must be between 1 and 1000")
+        return value
+
+    @field_validator("deployment_name")
+    @classmethod
+    def _check_deployment_name(cls, value: str) -> str:
+        if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$", value):
+            raise ValueError("must be 1 to 63 letters, digits, '.', '_' or '-', starting with a letter or digit")
         return value
 
     @field_validator("public_url")

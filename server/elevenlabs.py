@@ -54,7 +54,7 @@ class ElevenLabsAPI:
         self.budget_seconds = budget_seconds
 
     @functools.cached_property
-    def _client(self) -> httpx2.AsyncClient:
+    def client(self) -> httpx2.AsyncClient:
         """The one connection pool to ElevenLabs, made on first use to keep start-up short."""
         return new_client(
             base_url=self.base_url,
@@ -63,8 +63,8 @@ class ElevenLabsAPI:
         )
 
     async def aclose(self) -> None:
-        if "_client" in self.__dict__:
-            await self._client.aclose()
+        if "client" in self.__dict__:
+            await self.client.aclose()
 
     def session(self, api_key: str, key_owner: str) -> ElevenLabsSession:
         if not api_key:
@@ -79,7 +79,7 @@ class ElevenLabsAPI:
             remaining = deadline - time.monotonic()
             try:
                 with anyio.fail_after(remaining):
-                    response = await self._client.request(
+                    response = await self.client.request(
                         method, path, headers=headers, timeout=_timeout(remaining), **request
                     )
             except (TimeoutError, httpx2.TimeoutException):

@@ -27,7 +27,6 @@ PAGE = Path(__file__).with_name("page.html")
 API_PATH = "token"  # relative to config.json: /auth/token
 KEY_CHECK_TIMEOUT_SECONDS = 10.0
 PUT_TIMEOUT_SECONDS = 5.0
-DEPLOYMENT_NAME = "elevenlabs"  # the server does not know its deployment's name; clients show this one
 
 logger = logging.getLogger("server.authpage")
 
@@ -57,7 +56,7 @@ class AuthPage:
         return Response(self.html, media_type="text/html; charset=utf-8", headers=self.page_headers)
 
     async def config(self, _: Request) -> Response:
-        body = core.config_json(API_PATH, DEPLOYMENT_NAME, bool(self.signup_code), self.settings.auth_page_token_days)
+        body = core.config_json(API_PATH, self.settings.deployment_name, bool(self.signup_code), self.settings.auth_page_token_days)
         return JSONResponse(body, headers=core.SECURITY_HEADERS)
 
     async def token(self, request: Request) -> Response:
@@ -84,11 +83,11 @@ class AuthPage:
         await self._put(item)
         endpoint = self._public_origin(request) + self.mcp_path
         return core.success_body(token, endpoint, item.get("expires"),
-                                 core.clients_for_http(endpoint, token, DEPLOYMENT_NAME))
+                                 core.clients_for_http(endpoint, token, self.settings.deployment_name))
 
     async def _check_elevenlabs_key(self, key: str) -> None:
         # One attempt through the server's pool to ElevenLabs, without the tool calls' retries: the user waits.
-        client = self.elevenlabs._client  # the shared pool: a second one would cost its own TLS set-up
+        client = self.elevenlabs.client  # the shared pool: a second one would cost its own TLS set-up
         try:
             response = await client.get("/v1/user", headers={"xi-api-key": key}, timeout=KEY_CHECK_TIMEOUT_SECONDS)
         except httpx2.TimeoutException:

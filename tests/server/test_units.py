@@ -118,6 +118,26 @@ def test_settings_errors_name_the_variable():
     ]
 
 
+def test_auth_settings_belong_to_tokens_mode_and_are_checked():
+    tokens = {"MCP_AUTH_MODE": "tokens", "MCP_TOKENS_TABLE": "tokens-table"}
+    settings = load_settings({**tokens, "MCP_AUTH_PAGE": "true", "MCP_DEPLOYMENT_NAME": "voice-nat",
+                              "MCP_PUBLIC_URL": "https://mcp.example.com/"})
+    assert (settings.auth_page, settings.deployment_name, settings.public_url) == (
+        True, "voice-nat", "https://mcp.example.com")
+    with pytest.raises(ConfigError) as raised:
+        load_settings({"MCP_SERVER_API_KEY": "x" * 16, "MCP_AUTH_PAGE": "1", "MCP_DEPLOYMENT_NAME": "a b",
+                       "MCP_AUTH_PAGE_TOKEN_DAYS": "0", "MCP_PUBLIC_URL": "mcp.example.com"})
+    assert sorted(raised.value.problems) == [
+        "MCP_AUTH_PAGE: only with MCP_AUTH_MODE tokens",
+        "MCP_AUTH_PAGE_TOKEN_DAYS: must be between 1 and 3650 days",
+        "MCP_DEPLOYMENT_NAME: must be 1 to 63 letters, digits, '.', '_' or '-', starting with a letter or digit",
+        "MCP_PUBLIC_URL: must be an http(s) origin such as https://mcp.example.com",
+    ]
+    with pytest.raises(ConfigError) as raised:
+        load_settings({**tokens, "MCP_TRUST_RELAY": "true"})
+    assert raised.value.problems == ["MCP_SERVER_API_KEY: required when MCP_TRUST_RELAY is true"]
+
+
 def test_token_authenticator_closes_its_connection_pool():
     from server.aws import JsonApi
     from server.http_clients import new_client
