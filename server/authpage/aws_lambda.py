@@ -85,9 +85,10 @@ class AuthApi:
         except core.SignupError as refused:
             log.info(json.dumps({"event": "signup_refused", "status": refused.status, "error": refused.code}))
             return _response(refused.status, refused.body(), refused.headers())
+        # The connection URL carries the token as `tokens issue` prints it (the bridge takes it as is); the
+        # configurations pass it in the bridge's environment instead, out of the process list.
         clients = clients_for_bridge(self.settings.bridge_url, token, self.settings.deployment)
-        return _response(200, {"token": token, "connectionUrl": self.settings.bridge_url,
-                               "expires": core.iso_utc(expires), "clients": clients})
+        return _response(200, core.success_body(token, self.settings.bridge_url, expires, clients))
 
     def _issue(self, event: dict) -> tuple[str, int | None]:
         http = event.get("requestContext", {}).get("http", {})
@@ -261,5 +262,10 @@ def handler(event: dict, context=None) -> dict | None:
         publish(boto3.client("s3"), event)
         return None
     if _api is None:
-        _api = AuthApi(Settings.from_environment(os.environ))
+        try:
+            _api = AuthApi(Settings.from_environment(os.environ))
+        except Exception as error:  # noqa: BLE001 - a broken setting: a JSON refusal and a log line, no traceback
+            log.error(json.dumps({"event": "misconfigured", "error": type(error).__name__, "detail": str(error)}))
+            unavailable = _unavailable()
+            return _response(unavailable.status, unavailable.body())
     return _api.signup(event)

@@ -47,7 +47,7 @@ def test_a_good_sign_up_stores_the_row_by_hash_with_the_users_key_and_answers_br
     assert int(row["expires"]["N"]) == int(row["created"]["N"]) + 30 * 86400
     assert token not in json.dumps(row)  # the hash only
     assert body["expires"] == time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(row["expires"]["N"])))
-    assert body["connectionUrl"] == BRIDGE_URL
+    assert body["connectionUrl"] == f"{BRIDGE_URL}?key={token}"  # as `tokens issue` prints it
     assert [client["title"].split(" (")[0] for client in body["clients"]] == ["Claude Code", "Cursor",
                                                                               "Claude Desktop"]
     assert FAKE_API_KEY not in response["body"]  # never returned
@@ -191,3 +191,17 @@ def test_the_module_handler_reads_its_settings_from_the_environment(aws, fake, m
     monkeypatch.setattr(aws_lambda, "_api", None)
     response = aws_lambda.handler(url_event(GOOD), None)
     assert response["statusCode"] == 200 and _row(_json(response)["token"]) is not None
+
+
+def test_a_missing_setting_is_a_503_and_a_log_line_not_a_traceback(aws, fake, monkeypatch, caplog):
+    from tests.authpage_lambda.conftest import lambda_environment
+
+    for name, value in lambda_environment(fake, aws["secret_arn"]).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("MCP_TOKENS_TABLE")
+    monkeypatch.setattr(aws_lambda, "_api", None)
+    caplog.set_level("INFO", logger="authpage")
+    response = aws_lambda.handler(url_event(GOOD), None)
+    assert response["statusCode"] == 503 and _json(response)["error"] == "unavailable"
+    assert '"misconfigured"' in caplog.text and "MCP_TOKENS_TABLE" in caplog.text
+    assert aws_lambda._api is None  # tried again on the next request
