@@ -11,7 +11,8 @@ from tests.load.harness import LOOPBACK, free_port, mcp_client, tail, wait_for_h
 SECRET_WORDS = ("KEY", "SECRET", "TOKEN", "PASSWORD")
 UPSTREAM_TOOL = "list_models"  # a tool that calls GET /v1/models upstream
 # What Lambda functions built from this image run (through ImageConfig.Command).
-LAMBDA_HANDLERS = ("server.websocket.authorizer.handler", "server.websocket.relay.handler")
+LAMBDA_HANDLERS = ("server.websocket.authorizer.handler", "server.websocket.relay.handler",
+                   "server.authpage.aws_lambda.handler")
 
 
 def test_image_runs_unprivileged_with_an_overridable_command(buildah, app_image):

@@ -1,0 +1,64 @@
+"""The image as Lambda runs it: the auth page function's ImageConfig.Command (compiler/parts/auth_api.py) in a
+container, speaking the Lambda Runtime API to a local stand-in, answering a function-URL request and publishing
+the page (package data in the image) to a moto bucket for a CloudFormation custom resource event."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+
+from compiler.parts import auth_api
+from tests.authpage_lambda.conftest import ResponseUrl, custom_resource_event, url_event
+from tests.container.buildah import stop
+from tests.container.lambda_runtime import RuntimeApi
+from tests.load.harness import tail
+from tests.localaws import TEST_CREDENTIALS, MotoServer
+
+REGION = "us-east-1"
+BUCKET = "auth-page-site"
+
+
+@pytest.fixture
+def lambda_function(buildah, app_image, tmp_path, monkeypatch):
+    """The image started with the function's command and Lambda's environment; yields (runtime API, moto, log)."""
+    with MotoServer() as moto:
+        for name, value in {**TEST_CREDENTIALS, "AWS_ENDPOINT_URL": moto.endpoint, "AWS_REGION": REGION}.items():
+            monkeypatch.setenv(name, value)
+        boto3.client("s3").create_bucket(Bucket=BUCKET)
+        runtime = RuntimeApi()
+        env = {**TEST_CREDENTIALS, "AWS_LAMBDA_RUNTIME_API": runtime.address, "AWS_REGION": REGION,
+               "AWS_DEFAULT_REGION": REGION,
+               "AWS_ENDPOINT_URL": moto.endpoint, "MCP_DEPLOYMENT": "voice-ws", "MCP_TOKENS_TABLE": "tokens",
+               "MCP_BRIDGE_URL": "wss://abc.execute-api.us-east-1.amazonaws.com/mcp",
+               "MCP_AUTH_PAGE_TOKEN_DAYS": "30", "MCP_AUTH_PAGE_ATTEMPTS_PER_HOUR": "10"}
+        container = buildah.create_container(app_image)
+        log = tmp_path / "lambda.log"
+        process = buildah.start(container, auth_api.COMMAND, env, log)
+        try:
+            yield runtime, log
+        finally:
+            stop(process)
+            buildah.remove_container(container)
+            runtime.close()
+
+
+def test_the_image_runs_the_auth_function_under_the_lambda_runtime_api(lambda_function):
+    runtime, log = lambda_function
+
+    refused = runtime.invoke(url_event("not json"))
+    assert refused.kind == "response", tail(log)
+    assert refused.body["statusCode"] == 400
+    assert json.loads(refused.body["body"])["error"] == "bad_request"
+    assert runtime.init_errors == []
+
+    response_url = ResponseUrl()
+    try:
+        published = runtime.invoke(custom_resource_event("Create", response_url.url, bucket=BUCKET))
+        assert published.kind == "response", tail(log)
+        assert [answer["Status"] for answer in response_url.answers] == ["SUCCESS"], tail(log)
+    finally:
+        response_url.close()
+    page = boto3.client("s3").get_object(Bucket=BUCKET, Key="index.html")["Body"].read().decode()
+    assert page.startswith("<!DOCTYPE html>") and 'http-equiv="Content-Security-Policy"' in page
