@@ -131,3 +131,36 @@ def test_tokens_deployments_tell_users_to_issue_a_token_not_to_read_the_server_k
     connect = text.split("## Connect", 1)[1].split("## Cost", 1)[0]
     assert "python -m compiler tokens issue alb-tokens" in connect
     assert "MCP_SERVER_API_KEY" not in connect
+
+
+@pytest.mark.parametrize("case, signup_code", [("alb-authpage", True), ("nat-authpage", False)])
+def test_auth_page_docs_name_the_outputs_the_template_has(case, signup_code):
+    folder = ROOT / "tests" / "cases" / "valid" / case
+    text = (folder / f"{case}.md").read_text()
+    outputs = json.loads((folder / f"{case}.json").read_text())["Outputs"]
+    section = text.split("## Auth page", 1)[1].split("## Cost", 1)[0]
+    assert "OutputKey=='AuthPageUrl'" in section and "AuthPageUrl" in outputs
+    assert ("OutputKey=='SignupCodeCommand'" in section) == ("SignupCodeCommand" in outputs) == signup_code
+    assert ("anyone who finds the page" in section) == (not signup_code)
+    (source,) = load_config(str(folder.with_suffix(".yaml"))).deployments
+    page = source.model.spec.auth.auth_page
+    assert f"expire after {page.token_days} days" in section and f"try {page.attempts_per_hour} sign-ups" in section
+
+
+def test_docs_without_an_auth_page_have_no_auth_page_section():
+    for path in [*GENERATED.glob("*.md"), *(ROOT / "tests" / "cases" / "valid").glob("*/*.md")]:
+        template = path.with_suffix(".json")
+        has_page = "AuthPageUrl" in json.loads(template.read_text()).get("Outputs", {})
+        assert ("## Auth page" in path.read_text()) == has_page, path
+
+
+def test_readme_and_auth_docs_cover_every_mode():
+    readme = (ROOT / "README.md").read_text()
+    auth_modes = readme.split("## Auth modes", 1)[1].split("\n## ", 1)[0]
+    for mode in ("mode: api-key", "mode: tokens", "authPage", "allowedCidrs", "docs/auth.md", "docs/websocket.md"):
+        assert mode in auth_modes, mode
+    assert "reserved" not in readme.split("## deployment.yaml", 1)[1].split("\n## ", 1)[0]
+    guide = (ROOT / "docs" / "auth.md").read_text()
+    for topic in ("### Threat model", "### Rotating the sign-up code", "within 60 s", "force-new-deployment",
+                  "never logged", "compare_digest"):
+        assert topic in guide, topic
