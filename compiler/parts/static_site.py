@@ -20,7 +20,7 @@ MAX_NAME_PREFIX = 49  # + "-" + the longest region name (14) = the 64 an origin 
 
 # CloudFront's managed policies (the same IDs in every account).
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
-SECURITY_HEADERS = "67f7725c-6f97-4210-82d7-5512b31e9d03"  # HSTS, nosniff, X-Frame-Options DENY, ...
+SECURITY_HEADERS = "67f7725c-6f97-4210-82d7-5512b31e9d03"  # HSTS, nosniff, X-Frame-Options SAMEORIGIN, ...
 
 
 @dataclass(frozen=True)

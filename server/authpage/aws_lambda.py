@@ -201,7 +201,7 @@ def publish(s3, event: dict) -> None:
 def page_html(api_url: str) -> bytes:
     """The page with its Content-Security-Policy as a <meta> tag (S3 sets no such header): its own inline
     blocks, and fetches to the auth API only. (A <meta> policy cannot forbid framing; CloudFront's
-    SecurityHeadersPolicy sends X-Frame-Options DENY.)"""
+    SecurityHeadersPolicy sends X-Frame-Options SAMEORIGIN.)"""
     html = resources.files(__package__).joinpath(PAGE).read_text(encoding="utf-8")
     policy = core.content_security_policy(html, connect_src=f"'self' {_origin(api_url)}")
     policy = "; ".join(part for part in policy.split("; ") if not part.startswith("frame-ancestors"))
