@@ -177,6 +177,8 @@ def test_priced_items_match_what_the_template_builds(model, template):
     assert ("AWS::AutoScaling::AutoScalingGroup" in types) == any(key.startswith("ec2_") for key in keys)
     assert ("AWS::ApiGatewayV2::Api" in types) == any(key.startswith("apigw_") for key in keys)
     assert ("AWS::Budgets::Budget" in types) == ("budget_month" in keys)
+    secrets = sum(line.quantity for line in cost.estimate(model.spec).lines if line.price_key == "secret_month")
+    assert types.count("AWS::SecretsManager::Secret") == secrets  # the auth page's sign-up code is one more
 
 
 def test_growth_table_equals_direct_estimates():

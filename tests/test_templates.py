@@ -686,3 +686,36 @@ def test_sign_up_code_command_prints_the_code(moto_endpoint):
     result = subprocess.run(["bash", "-c", command], env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout == "Ab3dEf6hIj9kLm2nOp5qRs8t\n"
+
+
+def test_the_documented_sign_up_code_rotation_works(moto_endpoint):
+    """docs/auth.md's rotation commands, run as written with the real AWS CLI against moto: a stack whose outputs
+    are what the template outputs, the secret, the cluster and the service (moto creates no secret from a
+    template, so those are made directly)."""
+    guide = (ROOT / "docs" / "auth.md").read_text().split("### Rotating the sign-up code", 1)[1]
+    script = guide.split("```sh\n", 1)[1].split("```", 1)[0]
+    region, old_code = "us-east-1", "OldCode0000000000000000"
+    aws = {"region_name": region, "endpoint_url": moto_endpoint, "aws_access_key_id": "test",
+           "aws_secret_access_key": "test"}
+    arn = boto3.client("secretsmanager", **aws).create_secret(Name="signup", SecretString=old_code)["ARN"]
+    ecs = boto3.client("ecs", **aws)
+    ecs.create_cluster(clusterName="voice-nat-cluster")
+    ecs.register_task_definition(family="voice-nat", containerDefinitions=[{"name": "server", "image": "x",
+                                                                            "memory": 512}])
+    ecs.create_service(cluster="voice-nat-cluster", serviceName="voice-nat-service", taskDefinition="voice-nat",
+                       desiredCount=0)
+    command, _ = build_nat(AUTH_PAGE)["Outputs"]["SignupCodeCommand"]["Value"]["Fn::Sub"]
+    outputs = {"SignupCodeCommand": command.replace("${AWS::Region}", region).replace("${Secret}", arn),
+               "ClusterName": "voice-nat-cluster", "ServiceName": "voice-nat-service"}
+    boto3.client("cloudformation", **aws).create_stack(StackName="voice-nat", TemplateBody=json.dumps({
+        "Resources": {"Placeholder": {"Type": "AWS::SNS::Topic"}},
+        "Outputs": {key: {"Value": value} for key, value in outputs.items()}}))
+    env = {**os.environ, "PATH": f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}", "AWS_ENDPOINT_URL": moto_endpoint,
+           "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
+    result = subprocess.run(["bash", "-e", "-o", "pipefail", "-c", script], env=env, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    service, new_code = result.stdout.split()
+    assert service == "voice-nat-service"
+    assert new_code == boto3.client("secretsmanager", **aws).get_secret_value(SecretId=arn)["SecretString"]
+    assert new_code != old_code and len(new_code) == 24 and new_code.isalnum()
