@@ -60,7 +60,9 @@ def build_mcp(services: Services, authenticator: Authenticator | None = None, au
 
 def default_authenticator(settings: Settings) -> Authenticator:
     if settings.auth_mode == "tokens":
-        return TokenAuthenticator(settings.tokens_table, cache_seconds=settings.tokens_cache_seconds)
+        relay_key = settings.server_api_key.get_secret_value() if settings.trust_relay else None
+        return TokenAuthenticator(settings.tokens_table, cache_seconds=settings.tokens_cache_seconds,
+                                  relay_key=relay_key)
     return ApiKeyAuthenticator(settings.server_api_key.get_secret_value())
 
 

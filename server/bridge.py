@@ -2,6 +2,9 @@
 deployment, since no MCP client speaks WebSocket.
 
     MCP_BRIDGE_TOKEN=... python -m server.bridge wss://abc123.execute-api.us-east-1.amazonaws.com/mcp
+    python -m server.bridge 'wss://abc123.execute-api.us-east-1.amazonaws.com/mcp?key=mcpt_...'
+
+The second form takes the URL `python -m compiler tokens issue` prints (auth.mode tokens) as it is.
 
 Each line on stdin is one JSON-RPC message, sent as one WebSocket message (in frames of at most 32 KB, API
 Gateway's frame limit); each message received is written to stdout as one line. API Gateway closes idle
@@ -17,13 +20,14 @@ import asyncio
 import json
 import os
 import sys
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.protocol import State
 from websockets.exceptions import ConnectionClosed, InvalidStatus, InvalidURI, WebSocketException
 
 TOKEN_ENV = "MCP_BRIDGE_TOKEN"
+TOKEN_PARAMS = ("key", "token")  # a token in the URL: ?key= as `tokens issue` prints it, ?token= as the API takes it
 MAX_MESSAGE_BYTES = 128 * 1024  # API Gateway's message limit
 FRAME_CHARS = 8 * 1024  # at most 4 bytes per character in UTF-8: frames stay within 32 KB
 CONNECT_ATTEMPTS = 3
@@ -85,6 +89,9 @@ class Bridge:
             async for message in connection:
                 text = message if isinstance(message, str) else message.decode()
                 reply = parse(text)
+                if reply is not None and "jsonrpc" not in reply:
+                    self.refused(reply)
+                    continue
                 if reply is not None and "method" not in reply:
                     self.pending.discard(reply.get("id"))
                 self.write(text)
@@ -97,6 +104,18 @@ class Bridge:
             self.connection = None
         for request_id in sorted(self.pending, key=str):
             self.reply_error(request_id, BRIDGE_ERROR, "Connection closed before the reply arrived; try again")
+        self.pending.clear()
+
+    def refused(self, answer: dict) -> None:
+        """A JSON object that is not JSON-RPC: the server's refusal passed on by the relay (401 once a token is
+        revoked or expired) or API Gateway's internal error. It names no request, so every waiting one fails
+        rather than waiting for ever; the client may simply retry."""
+        reason = str(answer.get("message") or answer.get("error") or "no reason given")
+        if answer.get("error") == "unauthorized":
+            reason += " (the token was refused: revoked or expired?)"
+        report(f"the server refused a message: {reason}")
+        for request_id in sorted(self.pending, key=str):
+            self.reply_error(request_id, BRIDGE_ERROR, f"The server refused the request: {reason}")
         self.pending.clear()
 
     def reply_error(self, request_id, code: int, message: str) -> None:
@@ -117,6 +136,15 @@ class Bridge:
             await self.connection.close()
         if self.receiver is not None:
             await self.receiver
+
+
+def token_in_url(url: str) -> tuple[str, str]:
+    """(the URL without its token, the token or ''): `key=` as `tokens issue` prints it, or `token=`."""
+    parts = urlsplit(url)
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    token = next((value for name, value in pairs if name in TOKEN_PARAMS and value), "")
+    rest = urlencode([(name, value) for name, value in pairs if name not in TOKEN_PARAMS])
+    return urlunsplit(parts._replace(query=rest)), token
 
 
 def with_token(url: str, token: str) -> str:
@@ -163,17 +191,19 @@ async def run(bridge: Bridge) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="elevenlabs-mcp-bridge", description=__doc__.split("\n\n")[0])
-    parser.add_argument("url", help="the deployment's wss:// URL (stack output EndpointUrl)")
-    parser.add_argument("--token", help=f"API key; better in the environment variable {TOKEN_ENV}, which "
+    parser.add_argument("url", help="the deployment's wss:// URL (stack output EndpointUrl), or the URL with "
+                        "?key=<token> that `python -m compiler tokens issue` prints")
+    parser.add_argument("--token", help=f"API key or token; better in the environment variable {TOKEN_ENV}, which "
                         "other users cannot see in the process list")
     args = parser.parse_args(argv)
-    token = args.token or os.environ.get(TOKEN_ENV, "")
+    url, url_token = token_in_url(args.url)
+    token = args.token or url_token or os.environ.get(TOKEN_ENV, "")
     if not token:
-        parser.error(f"no token: set {TOKEN_ENV} (or pass --token)")
-    if urlsplit(args.url).scheme not in ("ws", "wss"):
-        parser.error(f"{args.url!r} is not a ws:// or wss:// URL")
+        parser.error(f"no token: set {TOKEN_ENV}, pass --token or give the URL with ?key=<token>")
+    if urlsplit(url).scheme not in ("ws", "wss"):
+        parser.error(f"{url!r} is not a ws:// or wss:// URL")
     try:
-        asyncio.run(run(Bridge(args.url, token)))
+        asyncio.run(run(Bridge(url, token)))
     except InvalidURI as problem:
         parser.error(str(problem))
     except KeyboardInterrupt:

@@ -8,12 +8,20 @@ server-side encryption, never logged nor returned).
 Lookups are cached for MCP_TOKENS_CACHE_SECONDS (60 by default), so a revocation takes effect within that
 bound; expiry is checked on every request against the cached row, so it is exact. Looking a row up by the
 token's hash needs no constant-time comparison: timing can reveal at most a hash prefix, not the token.
+
+Behind the WebSocket relay (MCP_TRUST_RELAY), the relay authenticates with MCP_SERVER_API_KEY (compared in
+constant time) and names the connection's user by the hash its authorizer found, in X-MCP-Token-Hash: that row
+is looked up like a token, through the same cache, so a revocation reaches open connections within the same
+bound. A token presented directly is accepted too: the tasks admit only the relay, so the one code path is as
+safe and keeps local runs simple.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import logging
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -25,6 +33,8 @@ from server.http_clients import new_client
 
 MAX_CACHED = 10_000  # rows (or misses) remembered; the oldest go first
 LOOKUP_TIMEOUT_SECONDS = 5.0
+RELAY_HASH_HEADER = b"x-mcp-token-hash"
+HASH_PATTERN = re.compile(r"[0-9a-f]{64}")
 
 logger = logging.getLogger("server.tokens")
 
@@ -47,16 +57,23 @@ class TokenRow:
 
 
 class TokenAuthenticator:
-    def __init__(self, table: str, *, cache_seconds: float = DEFAULT_TOKENS_CACHE_SECONDS,
+    def __init__(self, table: str, *, cache_seconds: float = DEFAULT_TOKENS_CACHE_SECONDS, relay_key: str | None = None,
                  clock: Callable[[], float] = time.monotonic, wall_clock: Callable[[], float] = time.time):
+        """relay_key: the WebSocket relay's key (MCP_TRUST_RELAY); None = no relay is trusted."""
         self.table = table
         self.cache_seconds = cache_seconds
+        self._relay_key = relay_key.encode() if relay_key else None
         self._clock, self._wall_clock = clock, wall_clock
         self._cache: dict[str, tuple[float, TokenRow | None]] = {}  # hash -> (fetched at, row or None)
         self._dynamodb: JsonApi | None = None
 
     async def authenticate(self, credential: str, headers: Mapping[bytes, bytes]) -> Principal | None:
-        digest = token_hash(credential)
+        if self._relay_key is not None and hmac.compare_digest(credential.encode(), self._relay_key):
+            named = headers.get(RELAY_HASH_HEADER, b"").decode("latin-1")
+            return await self._principal(named) if HASH_PATTERN.fullmatch(named) else None
+        return await self._principal(token_hash(credential))
+
+    async def _principal(self, digest: str) -> Principal | None:
         cached = self._cache.get(digest)
         if cached is not None and self._clock() - cached[0] < self.cache_seconds:
             row = cached[1]

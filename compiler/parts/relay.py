@@ -1,37 +1,45 @@
 """The two functions behind the WebSocket API and their contract with server/websocket/*.py (environment).
 
-The authorizer runs outside the VPC. The relay runs inside it, in the public subnets but without a public
-address: it reaches the tasks over the private network and DynamoDB through the gateway endpoint, and
-nothing else. Both read the server's API key through a dynamic reference to the one secret, resolved by
-CloudFormation at deploy time (the relay could not reach Secrets Manager at run time without a NAT or a paid
-interface endpoint); the template holds only the reference.
+The authorizer runs outside the VPC; in mode tokens it reads the tokens table at DynamoDB's public endpoint.
+The relay runs inside the VPC, in the public subnets but without a public address: it reaches the tasks over the
+private network and DynamoDB through the gateway endpoint, and nothing else. Both read the server's API key (the
+authorizer only in mode api-key) through a dynamic reference to the one secret, resolved by CloudFormation at
+deploy time (the relay could not reach Secrets Manager at run time without a NAT or a paid interface endpoint);
+the template holds only the reference.
 """
 
 from __future__ import annotations
 
-from troposphere import Ref, Sub, Template, awslambda, dynamodb, ec2, secretsmanager
+from troposphere import GetAtt, Ref, Sub, Template, awslambda, dynamodb, ec2, secretsmanager
 
 from .. import naming
 from ..model import CommonSpec, Schedule
 from . import lambdas, server
 from .dynamodb import relay_access
 from .network import HTTPS, Network, admit_to_tasks, to_tasks
+from .server import Value
 
 # The relay answers within API Gateway's 29 s: its own call to the task gives up 2 s before.
 RELAY_TIMEOUT_SECONDS = 29
 UPSTREAM_TIMEOUT_SECONDS = 27
 
 
-def authorizer_function(t: Template, deployment: str, spec: CommonSpec,
-                        secret: secretsmanager.Secret) -> awslambda.Function:
+def authorizer_function(t: Template, deployment: str, spec: CommonSpec, secret: secretsmanager.Secret,
+                        tokens_table: Value | None = None) -> awslambda.Function:
+    """tokens_table (auth.mode tokens): the authorizer reads token rows (GetItem only) and needs no server key."""
     log_group = lambdas.log_group(t, naming.AUTHORIZER_LOGS,
                                   naming.websocket_log_group_name(deployment, "authorizer"), spec.logs)
+    if tokens_table is None:
+        credentials, statements = {server.SERVER_KEY: server_key(secret)}, []
+    else:
+        credentials = {"TOKENS_TABLE": tokens_table}
+        statements = [{"Effect": "Allow", "Action": ["dynamodb:GetItem"],
+                       "Resource": GetAtt(naming.TOKENS_TABLE, "Arn")}]
     return lambdas.function(t, lambdas.InlineFunction(
         naming.AUTHORIZER_FUNCTION, "websocket/authorizer.py", "Checks the token and source address on $connect",
-        environment={"AUTH_MODE": spec.auth.mode, "ALLOWED_CIDRS": ",".join(spec.auth.allowed_cidrs),
-                     server.SERVER_KEY: server_key(secret)},
+        environment={"AUTH_MODE": spec.auth.mode, "ALLOWED_CIDRS": ",".join(spec.auth.allowed_cidrs), **credentials},
         timeout_seconds=5, memory_mb=128,
-    ), role=lambdas.role(t, naming.AUTHORIZER_ROLE, log_group), log_group=log_group)
+    ), role=lambdas.role(t, naming.AUTHORIZER_ROLE, log_group, statements), log_group=log_group)
 
 
 def relay_function(t: Template, deployment: str, spec: CommonSpec, *, secret: secretsmanager.Secret,

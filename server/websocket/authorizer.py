@@ -1,32 +1,60 @@
 """$connect REQUEST authorizer: the token (?token=) and the caller's source IP.
 
-Runs outside the VPC. Env: MCP_SERVER_API_KEY, ALLOWED_CIDRS (comma list; empty admits all), AUTH_MODE.
+Runs outside the VPC. Env: AUTH_MODE; api-key: MCP_SERVER_API_KEY; tokens: TOKENS_TABLE (rows as
+server/tokens.py reads them, GetItem only); ALLOWED_CIDRS (comma list; empty admits all).
 """
+import functools
+import hashlib
 import hmac
 import ipaddress
 import json
 import os
+import time
 
 
 def handler(event, context):
     ip = event["requestContext"]["identity"]["sourceIp"]
     token = (event.get("queryStringParameters") or {}).get("token") or ""
-    principal = authenticate(token)
-    if principal is None or not allowed(ip):
-        # Never the token; API Gateway answers the client 403 Forbidden.
-        log("denied", ip, "bad token" if principal is None else "source IP not allowed")
-        return policy("anonymous", "Deny", event["methodArn"], {})
-    return policy(principal, "Allow", event["methodArn"], {"principal": principal})
+    if not allowed(ip):  # checked first: an outside address costs no DynamoDB read
+        return deny(event, ip, "source IP not allowed")
+    try:
+        found = authenticate(token)
+    except Exception as error:  # noqa: BLE001 - DynamoDB unreachable or refusing: fail closed, say why
+        return deny(event, ip, f"token lookup failed: {type(error).__name__}")
+    if found is None:
+        return deny(event, ip, "bad token")
+    principal, extra = found
+    return policy(principal, "Allow", event["methodArn"], {"principal": principal, **extra})
 
 
 def authenticate(token):
-    """The principal a token stands for, or None. Per-user tokens (mode `tokens`) will be looked up here."""
-    if os.environ.get("AUTH_MODE", "api-key") != "api-key":
-        return None
+    """(principal, extra context) for a valid token, else None."""
+    if os.environ.get("AUTH_MODE", "api-key") == "tokens":
+        return token_row(token)
     key = os.environ["MCP_SERVER_API_KEY"]
     if token and hmac.compare_digest(token.encode(), key.encode()):
-        return "api-key"
+        return "api-key", {}
     return None
+
+
+def token_row(token):
+    """A row keyed by the token's SHA-256: neither revoked nor expired. The user's ElevenLabs key is not read."""
+    if not token:
+        return None
+    digest = hashlib.sha256(token.encode()).hexdigest()
+    row = dynamodb().get_item(
+        TableName=os.environ["TOKENS_TABLE"], Key={"hash": {"S": digest}}, ConsistentRead=True,
+        ProjectionExpression="#n, expires, revoked", ExpressionAttributeNames={"#n": "name"}).get("Item")
+    if not row or row.get("revoked", {}).get("BOOL") or time.time() >= float(row.get("expires", {}).get("N", "inf")):
+        return None
+    return "token:" + row.get("name", {}).get("S", "?"), {"tokenHash": digest}
+
+
+@functools.cache
+def dynamodb():
+    import boto3  # here: in mode api-key, cold starts skip it
+
+    return boto3.client("dynamodb")
 
 
 def allowed(ip):
@@ -40,11 +68,13 @@ def allowed(ip):
     return any(address in ipaddress.ip_network(c) for c in cidrs)
 
 
+def deny(event, ip, reason):
+    # Never the token; API Gateway answers the client 403 Forbidden.
+    print(json.dumps({"event": "denied", "sourceIp": ip, "reason": reason}))
+    return policy("anonymous", "Deny", event["methodArn"], {})
+
+
 def policy(principal, effect, resource, context):
     statement = {"Action": "execute-api:Invoke", "Effect": effect, "Resource": resource}
     return {"principalId": principal, "context": context,
             "policyDocument": {"Version": "2012-10-17", "Statement": [statement]}}
-
-
-def log(event, ip, reason):
-    print(json.dumps({"event": event, "sourceIp": ip, "reason": reason}))

@@ -1,12 +1,9 @@
-"""Relay: $default posts each message to a task's /mcp and returns the reply; a DynamoDB row per connection
-keeps its task. In the VPC: DynamoDB by gateway endpoint, tasks by DNS.
-"""
+"""Relay: $default messages to a task's /mcp and back; a DynamoDB row per connection keeps its task (and user)."""
 import functools
 import json
 import os
 import socket
 import time
-import urllib.error
 import urllib.request
 
 import boto3
@@ -16,7 +13,7 @@ ROW_TTL = 7800  # a connection lasts at most 2 h
 NO_TASK, TIMEOUT, TOO_BIG, PARSE = -32002, -32001, -32003, -32700
 HTTP = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never via a proxy
 env = os.environ.get
-ROWS = {}  # rows this instance read or wrote: one DynamoDB read per connection
+ROWS = {}  # one DynamoDB read per connection
 
 
 @functools.cache
@@ -28,8 +25,9 @@ def handler(event, context):
     ctx = event["requestContext"]
     cid = ctx["connectionId"]
     if ctx["routeKey"] == "$connect":
-        principal = (ctx.get("authorizer") or {}).get("principal", "")
-        table().put_item(Item={"id": cid, "principal": principal, "expires": int(time.time()) + ROW_TTL})
+        auth = ctx.get("authorizer") or {}
+        table().put_item(Item=present({"id": cid, "principal": auth.get("principal"), "hash": auth.get("tokenHash"),
+                                       "expires": int(time.time()) + ROW_TTL}))
     elif ctx["routeKey"] == "$disconnect":
         ROWS.pop(cid, 0)
         table().delete_item(Key={"id": cid})
@@ -52,7 +50,7 @@ def relay(cid, body, source_ip):
     for task in sorted(tasks(), key=lambda ip: ip != row.get("task")):  # its own task first
         session = row.get("session") if task == row.get("task") else None
         try:
-            new_session, reply = post(task, body, session, source_ip)
+            new_session, reply = post(task, body, session, source_ip, row.get("hash"))
         except TimeoutError:
             return error(request_id, TIMEOUT, f"The server did not answer within {timeout()} s")
         except OSError:
@@ -62,8 +60,7 @@ def relay(cid, body, source_ip):
             table().put_item(Item=new)
         ROWS[cid] = new
         if len(reply) > MAX_REPLY:
-            return error(request_id, TOO_BIG, "The reply is over 128 KB, the WebSocket message limit; "
-                         "ask for less")
+            return error(request_id, TOO_BIG, "The reply is over 128 KB, the WebSocket message limit; ask for less")
         return reply.decode()
     if "id" in message:
         return error(request_id, NO_TASK, "No server task is running. " + env("SCHEDULE_NOTE", ""))
@@ -74,25 +71,27 @@ def tasks():
     found = []
     for host in env("TASK_HOST").split(","):
         try:
-            found += [a[4][0] for a in socket.getaddrinfo(host, None, socket.AF_INET, socket.SOCK_STREAM)]
+            found += [a[4][0] for a in socket.getaddrinfo(host, None, socket.AF_INET)]
         except socket.gaierror:
             pass
     return list(dict.fromkeys(found))
 
 
-def post(task, body, session, source_ip):
+def post(task, body, session, source_ip, token_hash):
     """(Mcp-Session-Id, reply); TimeoutError if slow, another OSError if gone."""
     headers = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream",
                "Authorization": "Bearer " + env("MCP_SERVER_API_KEY"), "X-Forwarded-For": source_ip,
-               "Host": env("TASK_HOST").split(",")[0]}
-    if session:
-        headers["Mcp-Session-Id"] = session
+               "Host": env("TASK_HOST").split(",")[0], "Mcp-Session-Id": session, "X-MCP-Token-Hash": token_hash}
     url = f"http://{task}:{env('TASK_PORT')}/mcp"
     try:
-        with HTTP.open(urllib.request.Request(url, body.encode(), headers), timeout=timeout()) as response:
+        with HTTP.open(urllib.request.Request(url, body.encode(), present(headers)), timeout=timeout()) as response:
             return response.headers.get("Mcp-Session-Id"), response.read(MAX_REPLY + 1)
-    except urllib.error.HTTPError as failure:  # the server's 4xx/5xx
+    except urllib.request.HTTPError as failure:  # the server's 4xx/5xx
         return None, failure.read(MAX_REPLY + 1)
+
+
+def present(fields):
+    return {k: v for k, v in fields.items() if v}
 
 
 def timeout():

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -14,18 +15,35 @@ from mcp.client import Client
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.shared.exceptions import MCPError
 
+from compiler.parts import tokens as tokens_part
+from server.token_rows import new_token, to_attribute_values
 from server.websocket import authorizer, relay
 from tests.localaws import TEST_CREDENTIALS, aws
 from tests.server.harness import PROJECT_ROOT, SERVER_KEY, clean_environment
 from tests.websocket.emulator import WebSocketApiEmulator
 
 TABLE = "ws-connections"
+TOKENS_TABLE = "ws-tokens"  # shaped as compiler/parts/tokens.py builds it
 SCHEDULE_NOTE = "It runs MON-FRI 08:00-20:00 (Europe/Berlin) and is scaled to zero outside those hours."
 
 
 def create_table(endpoint: str) -> None:
     aws(endpoint, "dynamodb", "create-table", "--table-name", TABLE, "--billing-mode", "PAY_PER_REQUEST",
         "--attribute-definitions", "AttributeName=id,AttributeType=S", "--key-schema", "AttributeName=id,KeyType=HASH")
+
+
+def create_tokens_table(endpoint: str) -> None:
+    aws(endpoint, "dynamodb", "create-table", "--table-name", TOKENS_TABLE, "--billing-mode", "PAY_PER_REQUEST",
+        "--attribute-definitions", f"AttributeName={tokens_part.KEY},AttributeType=S",
+        "--key-schema", f"AttributeName={tokens_part.KEY},KeyType=HASH")
+
+
+def put_token(endpoint: str, name: str, *, table: str = TOKENS_TABLE, days_old: int = 0, **options) -> str:
+    """A row written as `tokens issue` writes it (server/token_rows.py); days_old backdates it, to expire it."""
+    revoked = options.pop("revoked", False)
+    token, item = new_token(name, now=time.time() - days_old * 86400, **options)
+    dynamodb(endpoint).put_item(TableName=table, Item=to_attribute_values({**item, "revoked": revoked}))
+    return token
 
 
 def handler_environment(moto_endpoint: str, task_port: int, **overrides: str) -> dict[str, str]:
@@ -41,6 +59,7 @@ def apply_environment(monkeypatch, environment: dict[str, str]) -> None:
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
     relay.table.cache_clear()  # the next call builds its client from this environment
+    authorizer.dynamodb.cache_clear()
     relay.ROWS.clear()  # and reads rows afresh, as a new Lambda instance does
 
 
@@ -48,10 +67,13 @@ def emulator(**options) -> WebSocketApiEmulator:
     return WebSocketApiEmulator(authorizer.handler, relay.handler, **options)
 
 
+def dynamodb(moto_endpoint: str):
+    return boto3.client("dynamodb", endpoint_url=moto_endpoint, region_name="us-east-1",
+                        aws_access_key_id="test", aws_secret_access_key="test")
+
+
 def rows(moto_endpoint: str) -> list[dict]:
-    client = boto3.client("dynamodb", endpoint_url=moto_endpoint, region_name="us-east-1",
-                          aws_access_key_id="test", aws_secret_access_key="test")
-    return client.scan(TableName=TABLE)["Items"]
+    return dynamodb(moto_endpoint).scan(TableName=TABLE)["Items"]
 
 
 @asynccontextmanager

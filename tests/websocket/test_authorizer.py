@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+
 import pytest
 
 from server.websocket import authorizer
+from tests.localaws import free_port
+from tests.websocket.chain import TOKENS_TABLE, apply_environment, create_tokens_table, handler_environment, put_token
 
 KEY = "a-server-key-0123456789abcdef"
 ARN = "arn:aws:execute-api:us-east-1:123456789012:abc123/mcp/$connect"
@@ -54,9 +59,52 @@ def test_the_source_address_must_be_in_the_allow_list(monkeypatch, cidrs, ip, ex
     assert effect(authorize(KEY, ip)) == expected
 
 
-def test_modes_without_a_token_store_admit_nobody_yet(monkeypatch):
-    monkeypatch.setenv("AUTH_MODE", "tokens")
-    assert effect(authorize(KEY)) == "Deny"
+@pytest.fixture
+def tokens_mode(moto, monkeypatch):
+    """Mode tokens as the template configures it (TOKENS_TABLE, no server key), rows in moto."""
+    moto.reset()
+    create_tokens_table(moto.endpoint)
+    apply_environment(monkeypatch, handler_environment(moto.endpoint, 8080, AUTH_MODE="tokens",
+                                                       TOKENS_TABLE=TOKENS_TABLE))
+    monkeypatch.delenv("MCP_SERVER_API_KEY")
+    return moto.endpoint
+
+
+def test_a_valid_token_is_allowed_as_its_user_with_its_hash(tokens_mode):
+    token = put_token(tokens_mode, "alice", expires_days=30, elevenlabs_key="sk_alice_own_key")
+    result = authorize(token)
+    assert effect(result) == "Allow" and result["principalId"] == "token:alice"
+    assert result["context"] == {"principal": "token:alice", "tokenHash": hashlib.sha256(token.encode()).hexdigest()}
+    assert "sk_alice_own_key" not in json.dumps(result)
+
+
+@pytest.mark.parametrize("row", [{"revoked": True}, {"expires_days": 1, "days_old": 2}], ids=["revoked", "expired"])
+def test_revoked_and_expired_tokens_are_denied(tokens_mode, row, capsys):
+    token = put_token(tokens_mode, "bob", **row)
+    assert effect(authorize(token)) == "Deny"
+    assert '"reason": "bad token"' in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("token", [None, "", "mcpt_never_issued", KEY], ids=["none", "empty", "unknown", "server-key"])
+def test_unknown_tokens_and_the_server_key_are_denied(tokens_mode, token):
+    put_token(tokens_mode, "carol")
+    assert effect(authorize(token)) == "Deny"
+
+
+def test_the_allow_list_holds_in_mode_tokens_too(tokens_mode, monkeypatch):
+    token = put_token(tokens_mode, "dave")
+    monkeypatch.setenv("ALLOWED_CIDRS", "203.0.113.0/24")
+    assert effect(authorize(token, "203.0.113.9")) == "Allow"
+    assert effect(authorize(token, "198.51.100.7")) == "Deny"
+
+
+def test_an_unreachable_table_denies_and_says_why_without_the_token(tokens_mode, monkeypatch, capsys):
+    token = put_token(tokens_mode, "erin")
+    apply_environment(monkeypatch, {"AWS_ENDPOINT_URL_DYNAMODB": f"http://127.0.0.1:{free_port()}",
+                                    "AWS_MAX_ATTEMPTS": "1"})
+    assert effect(authorize(token)) == "Deny"
+    out = capsys.readouterr().out
+    assert '"reason": "token lookup failed: EndpointConnectionError"' in out and token not in out
 
 
 def test_denials_are_logged_with_the_reason_and_never_a_token(monkeypatch, capsys):

@@ -81,6 +81,15 @@ def test_lines_become_messages_and_replies_become_lines(echo):
     assert "secret-token-123" not in result.stderr
 
 
+def test_the_url_tokens_issue_prints_carries_the_token_and_it_is_never_shown(echo):
+    url = f"ws://127.0.0.1:{echo.port}/mcp?key=mcpt_from%2Fthe-url"  # a URL-encoded token, as the CLI quotes it
+    result = bridge(url, token="env-token-not-used", stdin=json.dumps({"jsonrpc": "2.0", "id": 1, "method": "ping"}))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["id"] == 1
+    assert echo.paths == ["/mcp?token=mcpt_from%2Fthe-url"]  # key= became the token= the authorizer reads
+    assert f"connected to ws://127.0.0.1:{echo.port}/mcp\n" in result.stderr and "mcpt_from" not in result.stderr
+
+
 def test_messages_over_128_kb_and_non_json_lines_are_answered_locally(echo):
     too_big = json.dumps({"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": {"text": "a" * 131_072}})
     result = bridge(f"ws://127.0.0.1:{echo.port}/mcp", stdin=f"{too_big}\nnot json\n")

@@ -62,6 +62,24 @@ def test_a_message_is_posted_to_the_task_and_its_reply_returned(task, table):
     assert rows(table)[0]["task"] == {"S": "127.0.0.1"}
 
 
+def test_in_mode_api_key_no_user_is_named(task):
+    send(CALL)
+    assert "x-mcp-token-hash" not in task.received[0].headers
+
+
+def test_in_mode_tokens_the_row_keeps_the_hash_and_every_request_names_it(task, table):
+    digest = "ab" * 32
+    context = {"principal": "token:alice", "tokenHash": digest, "principalId": "token:alice"}
+    relay.handler(event("$connect", connection="conn-2", authorizer=context), None)
+    relay.ROWS.clear()  # the next message may reach another instance: the hash comes from the row
+    send(CALL, "conn-2")
+    send(CALL, "conn-2")
+    assert [r.headers["x-mcp-token-hash"] for r in task.received] == [digest, digest]
+    assert all(r.headers["authorization"] == f"Bearer {KEY}" for r in task.received)
+    [row] = [r for r in rows(table) if r["id"] == {"S": "conn-2"}]
+    assert row["hash"] == {"S": digest} and row["principal"] == {"S": "token:alice"}
+
+
 def test_a_notification_gets_no_reply(task):
     task.answer = Answer(status=202, body=b"")
     assert send(NOTIFICATION) == {"statusCode": 200}

@@ -26,6 +26,7 @@ CASES = {
                                "task": {"spot": True, "architecture": "x86_64", "cpu": 1024, "memory": 2048}},
     "scaling-throttled": {"task": {"maxCount": 4, "cpuTargetPercent": 60}, "logs": {"retentionDays": 90},
                           "websocket": {"throttleRatePerSecond": 5, "throttleBurst": 10}, "region": "eu-west-1"},
+    "tokens-allow-list": {"auth": {"mode": "tokens", "allowedCidrs": ["203.0.113.0/24"]}},
 }
 
 
@@ -202,3 +203,49 @@ def test_outputs_show_the_endpoint_and_each_clients_configuration(template):
         assert config["mcpServers"]["voice-ws"]["command"] == "elevenlabs-mcp-bridge"
         assert config["mcpServers"]["voice-ws"]["args"] == ["${Url}"]
     assert "jq -r .MCP_SERVER_API_KEY" in outputs["TokenCommand"]["Value"]["Fn::Sub"][0]
+
+
+@pytest.fixture(scope="module")
+def tokens_template() -> dict:
+    return build(CASES["tokens-allow-list"])
+
+
+def policy_statements(template: dict, role: str) -> list[dict]:
+    return [statement for policy in props(template, role).get("Policies", [])
+            for statement in policy["PolicyDocument"]["Statement"]]
+
+
+def test_in_mode_tokens_the_authorizer_reads_rows_and_holds_no_key(tokens_template):
+    auth_env = props(tokens_template, naming.AUTHORIZER_FUNCTION)["Environment"]["Variables"]
+    assert auth_env == {"AUTH_MODE": "tokens", "ALLOWED_CIDRS": "203.0.113.0/24",
+                        "TOKENS_TABLE": {"Ref": naming.TOKENS_TABLE}}
+    table_access = [s for s in policy_statements(tokens_template, naming.AUTHORIZER_ROLE)
+                    if any(a.startswith("dynamodb:") for a in s["Action"])]
+    assert table_access == [{"Effect": "Allow", "Action": ["dynamodb:GetItem"],
+                             "Resource": {"Fn::GetAtt": [naming.TOKENS_TABLE, "Arn"]}}]
+    assert "VpcConfig" not in props(tokens_template, naming.AUTHORIZER_FUNCTION)  # DynamoDB's public endpoint
+
+
+def test_in_mode_tokens_the_task_trusts_the_relay_and_reads_the_same_table(tokens_template):
+    server_env = {e["Name"]: e["Value"] for e in props(tokens_template, naming.TASK_DEFINITION)[
+        "ContainerDefinitions"][0]["Environment"]}
+    assert server_env["MCP_AUTH_MODE"] == "tokens" and server_env["MCP_TRUST_RELAY"] == "true"
+    assert server_env["MCP_TOKENS_TABLE"] == {"Ref": naming.TOKENS_TABLE}
+    reads = [s for s in policy_statements(tokens_template, naming.TASK_ROLE) if "dynamodb:GetItem" in s["Action"]]
+    assert [s["Resource"] for s in reads] == [{"Fn::GetAtt": [naming.TOKENS_TABLE, "Arn"]}]
+    reference = {"Fn::Sub": "{{resolve:secretsmanager:${ServerSecret}:SecretString:MCP_SERVER_API_KEY}}"}
+    assert relay_env_of(tokens_template)["MCP_SERVER_API_KEY"] == reference  # the relay's own credential
+    assert "MCP_TRUST_RELAY" not in json.dumps(build({})) and naming.TOKENS_TABLE not in build({})["Resources"]
+
+
+def test_in_mode_tokens_the_outputs_say_how_to_issue_a_token_for_the_bridge(tokens_template):
+    outputs = tokens_template["Outputs"]
+    assert outputs["TokensTable"]["Value"] == {"Ref": naming.TOKENS_TABLE}  # the CLI finds the table by it
+    assert outputs["TokenCommand"]["Value"] == {
+        "Fn::Sub": "python -m compiler tokens issue voice-ws --region ${AWS::Region} --name <who>"}
+    assert outputs["ClaudeCodeCommand"]["Value"] == \
+        "claude mcp add voice-ws -- elevenlabs-mcp-bridge '<URL printed by TokenCommand>'"
+    for name in ("CursorConfig", "ClaudeDesktopConfig"):
+        server = json.loads(outputs[name]["Value"])["mcpServers"]["voice-ws"]
+        assert server == {"command": "elevenlabs-mcp-bridge", "args": ["<URL printed by TokenCommand>"]}
+    assert "secretsmanager" not in json.dumps({k: outputs[k] for k in ("TokenCommand", "ClaudeCodeCommand")})
