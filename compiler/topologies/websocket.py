@@ -107,8 +107,8 @@ def _issued_token_source(name: str) -> TokenSource:
     printed = "<URL printed by TokenCommand>"
     return TokenSource(
         command=Sub(f"python -m compiler tokens issue {name} --region ${{AWS::Region}} --name <who>"),
-        command_description="Issues a token for one user and prints, once, the endpoint URL with it (run in the "
-                            "mcpdeploy repository with AWS credentials; list and revoke work alike).",
+        command_description="Issues a user's token (run in the mcpdeploy repository) and prints, once, the "
+                            "URL with it for the bridge.",
         claude_code=f"claude mcp add {name} -- {BRIDGE} '{printed}'", claude_code_needs="",
         bridge_args=[printed], bridge_env={})
 

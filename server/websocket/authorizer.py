@@ -1,8 +1,5 @@
-"""$connect REQUEST authorizer: the token (?token=) and the caller's source IP.
-
-Runs outside the VPC. Env: AUTH_MODE; api-key: MCP_SERVER_API_KEY; tokens: TOKENS_TABLE (rows as
-server/tokens.py reads them, GetItem only); ALLOWED_CIDRS (comma list; empty admits all).
-"""
+"""$connect REQUEST authorizer: the source IP against ALLOWED_CIDRS, then the token (?token=): the server key
+in mode api-key, a row of TOKENS_TABLE in mode tokens. Runs outside the VPC."""
 import functools
 import hashlib
 import hmac
@@ -15,11 +12,11 @@ import time
 def handler(event, context):
     ip = event["requestContext"]["identity"]["sourceIp"]
     token = (event.get("queryStringParameters") or {}).get("token") or ""
-    if not allowed(ip):  # checked first: an outside address costs no DynamoDB read
+    if not allowed(ip):  # first: an outside address costs no read
         return deny(event, ip, "source IP not allowed")
     try:
         found = authenticate(token)
-    except Exception as error:  # noqa: BLE001 - DynamoDB unreachable or refusing: fail closed, say why
+    except Exception as error:  # noqa: BLE001 - DynamoDB failing: deny, say why
         return deny(event, ip, f"token lookup failed: {type(error).__name__}")
     if found is None:
         return deny(event, ip, "bad token")
@@ -38,7 +35,7 @@ def authenticate(token):
 
 
 def token_row(token):
-    """A row keyed by the token's SHA-256: neither revoked nor expired. The user's ElevenLabs key is not read."""
+    """The row keyed by the token's SHA-256, if valid; the user's ElevenLabs key is not read."""
     if not token:
         return None
     digest = hashlib.sha256(token.encode()).hexdigest()
@@ -69,7 +66,7 @@ def allowed(ip):
 
 
 def deny(event, ip, reason):
-    # Never the token; API Gateway answers the client 403 Forbidden.
+    # Never the token. API Gateway answers 403.
     print(json.dumps({"event": "denied", "sourceIp": ip, "reason": reason}))
     return policy("anonymous", "Deny", event["methodArn"], {})
 
