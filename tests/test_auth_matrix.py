@@ -24,9 +24,9 @@ AUTH_MODES = {
 }
 ALLOWED_CIDRS = {"everyone": [], "one-ipv4-block": ["203.0.113.0/24"]}
 POSITIONED = re.compile(r"^(?P<file>[^:]+):(?P<line>\d+):(?P<column>\d+): (?P<path>spec\.[\w.\[\]]+): (?P<message>.+)$")
+CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/0f8e2c1a-1111-2222-3333-444455556666"
 FRONT_DOOR = {  # what each topology needs besides auth; alb: HTTPS on a domain of its own
-    "alb": "  alb:\n    certificateArn: arn:aws:acm:us-east-1:123456789012:certificate/0f8e2c1a-1111-2222-3333-444455556666"
-           "\n    domainName: mcp.example.com\n",
+    "alb": f"  alb:\n    certificateArn: {CERTIFICATE}\n    domainName: mcp.example.com\n",
     "nat-instance": "",
     "websocket": "",
 }

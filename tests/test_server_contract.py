@@ -97,6 +97,7 @@ def test_the_server_accepts_every_auth_page_environment(template):
     assert settings.auth_page and settings.auth_mode == "tokens" and settings.tokens_table
     has_code = "SignupCodeCommand" in template["Outputs"]
     assert bool(settings.signup_code.get_secret_value()) == has_code
+    assert settings.deployment_name == template["Description"].split()[2].rstrip(":")
     public_url = settings.public_url
     assert public_url == "" or public_url.startswith(("https://", "http://"))
 

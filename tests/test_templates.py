@@ -588,6 +588,8 @@ def test_auth_page_settings_reach_the_server():
                                       "MCP_AUTH_PAGE_ATTEMPTS_PER_HOUR")} == {
         "MCP_AUTH_MODE": "tokens", "MCP_AUTH_PAGE": "true", "MCP_AUTH_PAGE_TOKEN_DAYS": "30",
         "MCP_AUTH_PAGE_ATTEMPTS_PER_HOUR": "7"}
+    assert env["MCP_DEPLOYMENT_NAME"] == "voice-dev"  # what the page's client configurations call the server
+    assert environment(build_nat(AUTH_PAGE))["MCP_DEPLOYMENT_NAME"] == "voice-dev"
     assert not {key for key in environment(build({"auth": {"mode": "tokens"}})) if key.startswith("MCP_AUTH_PAGE")}
 
 
@@ -609,7 +611,8 @@ def test_the_sign_up_code_is_a_generated_secret_only_the_task_start_can_read():
     code = template["Resources"][naming.SIGNUP_CODE_SECRET]
     assert code["Properties"]["GenerateSecretString"] == {"PasswordLength": 24, "ExcludePunctuation": True}
     assert "SecretString" not in code["Properties"] and code["DeletionPolicy"] == "Delete"
-    assert {"Name": "MCP_SIGNUP_CODE", "ValueFrom": {"Ref": naming.SIGNUP_CODE_SECRET}} in container(template)["Secrets"]
+    code_secret = {"Name": "MCP_SIGNUP_CODE", "ValueFrom": {"Ref": naming.SIGNUP_CODE_SECRET}}
+    assert code_secret in container(template)["Secrets"]
     assert "MCP_SIGNUP_CODE" not in environment(template)
     (policy,) = props(template, naming.EXECUTION_ROLE)["Policies"]
     grants = {tuple(s["Action"]): s["Resource"] for s in policy["PolicyDocument"]["Statement"]}

@@ -18,6 +18,7 @@ def execution_role(t: Template, *, repository_arn: AWSHelperFn, log_group: logs.
         _allow(["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"], repository_arn),
         # The log group's Arn attribute ends in ":*", which covers its streams.
         _allow(["logs:CreateLogStream", "logs:PutLogEvents"], GetAtt(log_group, "Arn")),
+        # One secret stays a plain Ref, as in every stack deployed before the auth page's second secret.
         _allow(["secretsmanager:GetSecretValue"], secret_arns[0] if len(secret_arns) == 1 else secret_arns),
     ]
     return t.add_resource(iam.Role(

@@ -30,11 +30,12 @@ Value = str | AWSHelperFn
 
 def environment(spec: CommonSpec, *, allowed_hosts: Value, trusted_proxy_cidrs: str,
                 server_checks_cidrs: bool = True, tokens_table: Value | None = None,
-                public_url: Value | None = None) -> dict[str, Value]:
+                public_url: Value | None = None, deployment_name: str | None = None) -> dict[str, Value]:
     """Plain (non-secret) settings of the server; an empty allow-list is left out (the server then admits all),
     and so is one the front door enforces itself (server_checks_cidrs=False). tokens_table: auth.mode tokens.
     public_url: the origin clients use, for the connection URLs the auth page hands out; None = unknown (the
-    server then derives it from the request)."""
+    server then derives it from the request). deployment_name: the name the page's client configurations give
+    the server."""
     env: dict[str, Value] = {
         "MCP_AUTH_MODE": spec.auth.mode,
         "MCP_ALLOWED_HOSTS": allowed_hosts,
@@ -54,6 +55,8 @@ def environment(spec: CommonSpec, *, allowed_hosts: Value, trusted_proxy_cidrs: 
         env["MCP_AUTH_PAGE_ATTEMPTS_PER_HOUR"] = str(page.attempts_per_hour)
         if public_url is not None:
             env["MCP_PUBLIC_URL"] = public_url
+        if deployment_name is not None:
+            env["MCP_DEPLOYMENT_NAME"] = deployment_name
     return dict(sorted(env.items()))
 
 

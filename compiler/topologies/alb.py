@@ -25,7 +25,7 @@ def build(deployment: Deployment, repo: ImageRepository) -> Template:
         t, name, spec, repo_stack=repo_stack, tag=tag,
         environment=server.environment(spec, allowed_hosts=_allowed_hosts(front, spec.alb),
                                        trusted_proxy_cidrs=net.cidr, tokens_table=store.table_name,
-                                       public_url=_public_origin(front, spec.alb.domain_name)),
+                                       public_url=_public_origin(front, spec.alb.domain_name), deployment_name=name),
         task_role_statements=store.task_role_statements, signup_code=server_task.signup_code(t, name, spec))
     service = ecs.service(
         t, run.cluster, run.task, spot=spec.task.spot, subnets=net.subnets, security_group=task_sg,

@@ -34,7 +34,7 @@ def build(deployment: Deployment, repo: ImageRepository) -> Template:
         # API key protects the endpoint. The allow-list is the authorizer's: see parts/httpapi.py.
         environment=server.environment(spec, allowed_hosts="*", trusted_proxy_cidrs=net.cidr,
                                        server_checks_cidrs=False, tokens_table=store.table_name,
-                                       public_url=httpapi.endpoint("")),
+                                       public_url=httpapi.endpoint(""), deployment_name=name),
         task_role_statements=store.task_role_statements, health_check=True,
         signup_code=server_task.signup_code(t, name, spec))
     service = ecs.service(
