@@ -5,9 +5,15 @@ import json
 import re
 from pathlib import Path
 
+import anyio
+import httpx
 import pytest
 
 from server.config import load_settings
+from tests.fakes.elevenlabs_api import FAKE_API_KEY, FakeElevenLabs
+from tests.localaws import TEST_CREDENTIALS, MotoServer
+from tests.server.harness import ServerProcess, mcp_client
+from tests.tokens_stack import create_tokens_stack
 
 ROOT = Path(__file__).parents[1]
 TEMPLATES = sorted(p for p in [*ROOT.glob("generated/*.json"), *ROOT.glob("tests/cases/valid/*/*.json")]
@@ -106,3 +112,40 @@ def test_goldens_cover_the_auth_page_on_both_server_topologies():
     pages = {json.loads(p.read_text())["Description"].split(":")[1] for p in TEMPLATES
              if '"MCP_AUTH_PAGE"' in p.read_text()}
     assert any("Load Balancer" in d for d in pages) and any("HTTP API" in d for d in pages), pages
+
+
+def test_a_compiled_auth_page_environment_issues_a_token_that_works(tmp_path):
+    """The nat-authpage golden's environment, as ECS would give it (intrinsics resolved, the sign-up code secret
+    absent since that case has none), runs `python -m server` as a real process: the page signs a user up against
+    the fake ElevenLabs API and moto DynamoDB, and the connection URL it answers, on MCP_PUBLIC_URL's origin,
+    works with the MCP client. Only the listen address and where AWS and ElevenLabs are differ from the template."""
+    template = json.loads((ROOT / "tests/cases/valid/nat-authpage/nat-authpage.json").read_text())
+    (container,) = containers(template)
+    compiled = {item["Name"]: resolve(item["Value"]) for item in container["Environment"]}
+    assert {item["Name"] for item in container["Secrets"]} == {"MCP_SERVER_API_KEY", "ELEVENLABS_API_KEY"}
+    with FakeElevenLabs(port=0) as fake, MotoServer() as moto:
+        table = create_tokens_stack(moto.endpoint, "nat-authpage")["TokensTable"]
+        server = ServerProcess(tmp_path, {
+            **compiled, "MCP_TOKENS_TABLE": table, "ELEVENLABS_API_KEY": "", "ELEVENLABS_BASE_URL": fake.url,
+            "AWS_ENDPOINT_URL": moto.endpoint, "AWS_DEFAULT_REGION": "us-east-1", **TEST_CREDENTIALS,
+        })
+        server.env["MCP_PORT"] = str(server.port)  # the template's 8080 may be taken here
+        server.start()
+        try:
+            config = httpx.get(f"{server.base_url}/auth/config.json", timeout=10).json()
+            assert config["signupCode"] is False and config["deployment"] == "nat-authpage"
+            assert config["tokenDays"] == int(compiled["MCP_AUTH_PAGE_TOKEN_DAYS"])
+            answer = httpx.post(f"{server.base_url}/auth/token", timeout=30,
+                                json={"elevenlabsKey": FAKE_API_KEY, "name": "alice", "signupCode": ""})
+            assert answer.status_code == 200, answer.text
+            connection_url = answer.json()["connectionUrl"]
+            assert connection_url.startswith(compiled["MCP_PUBLIC_URL"] + "/mcp?key=mcpt_")
+
+            async def list_tools():
+                local = connection_url.replace(compiled["MCP_PUBLIC_URL"], server.base_url)  # no API Gateway here
+                async with mcp_client(local, headers={}) as client:
+                    return await client.list_tools()
+
+            assert len(anyio.run(list_tools).tools) > 10
+        finally:
+            server.terminate()
