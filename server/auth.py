@@ -4,7 +4,8 @@ The HTTP gate (`server.http.gate`) pulls one credential out of the request and a
 `Authenticator` for the `Principal`. Tools read the principal from the request
 (`server.tools.common.elevenlabs`) to pick the ElevenLabs key. MCP_AUTH_MODE picks the
 authenticator: `api-key` (ApiKeyAuthenticator, below) or `tokens` (server.tokens: hashed
-per-user tokens in DynamoDB, each optionally with its own ElevenLabs key).
+per-user tokens in DynamoDB, each optionally with its own ElevenLabs key; behind the WebSocket
+relay, MCP_TRUST_RELAY, the relay's key plus the X-MCP-Token-Hash header naming the user).
 """
 
 from __future__ import annotations
