@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 # Shrinks as #6 lands: tokens and the auth page on websocket.
 NO_TOKENS_TOPOLOGIES = ()
-NO_AUTH_PAGE_TOPOLOGIES = ("websocket",)
+NO_AUTH_PAGE_TOPOLOGIES = ()
 
 
 def run(config: Config) -> list[Diagnostic]:
