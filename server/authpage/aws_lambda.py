@@ -186,7 +186,10 @@ def _elevenlabs_unreachable() -> core.SignupError:
 def publish(s3, event: dict) -> None:
     """Write (Create, Update) or remove (Delete) the page's objects, then answer CloudFormation either way."""
     properties = event.get("ResourceProperties", {})
-    physical_id = event.get("PhysicalResourceId") or f"auth-page-{properties.get('Bucket', 'none')}"
+    # Named after the bucket: should the bucket be replaced, the new name tells CloudFormation to delete the old
+    # resource, so the old bucket is emptied before CloudFormation deletes it.
+    physical_id = (event.get("PhysicalResourceId") if event["RequestType"] == "Delete"
+                   else f"auth-page-{properties.get('Bucket', 'none')}")
     try:
         if event["RequestType"] == "Delete":
             _remove_page(s3, properties["Bucket"])
@@ -252,11 +255,17 @@ def _answer(event: dict, status: str, physical_id: str, reason: str = "") -> Non
 _api: AuthApi | None = None
 
 
+def is_custom_resource_event(event: dict) -> bool:
+    """CloudFormation's request; a function-URL event always has requestContext, and its caller controls only
+    the body, headers and query inside it."""
+    return "RequestType" in event and "ResponseURL" in event and "requestContext" not in event
+
+
 def handler(event: dict, context=None) -> dict | None:
     """The Lambda entry point. The first sign-up of an instance reads the settings and makes the clients; a
     custom resource event needs neither (publishing must answer CloudFormation even if they were wrong)."""
     global _api
-    if "RequestType" in event and "ResponseURL" in event:
+    if is_custom_resource_event(event):
         import boto3
 
         publish(boto3.client("s3"), event)

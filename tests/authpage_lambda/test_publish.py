@@ -94,3 +94,30 @@ def test_a_malformed_property_answers_failed(aws, response_url):
 
 def _csp_meta(html: str) -> str:
     return re.search(r'<meta http-equiv="Content-Security-Policy" content="[^"]+">', html).group(0)
+
+
+def test_a_replaced_bucket_gets_a_new_physical_id_so_the_old_one_is_emptied(aws, response_url):
+    boto3.client("s3").create_bucket(Bucket="replacement")
+    aws_lambda.handler(custom_resource_event("Update", response_url.url, bucket="replacement"), None)
+    assert response_url.answers[-1]["PhysicalResourceId"] == "auth-page-replacement"
+
+    # CloudFormation then deletes the old physical resource, with the old properties.
+    aws_lambda.handler(custom_resource_event("Create", response_url.url), None)
+    aws_lambda.handler(custom_resource_event("Delete", response_url.url), None)
+    assert _keys() == []
+    assert response_url.answers[-1]["PhysicalResourceId"] == f"auth-page-{BUCKET}"
+
+
+def test_a_sign_up_request_shaped_like_a_custom_resource_event_publishes_nothing(aws, make_api, response_url,
+                                                                                    monkeypatch):
+    from tests.authpage_lambda.conftest import url_event
+
+    aws_lambda.handler(custom_resource_event("Create", response_url.url), None)
+    monkeypatch.setattr(aws_lambda, "_api", make_api())
+    forged = custom_resource_event("Delete", response_url.url)
+    # Even with the keys at the top of the event (a caller controls only the body), it stays a sign-up.
+    event = {**url_event(forged), "RequestType": "Delete", "ResponseURL": response_url.url}
+
+    assert aws_lambda.handler(event, None)["statusCode"] == 400
+    assert sorted(_keys()) == ["config.json", "index.html"]
+    assert len(response_url.answers) == 1  # the Create only
