@@ -30,14 +30,18 @@ def relay_access(table: dynamodb.Table) -> dict:
     return {"Effect": "Allow", "Action": RELAY_ACTIONS, "Resource": GetAtt(table, "Arn")}
 
 
-def gateway_endpoint(t: Template, network: Network, table: dynamodb.Table) -> ec2.VPCEndpoint:
+def gateway_endpoint(t: Template, network: Network, table: dynamodb.Table,
+                     task_statements: list[dict] = ()) -> ec2.VPCEndpoint:
     """Routes DynamoDB traffic of the public subnets' route table privately; its policy admits only the relay's
-    actions on this table, whoever in the VPC asks."""
+    actions on this table, whoever in the VPC asks, and task_statements (the tasks' own DynamoDB access, e.g.
+    reading the tokens table): the tasks share the route table, so their public addresses do not take them
+    around the endpoint."""
+    statements = [{"Principal": "*", **statement} for statement in [relay_access(table), *task_statements]]
     return t.add_resource(ec2.VPCEndpoint(
         naming.DYNAMODB_ENDPOINT,
         VpcId=Ref(network.vpc),
         ServiceName=Sub("com.amazonaws.${AWS::Region}.dynamodb"),
         VpcEndpointType="Gateway",
         RouteTableIds=[Ref(naming.PUBLIC_ROUTE_TABLE)],
-        PolicyDocument={"Version": "2012-10-17", "Statement": [{"Principal": "*", **relay_access(table)}]},
+        PolicyDocument={"Version": "2012-10-17", "Statement": statements},
     ))

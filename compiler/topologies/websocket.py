@@ -36,9 +36,9 @@ def build(deployment: Deployment, repo: ImageRepository) -> Template:
     relay_sg = relay.security_group(t, net, task_sg)
     discovery = cloudmap.discovery_service(t, net, name, record_type="A", reader="the WebSocket relay")
     table = dynamodb.connections_table(t)
-    dynamodb.gateway_endpoint(t, net, table)
-    bucket = output_bucket.bucket(t)
     store = tokens.token_store(t, spec.auth)
+    dynamodb.gateway_endpoint(t, net, table, task_statements=store.task_role_statements)
+    bucket = output_bucket.bucket(t)
 
     environment = {
         **server.environment(spec, allowed_hosts=cloudmap.host_name(name), trusted_proxy_cidrs=net.cidr,

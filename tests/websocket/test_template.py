@@ -238,6 +238,16 @@ def test_in_mode_tokens_the_task_trusts_the_relay_and_reads_the_same_table(token
     assert "MCP_TRUST_RELAY" not in json.dumps(build({})) and naming.TOKENS_TABLE not in build({})["Resources"]
 
 
+def test_in_mode_tokens_the_gateway_endpoint_lets_the_tasks_read_the_tokens_table(tokens_template, template):
+    """The tasks share the public route table with the relay, so their DynamoDB calls take the gateway endpoint
+    too (public IP or not) and its policy must admit them; it admits nothing else on that table."""
+    [relay_access, table_read] = props(tokens_template, naming.DYNAMODB_ENDPOINT)["PolicyDocument"]["Statement"]
+    assert relay_access["Resource"] == {"Fn::GetAtt": [naming.CONNECTIONS_TABLE, "Arn"]}
+    assert table_read == {"Principal": "*", "Effect": "Allow", "Action": ["dynamodb:GetItem"],
+                          "Resource": {"Fn::GetAtt": [naming.TOKENS_TABLE, "Arn"]}}
+    assert len(props(template, naming.DYNAMODB_ENDPOINT)["PolicyDocument"]["Statement"]) == 1
+
+
 def test_in_mode_tokens_the_outputs_say_how_to_issue_a_token_for_the_bridge(tokens_template):
     outputs = tokens_template["Outputs"]
     assert outputs["TokensTable"]["Value"] == {"Ref": naming.TOKENS_TABLE}  # the CLI finds the table by it
