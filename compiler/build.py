@@ -40,7 +40,7 @@ def compile_config(config: Config) -> tuple[dict[str, str], dict[str, tuple[str,
         repository = config.repository(deployment.spec.image.repository).model
         template = TOPOLOGIES[deployment.spec.topology](deployment, repository)
         name, body = f"{deployment.metadata.name}.json", template.to_dict()
-        files[name] = emit.render_template(body)
+        files[name] = _deployable_text(config, source, name, body)
         templates[name] = (files[name], deployment.spec.region)
         too_big += _deployable_size(source, name, files[name])
         files[f"{deployment.metadata.name}.parameters.json"] = emit.render_json(parameter_overrides(deployment))
@@ -49,6 +49,21 @@ def compile_config(config: Config) -> tuple[dict[str, str], dict[str, tuple[str,
         raise ConfigError(too_big)
     files[emit.MANIFEST] = emit.manifest(files)
     return files, templates
+
+
+def _deployable_text(config: Config, source, name: str, body: dict) -> str:
+    """Indented for review; on one line when indentation alone would take it over the deploy limit."""
+    text = emit.render_template(body)
+    size = len(text.encode())
+    if size <= emit.DEPLOY_TEMPLATE_LIMIT:
+        return text
+    compact = emit.render_compact(body)
+    if len(compact.encode()) <= emit.DEPLOY_TEMPLATE_LIMIT:
+        config.warnings.append(source.doc.diagnostic(
+            ("metadata", "name"), f"{name} is written on one line: indented it would be {size:,} bytes, over the "
+            f"{emit.DEPLOY_TEMPLATE_LIMIT:,} `aws cloudformation deploy` sends without --s3-bucket; "
+            "`python -m compiler diff` still compares it resource by resource", warning=True))
+    return compact
 
 
 def _deployable_size(source, name: str, text: str) -> list[Diagnostic]:

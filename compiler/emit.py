@@ -29,6 +29,11 @@ def render_template(data: object) -> str:
     return json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
+def render_compact(data: object) -> str:
+    """The same template on one line: for the few that would exceed DEPLOY_TEMPLATE_LIMIT indented."""
+    return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
 def stale_files(out_dir: Path, files: dict[str, str]) -> list[str]:
     """Names in `out_dir` that differ from `files`, are missing, or are owned but no longer produced."""
     stale = [name for name, text in sorted(files.items()) if _read(out_dir / name) != text]

@@ -1,5 +1,6 @@
 """Valid inputs under tests/cases/valid/ compile to the golden files beside them, and those lint clean."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -46,6 +47,20 @@ def test_every_generated_template_deploys_without_a_bucket():
     assert len(templates) > len(CASES)
     sizes = {str(p): p.stat().st_size for p in templates}
     assert {p: size for p, size in sizes.items() if size > 51_200} == {}
+
+
+def test_a_template_over_the_deploy_limit_indented_is_written_on_one_line(monkeypatch):
+    from compiler import emit
+
+    case = VALID / "websocket-full.yaml"
+    indented = len(emit.render_template(json.loads((case.with_suffix("") / "ws-office-hours.json").read_text())))
+    monkeypatch.setattr(emit, "DEPLOY_TEMPLATE_LIMIT", indented - 1)
+    config = load_config(str(case), display_name=case.name)
+    files, _ = compile_config(config)
+    assert len(files["ws-office-hours.json"].splitlines()) == 1
+    assert json.loads(files["ws-office-hours.json"]) == json.loads((case.with_suffix("") / "ws-office-hours.json").read_text())
+    [warning] = [w for w in config.warnings if "one line" in w.message]
+    assert warning.path == "metadata.name" and warning.warning
 
 
 def test_a_template_over_the_deploy_limit_is_a_positioned_error(monkeypatch):
