@@ -12,15 +12,22 @@ from .. import naming
 EXPIRY_DAYS = 1
 
 
-def bucket(t: Template) -> s3.Bucket:
-    bucket_ = t.add_resource(s3.Bucket(
-        naming.OUTPUT_BUCKET,
+def private_bucket() -> dict:
+    """Bucket properties every bucket here shares: encrypted, never public, no ACLs."""
+    return dict(
         BucketEncryption=s3.BucketEncryption(ServerSideEncryptionConfiguration=[s3.ServerSideEncryptionRule(
             ServerSideEncryptionByDefault=s3.ServerSideEncryptionByDefault(SSEAlgorithm="AES256"))]),
         PublicAccessBlockConfiguration=s3.PublicAccessBlockConfiguration(
             BlockPublicAcls=True, BlockPublicPolicy=True, IgnorePublicAcls=True, RestrictPublicBuckets=True),
         OwnershipControls=s3.OwnershipControls(Rules=[s3.OwnershipControlsRule(
             ObjectOwnership="BucketOwnerEnforced")]),
+    )
+
+
+def bucket(t: Template) -> s3.Bucket:
+    bucket_ = t.add_resource(s3.Bucket(
+        naming.OUTPUT_BUCKET,
+        **private_bucket(),
         LifecycleConfiguration=s3.LifecycleConfiguration(Rules=[s3.LifecycleRule(
             Id="expire-audio", Status="Enabled", ExpirationInDays=EXPIRY_DAYS,
             AbortIncompleteMultipartUpload=s3.AbortIncompleteMultipartUpload(DaysAfterInitiation=1))]),

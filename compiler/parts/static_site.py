@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from troposphere import GetAtt, Ref, Sub, Template, cloudfront, s3
 
+from .output_bucket import private_bucket
+
 SITE_BUCKET = "AuthPageBucket"
 SITE_BUCKET_POLICY = "AuthPageBucketPolicy"
 ORIGIN_ACCESS_CONTROL = "AuthPageOriginAccessControl"
@@ -43,12 +45,7 @@ class StaticSite:
 def static_site(t: Template, deployment: str) -> StaticSite:
     bucket = t.add_resource(s3.Bucket(
         SITE_BUCKET,
-        BucketEncryption=s3.BucketEncryption(ServerSideEncryptionConfiguration=[s3.ServerSideEncryptionRule(
-            ServerSideEncryptionByDefault=s3.ServerSideEncryptionByDefault(SSEAlgorithm="AES256"))]),
-        PublicAccessBlockConfiguration=s3.PublicAccessBlockConfiguration(
-            BlockPublicAcls=True, BlockPublicPolicy=True, IgnorePublicAcls=True, RestrictPublicBuckets=True),
-        OwnershipControls=s3.OwnershipControls(Rules=[s3.OwnershipControlsRule(
-            ObjectOwnership="BucketOwnerEnforced")]),
+        **private_bucket(),
         # The auth function removes the two objects when the stack is deleted, so the bucket goes empty.
         DeletionPolicy="Delete", UpdateReplacePolicy="Delete",
     ))
