@@ -18,7 +18,6 @@ safe and keeps local runs simple.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import logging
 import re
@@ -30,6 +29,7 @@ from server.auth import Principal
 from server.aws import AwsError, JsonApi
 from server.config import DEFAULT_TOKENS_CACHE_SECONDS
 from server.http_clients import new_client
+from server.token_rows import token_hash
 
 MAX_CACHED = 10_000  # rows (or misses) remembered; the oldest go first
 LOOKUP_TIMEOUT_SECONDS = 5.0
@@ -37,10 +37,6 @@ RELAY_HASH_HEADER = b"x-mcp-token-hash"
 HASH_PATTERN = re.compile(r"[0-9a-f]{64}")
 
 logger = logging.getLogger("server.tokens")
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
