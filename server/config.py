@@ -28,6 +28,15 @@ MAX_TOKENS_CACHE_SECONDS = 300  # a revoked token must stop working within minut
 
 _HOST_PATTERN = re.compile(r"^(\*|(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*)$")
 _TABLE_NAME = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
+# Settings bounded on both sides: field -> (lowest, highest, unit in the message).
+RANGES = {
+    "port": (1, 65535, ""),
+    "output_url_expiry_seconds": (60, 3600, " seconds"),
+    "tokens_cache_seconds": (0, MAX_TOKENS_CACHE_SECONDS, " seconds"),
+    "auth_page_token_days": (1, 3650, " days"),
+    "auth_page_attempts_per_hour": (1, 1000, ""),
+}
+_ORIGIN = re.compile(r"^https?://[^/\s?#]+$")
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
 
@@ -134,7 +143,7 @@ class Settings(BaseSettings):
     @field_validator("elevenlabs_base_url")
     @classmethod
     def _check_base_url(cls, value: str) -> str:
-        if not re.match(r"^https?://[^/\s?#]+$", value.rstrip("/")):
+        if not _ORIGIN.match(value.rstrip("/")):
             raise ValueError("must be an http(s) origin such as https://api.elevenlabs.io")
         return value.rstrip("/")
 
@@ -152,11 +161,12 @@ class Settings(BaseSettings):
             raise ValueError(f"must be at least 0 and below {MAX_ECS_STOP_TIMEOUT_SECONDS} (the largest ECS stopTimeout)")
         return value
 
-    @field_validator("port")
+    @field_validator(*RANGES)
     @classmethod
-    def _check_port(cls, value: int) -> int:
-        if not 1 <= value <= 65535:
-            raise ValueError("must be between 1 and 65535")
+    def _check_range(cls, value: float, info: ValidationInfo) -> float:
+        low, high, unit = RANGES[info.field_name]
+        if not low <= value <= high:
+            raise ValueError(f"must be between {low} and {high}{unit}")
         return value
 
     @field_validator("max_request_bytes", "max_input_bytes")
@@ -171,13 +181,6 @@ class Settings(BaseSettings):
     def _check_not_negative(cls, value: int) -> int:
         if value < 0:
             raise ValueError("must be 0 (never inline) or a positive number of bytes")
-        return value
-
-    @field_validator("output_url_expiry_seconds")
-    @classmethod
-    def _check_expiry(cls, value: int) -> int:
-        if not 60 <= value <= 3600:
-            raise ValueError("must be between 60 and 3600 seconds")
         return value
 
     @field_validator("output_bucket")
@@ -196,13 +199,6 @@ class Settings(BaseSettings):
             raise ValueError(f"{value!r} is not a DynamoDB table name")
         return value
 
-    @field_validator("tokens_cache_seconds")
-    @classmethod
-    def _check_tokens_cache(cls, value: float) -> float:
-        if not 0 <= value <= MAX_TOKENS_CACHE_SECONDS:
-            raise ValueError(f"must be between 0 and {MAX_TOKENS_CACHE_SECONDS} seconds")
-        return value
-
     @field_validator("server_api_key")
     @classmethod
     def _check_server_key(cls, value: SecretStr, info: ValidationInfo) -> SecretStr:
@@ -217,26 +213,11 @@ class Settings(BaseSettings):
             raise ValueError(f"must be at least {MIN_SERVER_KEY_LENGTH} characters, without surrounding spaces")
         return value
 
-
     @field_validator("trust_relay", "auth_page")
     @classmethod
     def _check_tokens_only(cls, value: bool, info: ValidationInfo) -> bool:
         if value and info.data.get("auth_mode") != "tokens":
             raise ValueError("only with MCP_AUTH_MODE tokens")
-        return value
-
-    @field_validator("auth_page_token_days")
-    @classmethod
-    def _check_token_days(cls, value: int) -> int:
-        if not 1 <= value <= 3650:
-            raise ValueError("must be between 1 and 3650 days")
-        return value
-
-    @field_validator("auth_page_attempts_per_hour")
-    @classmethod
-    def _check_attempts(cls, value: int) -> int:
-        if not 1 <= value <= 1000:
-            raise ValueError("must be between 1 and 1000")
         return value
 
     @field_validator("deployment_name")
@@ -249,7 +230,7 @@ class Settings(BaseSettings):
     @field_validator("public_url")
     @classmethod
     def _check_public_url(cls, value: str) -> str:
-        if value and not re.match(r"^https?://[^/\s?#]+$", value.rstrip("/")):
+        if value and not _ORIGIN.match(value.rstrip("/")):
             raise ValueError("must be an http(s) origin such as https://mcp.example.com")
         return value.rstrip("/")
 
