@@ -16,10 +16,6 @@ from .diagnostics import Diagnostic
 if TYPE_CHECKING:
     from .validation import Config, Source
 
-# Shrinks as #6 lands: tokens and the auth page on websocket.
-NO_TOKENS_TOPOLOGIES = ()
-NO_AUTH_PAGE_TOPOLOGIES = ()
-
 
 def run(config: Config) -> list[Diagnostic]:
     found: list[Diagnostic] = []
@@ -60,17 +56,6 @@ def image_reference(config: Config, source: Source) -> Iterator[Diagnostic]:
     if not model.image_tag_is_pinned(spec.image.tag):
         yield source.doc.diagnostic(("spec", "image", "tag"), f"tag {spec.image.tag!r} moves; pin a version so "
                                     "a stack update really changes what runs", warning=True)
-
-
-def buildable(source: Source) -> Iterator[Diagnostic]:
-    """What the schema allows but this compiler does not build yet."""
-    spec = source.model.spec
-    if spec.auth.mode == "tokens" and spec.topology in NO_TOKENS_TOPOLOGIES:
-        yield source.doc.diagnostic(("spec", "auth", "mode"), f"tokens are not built on topology "
-                                    f"{spec.topology!r} yet; use api-key, or topology alb or nat-instance")
-    if spec.auth.auth_page is not None and spec.topology in NO_AUTH_PAGE_TOPOLOGIES:
-        yield source.doc.diagnostic(("spec", "auth", "authPage"), f"the auth page is not built on topology "
-                                    f"{spec.topology!r} yet", at_key=True)
 
 
 def auth_page(source: Source) -> Iterator[Diagnostic]:
@@ -159,5 +144,5 @@ def _ranges(values: tuple[int, ...]) -> str:
 
 FILE_RULES: list[Callable[[Config], Iterator[Diagnostic]]] = [unique_names]
 DEPLOYMENT_RULES: list[Callable[[Source], Iterator[Diagnostic]]] = [
-    buildable, auth_page, task_size, log_retention, schedule_window, alb_front_door, budget_without_email,
+    auth_page, task_size, log_retention, schedule_window, alb_front_door, budget_without_email,
 ]
