@@ -108,3 +108,15 @@ def test_missing_compiler_extra_is_a_clear_usage_error(tmp_path):
                             text=True, timeout=120)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "mcpdeploy[compiler]" in result.stderr
+
+
+def test_console_script_runs_the_same_command_line(tmp_path):
+    """`mcpdeploy` (pyproject's console script) is `python -m compiler`: same output and exit codes."""
+    script = Path(sys.executable).with_name("mcpdeploy")
+    assert script.exists(), "pip install -e . installs the mcpdeploy script beside python"
+    valid = subprocess.run([script, "validate"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert valid.returncode == 0 and valid.stdout == compiler("validate").stdout, valid.stderr
+    missing = subprocess.run([script, "build", "-f", "missing.yaml", "--out", str(tmp_path / "out")], cwd=tmp_path,
+                             capture_output=True, text=True, timeout=120)
+    assert missing.returncode == 1 and "missing.yaml:1:1: cannot read file" in missing.stderr
+    assert not (tmp_path / "out").exists()
