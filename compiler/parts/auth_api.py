@@ -95,13 +95,14 @@ def auth_api(t: Template, deployment: str, spec: CommonSpec, *, repo_stack: str,
     return AuthApi(function=function, url=url)
 
 
-def publish_page(t: Template, deployment: str, spec: CommonSpec, api: AuthApi, site: StaticSite) -> None:
-    """The page and its config.json in the bucket, written again whenever one of these properties changes."""
+def publish_page(t: Template, deployment: str, spec: CommonSpec, api: AuthApi, site: StaticSite, tag) -> None:
+    """The page and its config.json in the bucket, written again whenever one of these properties changes.
+    ImageTag is there only for that: the page comes from the image, so a new image publishes it again."""
     page = spec.auth.auth_page
     t.add_resource(AuthPageResource(
         PAGE, ServiceToken=GetAtt(api.function, "Arn"), ServiceTimeout=PUBLISH_TIMEOUT_SECONDS,
         Bucket=Ref(site.bucket), ApiUrl=api.url_value(), Deployment=deployment,
-        SignupCode="true" if page.signup_code else "false", TokenDays=str(page.token_days),
+        SignupCode="true" if page.signup_code else "false", TokenDays=str(page.token_days), ImageTag=Ref(tag),
     ))
 
 
@@ -121,6 +122,6 @@ def websocket_auth_page(t: Template, deployment: str, spec: CommonSpec, *, repo_
     signup_code = secrets.signup_code_secret(t, deployment) if spec.auth.auth_page.signup_code else None
     api = auth_api(t, deployment, spec, repo_stack=repo_stack, tag=tag, site=site, tokens_table=tokens_table,
                    bridge_url=bridge_url, signup_code=signup_code)
-    publish_page(t, deployment, spec, api, site)
+    publish_page(t, deployment, spec, api, site, tag)
     outputs(t, api, site)
 

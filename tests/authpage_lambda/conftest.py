@@ -125,7 +125,8 @@ def custom_resource_event(request_type: str, response_url: str, bucket: str = BU
         "LogicalResourceId": "AuthPage", "ResourceType": "Custom::AuthPage",
         # CloudFormation passes every property value as a string.
         "ResourceProperties": {"ServiceToken": "arn:aws:lambda:fn", "Bucket": bucket, "ApiUrl": API_URL,
-                               "Deployment": "voice-ws", "SignupCode": "true", "TokenDays": "30", **properties},
+                               "Deployment": "voice-ws", "SignupCode": "true", "TokenDays": "30",
+                               "ImageTag": "v1", **properties},
     }
     if request_type != "Create":
         event["PhysicalResourceId"] = f"auth-page-{bucket}"

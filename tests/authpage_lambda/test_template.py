@@ -96,6 +96,8 @@ def test_the_page_is_published_by_the_function_with_a_bounded_wait(template):
     assert page["Properties"]["ServiceToken"] == {"Fn::GetAtt": [auth_api.FUNCTION, "Arn"]}
     assert page["Properties"]["ServiceTimeout"] == auth_api.PUBLISH_TIMEOUT_SECONDS
     assert (page["Properties"]["SignupCode"], page["Properties"]["TokenDays"]) == ("true", "30")
+    # the page comes from the image: a new tag must change a property, or CloudFormation would not publish again
+    assert page["Properties"]["ImageTag"] == {"Ref": "ImageTag"}
     assert set(template["Outputs"]) - {"TokensTable"} == {"AuthPageUrl", "AuthApiUrl", "SignupCodeCommand"}
 
 
