@@ -1,11 +1,11 @@
 """Skip a rebuild that cannot change anything, without importing pydantic, troposphere or cfn-lint.
 
 A successful, lint-clean build records, under a key made of everything that can change its output (the
-deployment file's bytes and name, every file of the compiler package, the versions of Python and of the
-libraries that shape the output), the digest of each file it wrote and the warnings it printed. The next build
-with the same key finds the record and, if the output folder still holds exactly those files, is done: it
-prints the same warnings and "up to date". Anything else (a changed input, an edited or missing output, another
-library version) takes the full path.
+deployment file's bytes and name, every file of the compiler package and of the server code templates inline,
+the versions of Python and of the libraries that shape the output), the digest of each file it wrote and the
+warnings it printed. The next build with the same key finds the record and, if the output folder still holds
+exactly those files, is done: it prints the same warnings and "up to date". Anything else (a changed input, an
+edited or missing output, another library version) takes the full path.
 """
 
 from __future__ import annotations
@@ -23,6 +23,12 @@ OUTPUT_LIBRARIES = (("troposphere", "troposphere"), ("pydantic", "pydantic"), ("
                     ("ruamel.yaml", "ruamel_yaml"), ("cfnlint", "cfn_lint"))
 
 
+COMPILER_PACKAGE = Path(__file__).resolve().parent
+# Server code that templates carry inline (Lambda ZipFile, parts/lambdas.py): it shapes the output as much as the
+# compiler's own files do, so it is part of the key; lambdas.inline_code refuses code from anywhere else.
+INLINED_SERVER_CODE = COMPILER_PACKAGE.parent / "server" / "websocket"
+
+
 def cache_root() -> Path:
     base = os.environ.get("MCPDEPLOY_CACHE_DIR") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "mcpdeploy")
@@ -37,11 +43,11 @@ def key(source: str, display_name: str) -> str | None:
     except OSError:
         return None
     digest.update(f"\0{display_name}\0{sys.version}\0{_library_versions()}".encode())
-    package = Path(__file__).parent
-    for path in sorted(package.rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts:
-            digest.update(f"\0{path.relative_to(package)}\0".encode())
-            digest.update(path.read_bytes())
+    for folder in (COMPILER_PACKAGE, INLINED_SERVER_CODE):
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                digest.update(f"\0{folder.name}/{path.relative_to(folder)}\0".encode())
+                digest.update(path.read_bytes())
     return digest.hexdigest()
 
 

@@ -99,16 +99,15 @@ def _build(args: argparse.Namespace) -> int:
     from .lint import WarmLinter
 
     out_dir = Path(args.out)
-    # Forked first, so cfn-lint loads while everything else imports and compiles; the lookup below is the one
-    # case that does not need it, and killing it then costs a millisecond.
-    with WarmLinter() as linter:
-        build_key = None if args.no_cache else buildcache.key(args.file, args.file)
-        recorded_warnings = buildcache.lookup(build_key, out_dir)
-        if recorded_warnings is not None:  # nothing that shapes the output changed, and the output is intact
-            for warning in recorded_warnings:
-                print(warning, file=sys.stderr)
-            print(f"{out_dir}/ is up to date")
-            return ExitCode.OK
+    build_key = None if args.no_cache else buildcache.key(args.file, args.file)
+    recorded_warnings = buildcache.lookup(build_key, out_dir)
+    if recorded_warnings is not None:  # nothing that shapes the output changed, and the output is intact
+        for warning in recorded_warnings:
+            print(warning, file=sys.stderr)
+        print(f"{out_dir}/ is up to date")
+        return ExitCode.OK
+
+    with WarmLinter() as linter:  # forked first, so cfn-lint loads while everything else imports and compiles
         from .build import build
 
         result = build(args.file, out_dir, linter, check=args.check, use_cache=not args.no_cache)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from troposphere import GetAtt, Ref, Sub, Template, awslambda, ec2, iam, logs
 
+from ..buildcache import INLINED_SERVER_CODE
 from ..model import Logs
 
 RUNTIME = "python3.13"  # boto3 is part of the runtime
@@ -36,7 +37,10 @@ class Network:
 
 
 def inline_code(module: str) -> str:
-    code = (SERVER_PACKAGE / module).read_text(encoding="utf-8")
+    path = SERVER_PACKAGE / module
+    if INLINED_SERVER_CODE not in path.resolve().parents:
+        raise ValueError(f"server/{module} is outside {INLINED_SERVER_CODE}, the code the build cache watches")
+    code = path.read_text(encoding="utf-8")
     if len(code) > INLINE_CODE_LIMIT:
         raise ValueError(f"server/{module} has {len(code)} characters; inline Lambda code takes at most "
                          f"{INLINE_CODE_LIMIT}")

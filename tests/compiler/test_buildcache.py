@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from compiler import buildcache
 
 ROOT = Path(__file__).parents[2]
@@ -81,3 +83,24 @@ def test_library_versions_are_read_from_the_installed_distributions():
     versions = buildcache._library_versions()
     for name in ("troposphere-", "pydantic-", "pydantic_core-", "ruamel_yaml-", "cfn_lint-"):
         assert name in versions, versions
+
+
+def test_key_covers_the_server_code_templates_carry_inline(tmp_path, monkeypatch):
+    """voice-ws.json inlines server/websocket/*.py: editing one must not leave a stale template 'up to date'."""
+    source = tmp_path / "deployment.yaml"
+    source.write_text("a: 1\n")
+    inlined = tmp_path / "server" / "websocket"
+    inlined.mkdir(parents=True)
+    (inlined / "authorizer.py").write_text("def handler(event, context): pass\n")
+    monkeypatch.setattr(buildcache, "INLINED_SERVER_CODE", inlined)
+    base = buildcache.key(str(source), "deployment.yaml")
+    (inlined / "authorizer.py").write_text("def handler(event, context): raise\n")
+    assert buildcache.key(str(source), "deployment.yaml") != base
+
+
+def test_inline_code_comes_only_from_the_folder_the_key_covers():
+    from compiler.parts import lambdas
+
+    assert "def handler" in lambdas.inline_code("websocket/authorizer.py")
+    with pytest.raises(ValueError, match="outside"):
+        lambdas.inline_code("tokens.py")

@@ -69,10 +69,12 @@ def test_lambda_code_is_the_server_module_inline_within_4096_characters(template
 
 
 def test_a_module_over_the_inline_limit_is_refused(tmp_path, monkeypatch):
-    (tmp_path / "big.py").write_text("x = 1\n" * 700)
+    (tmp_path / "websocket").mkdir()
+    (tmp_path / "websocket" / "big.py").write_text("x = 1\n" * 700)
     monkeypatch.setattr(lambdas, "SERVER_PACKAGE", tmp_path)
+    monkeypatch.setattr(lambdas, "INLINED_SERVER_CODE", tmp_path / "websocket")
     with pytest.raises(ValueError, match="4200 characters; inline Lambda code takes at most 4096"):
-        lambdas.inline_code("big.py")
+        lambdas.inline_code("websocket/big.py")
 
 
 def test_connect_is_authorized_by_the_token_in_the_query_string(template):
