@@ -26,9 +26,15 @@ class Principal:
     elevenlabs_api_key: str | None = None
 
 
+class AuthUnavailable(Exception):
+    """The credential could not be checked (the token table did not answer). Not the caller's fault: the gate
+    answers 503 with Retry-After instead of 401, so clients retry rather than drop a good credential."""
+
+
 class Authenticator(Protocol):
     async def authenticate(self, credential: str, headers: Mapping[bytes, bytes]) -> Principal | None:
-        """The principal for `credential` (with the request's lower-case headers), or None when it is not valid."""
+        """The principal for `credential` (with the request's lower-case headers), or None when it is not valid.
+        Raises AuthUnavailable when validity cannot be decided."""
 
 
 class ApiKeyAuthenticator:

@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from server.auth import Principal
+from server.auth import AuthUnavailable, Principal
 from server.aws import AwsError, JsonApi
 from server.config import DEFAULT_TOKENS_CACHE_SECONDS
 from server.http_clients import new_client
@@ -76,9 +76,9 @@ class TokenAuthenticator:
         else:
             try:
                 row = await self._fetch(digest)
-            except AwsError as error:
+            except AwsError as error:  # not cached: the next request asks again
                 logger.warning("token lookup failed", extra={"fields": {"error": str(error)}})
-                return None  # not cached: the next request asks again
+                raise AuthUnavailable("token lookup failed") from None
             self._remember(digest, row)
         return row.principal(self._wall_clock()) if row else None
 

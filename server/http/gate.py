@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from server.auth import Authenticator, find_credential, without_key_param
+from server.auth import Authenticator, AuthUnavailable, find_credential, without_key_param
 from server.http.responses import header_map, send_json
 from server.network import HostPolicy, IPNetwork, address_allowed, client_address
 
 REALM = 'Bearer realm="elevenlabs-mcp"'
 OPEN_PATHS = frozenset({"/health"})
 AUTH_PAGE_PREFIX = "/auth"
+RETRY_AFTER = b"5"  # seconds, when the token table does not answer
 
 
 class Gate:
@@ -60,7 +61,12 @@ class Gate:
             await self.app(scope, receive, send)
             return
         credential = find_credential(headers, scope["query_string"])
-        principal = await self.authenticator.authenticate(credential, headers) if credential else None
+        try:
+            principal = await self.authenticator.authenticate(credential, headers) if credential else None
+        except AuthUnavailable:
+            await send_json(send, 503, {"error": "auth_unavailable", "message": "Credentials cannot be checked "
+                                        "right now; retry shortly"}, headers=[(b"retry-after", RETRY_AFTER)])
+            return
         if principal is None:
             await _unauthorized(send, credential_given=credential is not None)
             return

@@ -16,8 +16,9 @@ def handler(event, context):
         return deny(event, ip, "source IP not allowed")
     try:
         found = authenticate(token)
-    except Exception as error:  # noqa: BLE001 - DynamoDB failing: deny, say why
-        return deny(event, ip, f"token lookup failed: {type(error).__name__}")
+    except Exception as error:  # noqa: BLE001 - not the caller's fault: an error (500), not a Deny (403)
+        print(json.dumps({"event": "lookup_failed", "sourceIp": ip, "error": type(error).__name__}))
+        raise RuntimeError("token lookup failed") from None
     if found is None:
         return deny(event, ip, "bad token")
     principal, extra = found

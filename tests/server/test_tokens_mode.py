@@ -10,8 +10,9 @@ import anyio
 import httpx
 import pytest
 
+from server.auth import AuthUnavailable
 from server.tokens import TokenAuthenticator
-from tests.localaws import TEST_CREDENTIALS, MotoServer, aws, aws_env
+from tests.localaws import TEST_CREDENTIALS, MotoServer, aws, aws_env, free_port
 from tests.server.harness import ELEVENLABS_KEY, ServerProcess, mcp_client, texts
 from tests.tokens_stack import create_tokens_stack, token_of, tokens_cli
 
@@ -137,3 +138,34 @@ def test_the_default_bound_is_60_seconds_and_expiry_is_exact(moto, stack, monkey
     now["monotonic"] -= 30  # erin's row is still cached, yet her expiry counts at once
     now["wall"] += 86400 + 5
     assert anyio.run(authenticator.authenticate, erin, {}) is None
+
+
+def test_a_table_that_does_not_answer_is_503_with_retry_after_not_401(fake, stack, tokens, tmp_path):
+    """The token may be good: clients should retry, not drop it. Nothing is cached, nothing secret logged."""
+    process = ServerProcess(tmp_path, {
+        "MCP_AUTH_MODE": "tokens", "MCP_TOKENS_TABLE": stack["TokensTable"], "ELEVENLABS_BASE_URL": fake.url,
+        "ELEVENLABS_API_KEY": SERVER_ELEVENLABS_KEY, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{free_port()}",
+        "AWS_DEFAULT_REGION": "us-east-1", "AWS_MAX_ATTEMPTS": "1", **TEST_CREDENTIALS,
+    }).start()
+    try:
+        body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+        headers = {"Authorization": f"Bearer {tokens['carol']}", "accept": "application/json, text/event-stream"}
+        for _ in range(2):  # the second asks again: a failure is not remembered
+            answer = httpx.post(process.mcp_url, json=body, headers=headers, timeout=30)
+            assert answer.status_code == 503 and answer.headers["retry-after"] == "5"
+            assert answer.json()["error"] == "auth_unavailable"
+        anonymous = httpx.post(process.mcp_url, json=body, headers={"accept": headers["accept"]}, timeout=30)
+        assert anonymous.status_code == 401, "no credential at all is still the caller's problem"
+        logs = process.stdout() + process.stderr()
+        assert logs.count("token lookup failed") == 2 and tokens["carol"] not in logs
+    finally:
+        process.terminate()
+
+
+def test_the_authenticator_raises_auth_unavailable_rather_than_refusing(monkeypatch):
+    monkeypatch.setattr("os.environ", {**aws_env(f"http://127.0.0.1:{free_port()}", "us-east-1"),
+                                       "AWS_MAX_ATTEMPTS": "1"})
+    authenticator = TokenAuthenticator("no-table")
+    with pytest.raises(AuthUnavailable):
+        anyio.run(authenticator.authenticate, "mcpt_any_token_00000000000000", {})
+    anyio.run(authenticator.aclose)

@@ -98,13 +98,19 @@ def test_the_allow_list_holds_in_mode_tokens_too(tokens_mode, monkeypatch):
     assert effect(authorize(token, "198.51.100.7")) == "Deny"
 
 
-def test_an_unreachable_table_denies_and_says_why_without_the_token(tokens_mode, monkeypatch, capsys):
+def test_an_unreachable_table_is_an_error_not_a_deny_and_says_why_without_the_token(tokens_mode, monkeypatch,
+                                                                                      capsys):
+    """A Deny would tell the client its token is bad; failing makes API Gateway answer 500, worth a retry."""
     token = put_token(tokens_mode, "erin")
     apply_environment(monkeypatch, {"AWS_ENDPOINT_URL_DYNAMODB": f"http://127.0.0.1:{free_port()}",
                                     "AWS_MAX_ATTEMPTS": "1"})
-    assert effect(authorize(token)) == "Deny"
+    with pytest.raises(RuntimeError, match="^token lookup failed$") as raised:
+        authorize(token)
+    assert raised.value.__cause__ is None and raised.value.__suppress_context__
     out = capsys.readouterr().out
-    assert '"reason": "token lookup failed: EndpointConnectionError"' in out and token not in out
+    assert json.loads(out.strip().splitlines()[-1]) == {"event": "lookup_failed", "sourceIp": "198.51.100.7",
+                                                        "error": "EndpointConnectionError"}
+    assert token not in out
 
 
 def test_denials_are_logged_with_the_reason_and_never_a_token(monkeypatch, capsys):
