@@ -1,5 +1,8 @@
 import pytest
 
+from tests.fakes.elevenlabs_api import FakeElevenLabs
+from tests.localaws import MotoServer
+
 
 def pytest_addoption(parser):
     parser.addoption("--update-goldens", action="store_true", default=False,
@@ -9,3 +12,17 @@ def pytest_addoption(parser):
 @pytest.fixture
 def update_goldens(request) -> bool:
     return request.config.getoption("--update-goldens")
+
+
+@pytest.fixture(scope="session")
+def fake():
+    """The ElevenLabs API stand-in (a real HTTP server), shared by the whole session; folders may override it."""
+    with FakeElevenLabs(port=0) as fake:
+        yield fake
+
+
+@pytest.fixture(scope="session")
+def moto():
+    """One moto server for the session; a test that needs an empty one calls moto.reset()."""
+    with MotoServer() as server:
+        yield server

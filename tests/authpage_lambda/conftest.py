@@ -13,7 +13,7 @@ import pytest
 
 from server.authpage import aws_lambda
 from tests.fakes import FakeElevenLabs
-from tests.localaws import TEST_CREDENTIALS, MotoServer
+from tests.localaws import TEST_CREDENTIALS
 
 REGION = "us-east-1"
 TABLE = "tokens"
@@ -22,12 +22,6 @@ SIGNUP_CODE = "open-sesame-2026"
 BRIDGE_URL = "wss://abc123.execute-api.us-east-1.amazonaws.com/mcp"
 API_URL = "https://xyz.lambda-url.us-east-1.on.aws/"
 CLIENT_IP = "203.0.113.7"
-
-
-@pytest.fixture(scope="session")
-def moto():
-    with MotoServer() as server:
-        yield server
 
 
 @pytest.fixture(scope="session")

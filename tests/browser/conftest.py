@@ -16,7 +16,6 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.fakes.elevenlabs_api import FakeElevenLabs
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -74,12 +73,6 @@ def wait_for(driver: WebDriver, condition: Callable[[WebDriver], object], what: 
     except Exception as exc:  # TimeoutException, or the condition's own error
         body = driver.find_element("tag name", "body").text
         raise AssertionError(f"timed out waiting for {what} ({type(exc).__name__}); page text:\n{body}") from None
-
-
-@pytest.fixture(scope="session")
-def fake():
-    with FakeElevenLabs(port=0) as fake:
-        yield fake
 
 
 @pytest.fixture(scope="session")

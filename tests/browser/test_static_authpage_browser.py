@@ -16,7 +16,7 @@ from selenium.webdriver.common.by import By
 from server import token_rows
 from server.authpage import aws_lambda
 from tests.authpage_lambda.conftest import (BRIDGE_URL, BUCKET, SIGNUP_CODE, TABLE, ResponseUrl, aws,  # noqa: F401
-                                            custom_resource_event, make_api, moto, url_event)
+                                            custom_resource_event, make_api, url_event)
 from tests.browser.conftest import console_errors, save_screenshot, wait_for
 from tests.fakes import FAKE_API_KEY
 

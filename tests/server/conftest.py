@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import pytest
 
-from tests.fakes.elevenlabs_api import FakeElevenLabs
 from tests.server.audio_host import AudioHost
 from tests.server.harness import ELEVENLABS_KEY, ServerProcess
 from tests.server.moto import MotoServer
@@ -17,12 +16,6 @@ SMALL_INLINE_LIMIT = 1000  # bytes: every generated tone is larger
 MAX_INPUT_BYTES = 200_000
 MAX_REQUEST_BYTES = 1_000_000
 UPSTREAM_BUDGET_SECONDS = 3
-
-
-@pytest.fixture(scope="session")
-def fake():
-    with FakeElevenLabs(port=0) as fake:
-        yield fake
 
 
 @pytest.fixture(autouse=True)

@@ -5,15 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tests.fakes.elevenlabs_api import FakeElevenLabs
-from tests.localaws import MotoServer
 from tests.server.harness import ELEVENLABS_KEY, ServerProcess
 from tests.websocket.chain import create_table
-
-
-@pytest.fixture(scope="session")
-def moto():
-    with MotoServer() as server:
-        yield server
 
 
 @pytest.fixture
@@ -21,12 +14,6 @@ def table(moto):
     moto.reset()
     create_table(moto.endpoint)
     return moto.endpoint
-
-
-@pytest.fixture(scope="session")
-def fake():
-    with FakeElevenLabs(port=0) as fake:
-        yield fake
 
 
 def server_settings(fake: FakeElevenLabs) -> dict[str, str]:
