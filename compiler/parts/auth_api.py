@@ -14,7 +14,7 @@ from troposphere import GetAtt, Output, Ref, Template, awslambda, cloudformation
 
 from .. import naming
 from ..model import CommonSpec
-from . import image, lambdas, secrets, static_site
+from . import image, lambdas, policies, secrets, static_site
 from .server import Value
 from .static_site import StaticSite
 
@@ -62,12 +62,10 @@ def auth_api(t: Template, deployment: str, spec: CommonSpec, *, repo_stack: str,
         "MCP_AUTH_PAGE_TOKEN_DAYS": str(page.token_days),
         "MCP_AUTH_PAGE_ATTEMPTS_PER_HOUR": str(page.attempts_per_hour),
     }
-    statements = [{"Effect": "Allow", "Action": ["dynamodb:PutItem"], "Resource": GetAtt(tokens_table, "Arn")},
-                  site.publisher_access()]
+    statements = [policies.allow(["dynamodb:PutItem"], GetAtt(tokens_table, "Arn")), site.publisher_access()]
     if signup_code is not None:
         environment["MCP_SIGNUP_CODE_SECRET"] = Ref(signup_code)
-        statements.append({"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"],
-                           "Resource": Ref(signup_code)})
+        statements.append(policies.allow(["secretsmanager:GetSecretValue"], Ref(signup_code)))
     if spec.auth.allowed_cidrs:
         environment["MCP_ALLOWED_CIDRS"] = ",".join(spec.auth.allowed_cidrs)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from troposphere import GetAtt, Ref, Sub, Template, dynamodb, ec2
 
 from .. import naming
+from . import policies
 from .network import Network
 
 KEY = "id"  # the API Gateway connection ID
@@ -27,7 +28,7 @@ def connections_table(t: Template) -> dynamodb.Table:
 
 
 def relay_access(table: dynamodb.Table) -> dict:
-    return {"Effect": "Allow", "Action": RELAY_ACTIONS, "Resource": GetAtt(table, "Arn")}
+    return policies.allow(RELAY_ACTIONS, GetAtt(table, "Arn"))
 
 
 def gateway_endpoint(t: Template, network: Network, table: dynamodb.Table,
@@ -43,5 +44,5 @@ def gateway_endpoint(t: Template, network: Network, table: dynamodb.Table,
         ServiceName=Sub("com.amazonaws.${AWS::Region}.dynamodb"),
         VpcEndpointType="Gateway",
         RouteTableIds=[Ref(naming.PUBLIC_ROUTE_TABLE)],
-        PolicyDocument={"Version": "2012-10-17", "Statement": statements},
+        PolicyDocument=policies.document(statements),
     ))

@@ -8,6 +8,7 @@ from troposphere import Export, GetAtt, Output, Sub, Template, ecr
 
 from .. import naming
 from ..model import ImageRepositorySpec
+from . import policies
 
 
 def repository(t: Template, name: str, spec: ImageRepositorySpec) -> ecr.Repository:
@@ -25,12 +26,12 @@ def repository(t: Template, name: str, spec: ImageRepositorySpec) -> ecr.Reposit
 def _lambda_pulls() -> dict:
     """Lambda pulls a function's image with its own service principal, not the function's role: functions of
     this account and region may run the image (the websocket auth page's API does)."""
-    return {"Version": "2012-10-17", "Statement": [{
+    return policies.document([{
         "Sid": "LambdaPullsImages", "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
         "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
         "Condition": {"StringLike": {"aws:sourceArn": Sub(
             "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:*")}},
-    }]}
+    }])
 
 
 def _keep_newest(count: int) -> str:

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from troposphere import GetAtt, Ref, Sub, Template, awslambda, ec2, iam
+from troposphere import GetAtt, Ref, Sub, Template, awslambda, ec2
 from troposphere import apigatewayv2 as api
 from troposphere import servicediscovery as sd
 
@@ -91,15 +91,7 @@ def _cidr_authorizer(t: Template, deployment: str, api_: api.Api, allowed_cidrs:
                      log_settings: Logs) -> api.Authorizer:
     log_group = lambdas.log_group(t, naming.CIDR_AUTHORIZER_LOGS, naming.authorizer_log_group_name(deployment),
                                   log_settings)
-    role = t.add_resource(iam.Role(
-        naming.CIDR_AUTHORIZER_ROLE,
-        AssumeRolePolicyDocument={"Version": "2012-10-17", "Statement": [{
-            "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole",
-            "Condition": {"StringEquals": {"aws:SourceAccount": Ref("AWS::AccountId")}}}]},
-        Policies=[iam.Policy(PolicyName="write-own-logs", PolicyDocument={"Version": "2012-10-17", "Statement": [{
-            "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-            "Resource": GetAtt(log_group, "Arn")}]})],
-    ))
+    role = lambdas.role(t, naming.CIDR_AUTHORIZER_ROLE, log_group, policy_name="write-own-logs")
     function = t.add_resource(awslambda.Function(
         naming.CIDR_AUTHORIZER_FUNCTION,
         Description="Admits only requests from spec.auth.allowedCidrs",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from troposphere import AWSHelperFn, GetAtt, Ref, Template, iam, logs, secretsmanager
 
 from .. import naming
+from . import policies
 
 
 def execution_role(t: Template, *, repository_arn: AWSHelperFn, log_group: logs.LogGroup,
@@ -14,41 +15,23 @@ def execution_role(t: Template, *, repository_arn: AWSHelperFn, log_group: logs.
     secret_arns = [Ref(secret) for secret in secrets]
     statements = [
         # GetAuthorizationToken is account-wide by design: it has no resource to scope to.
-        _allow(["ecr:GetAuthorizationToken"], "*"),
-        _allow(["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"], repository_arn),
+        policies.allow(["ecr:GetAuthorizationToken"], "*"),
+        policies.allow(["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"], repository_arn),
         # The log group's Arn attribute ends in ":*", which covers its streams.
-        _allow(["logs:CreateLogStream", "logs:PutLogEvents"], GetAtt(log_group, "Arn")),
+        policies.allow(["logs:CreateLogStream", "logs:PutLogEvents"], GetAtt(log_group, "Arn")),
         # One secret stays a plain Ref, as in every stack deployed before the auth page's second secret.
-        _allow(["secretsmanager:GetSecretValue"], secret_arns[0] if len(secret_arns) == 1 else secret_arns),
+        policies.allow(["secretsmanager:GetSecretValue"], secret_arns[0] if len(secret_arns) == 1 else secret_arns),
     ]
     return t.add_resource(iam.Role(
         naming.EXECUTION_ROLE,
-        AssumeRolePolicyDocument=_ecs_tasks_trust(),
-        Policies=[iam.Policy(PolicyName="start-task", PolicyDocument=_document(statements))],
+        AssumeRolePolicyDocument=policies.service_trust("ecs-tasks.amazonaws.com"),
+        Policies=[iam.Policy(PolicyName="start-task", PolicyDocument=policies.document(statements))],
     ))
 
 
 def task_role(t: Template, statements: list[dict] = ()) -> iam.Role:
     """The server's own identity: no policy unless it calls AWS APIs (e.g. S3 for audio outputs)."""
-    role = iam.Role(naming.TASK_ROLE, AssumeRolePolicyDocument=_ecs_tasks_trust())
+    role = iam.Role(naming.TASK_ROLE, AssumeRolePolicyDocument=policies.service_trust("ecs-tasks.amazonaws.com"))
     if statements:
-        role.Policies = [iam.Policy(PolicyName="server", PolicyDocument=_document(list(statements)))]
+        role.Policies = [iam.Policy(PolicyName="server", PolicyDocument=policies.document(statements))]
     return t.add_resource(role)
-
-
-def _ecs_tasks_trust() -> dict:
-    # aws:SourceAccount keeps other accounts' tasks from assuming the role (confused deputy).
-    return _document([{
-        "Effect": "Allow",
-        "Principal": {"Service": "ecs-tasks.amazonaws.com"},
-        "Action": "sts:AssumeRole",
-        "Condition": {"StringEquals": {"aws:SourceAccount": Ref("AWS::AccountId")}},
-    }])
-
-
-def _allow(actions: list[str], resource) -> dict:
-    return {"Effect": "Allow", "Action": actions, "Resource": resource}
-
-
-def _document(statements: list[dict]) -> dict:
-    return {"Version": "2012-10-17", "Statement": statements}

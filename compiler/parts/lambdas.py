@@ -14,6 +14,7 @@ from troposphere import GetAtt, Ref, Sub, Template, awslambda, ec2, iam, logs
 
 from ..buildcache import INLINED_SERVER_CODE
 from ..model import Logs
+from . import policies
 
 RUNTIME = "python3.13"  # boto3 is part of the runtime
 INLINE_CODE_LIMIT = 4096
@@ -72,17 +73,14 @@ def log_group(t: Template, logical_id: str, name: str, spec: Logs) -> logs.LogGr
         DeletionPolicy="Delete", UpdateReplacePolicy="Delete"))
 
 
-def role(t: Template, logical_id: str, log_group_: logs.LogGroup, statements: list[dict] = ()) -> iam.Role:
+def role(t: Template, logical_id: str, log_group_: logs.LogGroup, statements: list[dict] = (), *,
+         policy_name: str = "function") -> iam.Role:
     """Writes its own log group, plus `statements`; nothing else."""
-    own_logs = {"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                "Resource": GetAtt(log_group_, "Arn")}
+    own_logs = policies.allow(["logs:CreateLogStream", "logs:PutLogEvents"], GetAtt(log_group_, "Arn"))
     return t.add_resource(iam.Role(
         logical_id,
-        AssumeRolePolicyDocument=_document([{
-            "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole",
-            # Only functions of this account may assume it (confused deputy).
-            "Condition": {"StringEquals": {"aws:SourceAccount": Ref("AWS::AccountId")}}}]),
-        Policies=[iam.Policy(PolicyName="function", PolicyDocument=_document([own_logs, *statements]))],
+        AssumeRolePolicyDocument=policies.service_trust("lambda.amazonaws.com"),
+        Policies=[iam.Policy(PolicyName=policy_name, PolicyDocument=policies.document([own_logs, *statements]))],
     ))
 
 
@@ -98,6 +96,3 @@ def invocations_uri(function_: awslambda.Function) -> Sub:
     return Sub("arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/"
                f"${{{function_.title}.Arn}}/invocations")
 
-
-def _document(statements: list[dict]) -> dict:
-    return {"Version": "2012-10-17", "Statement": list(statements)}

@@ -18,6 +18,7 @@ from troposphere.policies import (AutoScalingRollingUpdate, AutoScalingScheduled
 
 from .. import naming
 from ..model import DAYS, NatInstanceOptions, Schedule
+from . import policies
 from .network import HTTPS, Network
 
 BOOT_SCRIPT = Path(__file__).resolve().parent.parent / "assets" / "nat-instance-boot.sh"
@@ -123,8 +124,7 @@ def _identity(t: Template, interface: ec2.NetworkInterface) -> tuple[iam.Role, i
     """The instance's role: SSM Session Manager for access, and exactly the calls of the boot script."""
     role = t.add_resource(iam.Role(
         naming.NAT_ROLE,
-        AssumeRolePolicyDocument={"Version": "2012-10-17", "Statement": [{
-            "Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]},
+        AssumeRolePolicyDocument=policies.service_trust("ec2.amazonaws.com", same_account=False),
         ManagedPolicyArns=[Sub(SSM_MANAGED_POLICY)],
     ))
     profile = t.add_resource(iam.InstanceProfile(naming.NAT_INSTANCE_PROFILE, Roles=[Ref(role)]))
@@ -136,18 +136,16 @@ def _identity(t: Template, interface: ec2.NetworkInterface) -> tuple[iam.Role, i
         naming.NAT_ROLE + "BootPolicy",
         PolicyName="nat-boot",
         Roles=[Ref(role)],
-        PolicyDocument={"Version": "2012-10-17", "Statement": [
+        PolicyDocument=policies.document([
             # Describe calls have no resource-level permissions.
-            {"Effect": "Allow", "Action": "ec2:DescribeNetworkInterfaces", "Resource": "*"},
-            {"Effect": "Allow", "Action": "ec2:AttachNetworkInterface", "Resource": interface_arn},
+            policies.allow("ec2:DescribeNetworkInterfaces", "*"),
+            policies.allow("ec2:AttachNetworkInterface", interface_arn),
             # Only instances launched with this profile: the NAT itself (and a predecessor being replaced).
-            {"Effect": "Allow", "Action": ["ec2:AttachNetworkInterface", "ec2:ModifyInstanceAttribute"],
-             "Resource": own_instances,
+            {**policies.allow(["ec2:AttachNetworkInterface", "ec2:ModifyInstanceAttribute"], own_instances),
              "Condition": {"ArnEquals": {"ec2:InstanceProfile": GetAtt(profile, "Arn")}}},
-            {"Effect": "Allow", "Action": "cloudformation:SignalResource",
-             "Resource": Sub("arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stack/"
-                             "${AWS::StackName}/*")},
-        ]},
+            policies.allow("cloudformation:SignalResource", Sub(
+                "arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stack/${AWS::StackName}/*")),
+        ]),
     ))
     return role, profile, policy
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from troposphere import GetAtt, Ref, Sub, Template, s3
 
 from .. import naming
+from . import policies
 
 EXPIRY_DAYS = 1
 
@@ -34,19 +35,14 @@ def bucket(t: Template) -> s3.Bucket:
         # Objects expire within a day; a bucket still holding some makes the stack deletion fail, not lose data.
         DeletionPolicy="Delete", UpdateReplacePolicy="Delete",
     ))
-    t.add_resource(s3.BucketPolicy(naming.OUTPUT_BUCKET_POLICY, Bucket=Ref(bucket_), PolicyDocument={
-        "Version": "2012-10-17",
-        "Statement": [{"Sid": "TlsOnly", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
-                       "Resource": [GetAtt(bucket_, "Arn"), _objects(bucket_)],
-                       "Condition": {"Bool": {"aws:SecureTransport": "false"}}}],
-    }))
+    t.add_resource(s3.BucketPolicy(naming.OUTPUT_BUCKET_POLICY, Bucket=Ref(bucket_), PolicyDocument=policies.document(
+        [policies.tls_only(GetAtt(bucket_, "Arn"), _objects(bucket_))])))
     return bucket_
 
 
 def server_access(bucket_: s3.Bucket) -> dict:
     """Write the audio and read it back (a presigned GET is signed with the task role's own permission)."""
-    return {"Effect": "Allow", "Action": ["s3:PutObject", "s3:GetObject"],
-            "Resource": _objects(bucket_)}
+    return policies.allow(["s3:PutObject", "s3:GetObject"], _objects(bucket_))
 
 
 def _objects(bucket_: s3.Bucket) -> Sub:

@@ -14,7 +14,7 @@ from troposphere import GetAtt, Ref, Sub, Template, awslambda, dynamodb, ec2, se
 
 from .. import naming
 from ..model import CommonSpec, Schedule
-from . import lambdas, server
+from . import lambdas, policies, server
 from .dynamodb import relay_access
 from .network import HTTPS, Network, admit_to_tasks, to_tasks
 from .server import Value
@@ -33,8 +33,7 @@ def authorizer_function(t: Template, deployment: str, spec: CommonSpec, secret: 
         credentials, statements = {server.SERVER_KEY: server_key(secret)}, []
     else:
         credentials = {"TOKENS_TABLE": tokens_table}
-        statements = [{"Effect": "Allow", "Action": ["dynamodb:GetItem"],
-                       "Resource": GetAtt(naming.TOKENS_TABLE, "Arn")}]
+        statements = [policies.allow(["dynamodb:GetItem"], GetAtt(naming.TOKENS_TABLE, "Arn"))]
     return lambdas.function(t, lambdas.InlineFunction(
         naming.AUTHORIZER_FUNCTION, "websocket/authorizer.py", "Checks the token and source address on $connect",
         environment={"AUTH_MODE": spec.auth.mode, "ALLOWED_CIDRS": ",".join(spec.auth.allowed_cidrs), **credentials},

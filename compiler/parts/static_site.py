@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from troposphere import GetAtt, Ref, Sub, Template, cloudfront, s3
 
+from . import policies
 from .output_bucket import private_bucket
 
 SITE_BUCKET = "AuthPageBucket"
@@ -39,7 +40,7 @@ class StaticSite:
 
     def publisher_access(self) -> dict:
         """What the function publishing the page needs: write and remove the bucket's objects, nothing else."""
-        return {"Effect": "Allow", "Action": ["s3:PutObject", "s3:DeleteObject"], "Resource": _objects(self.bucket)}
+        return policies.allow(["s3:PutObject", "s3:DeleteObject"], _objects(self.bucket))
 
 
 def static_site(t: Template, deployment: str) -> StaticSite:
@@ -58,18 +59,13 @@ def static_site(t: Template, deployment: str) -> StaticSite:
     ))
     distribution = t.add_resource(cloudfront.Distribution(
         DISTRIBUTION, DistributionConfig=_distribution_config(bucket, access_control)))
-    t.add_resource(s3.BucketPolicy(SITE_BUCKET_POLICY, Bucket=Ref(bucket), PolicyDocument={
-        "Version": "2012-10-17",
-        "Statement": [
+    t.add_resource(s3.BucketPolicy(SITE_BUCKET_POLICY, Bucket=Ref(bucket), PolicyDocument=policies.document([
             {"Sid": "CloudFrontReads", "Effect": "Allow", "Principal": {"Service": "cloudfront.amazonaws.com"},
              "Action": "s3:GetObject", "Resource": _objects(bucket),
              "Condition": {"StringEquals": {"AWS:SourceArn": Sub(
                  f"arn:${{AWS::Partition}}:cloudfront::${{AWS::AccountId}}:distribution/${{{distribution.title}}}")}}},
-            {"Sid": "TlsOnly", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
-             "Resource": [GetAtt(bucket, "Arn"), _objects(bucket)],
-             "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
-        ],
-    }))
+            policies.tls_only(GetAtt(bucket, "Arn"), _objects(bucket)),
+    ])))
     return StaticSite(bucket=bucket, distribution=distribution)
 
 

@@ -13,6 +13,7 @@ from troposphere import GetAtt, Output, Ref, Template, dynamodb
 
 from .. import naming
 from ..model import Auth
+from . import policies
 from .server import Value
 
 KEY = "hash"  # hex SHA-256 of the token
@@ -45,8 +46,8 @@ def token_store(t: Template, auth: Auth, *, server_issues: bool = False) -> Toke
     ))
     t.add_output(Output(OUTPUT, Value=Ref(table), Description="Per-user tokens: python -m compiler tokens "
                         "issue|list|revoke <deployment>."))
-    return TokenStore(table_name=Ref(table), task_role_statements=[{
-        "Effect": "Allow", "Action": task_actions(server_issues), "Resource": GetAtt(table, "Arn")}])
+    return TokenStore(table_name=Ref(table),
+                      task_role_statements=[policies.allow(task_actions(server_issues), GetAtt(table, "Arn"))])
 
 
 def task_actions(server_issues: bool) -> list[str]:

@@ -14,6 +14,7 @@ from troposphere import GetAtt, Ref, Sub, Template, apigateway, apigatewayv2, aw
 
 from .. import naming
 from ..model import WebsocketOptions
+from . import policies
 from .alerts import AlarmSpec
 from .lambdas import invocations_uri
 
@@ -98,9 +99,7 @@ def _logging_account(t: Template) -> apigateway.Account:
     other APIs may log through it."""
     role = t.add_resource(iam.Role(
         naming.API_GATEWAY_LOGGING_ROLE,
-        AssumeRolePolicyDocument={"Version": "2012-10-17", "Statement": [{
-            "Effect": "Allow", "Principal": {"Service": "apigateway.amazonaws.com"}, "Action": "sts:AssumeRole",
-            "Condition": {"StringEquals": {"aws:SourceAccount": Ref("AWS::AccountId")}}}]},
+        AssumeRolePolicyDocument=policies.service_trust("apigateway.amazonaws.com"),
         ManagedPolicyArns=[Sub(LOGGING_POLICY)],
         DeletionPolicy="Retain", UpdateReplacePolicy="Retain"))
     return t.add_resource(apigateway.Account(
