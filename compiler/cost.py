@@ -303,17 +303,20 @@ def assumptions(spec, traffic: Traffic) -> list[str]:
         "(objects expire) is not counted",
         "prices are us-east-1 (other regions differ by a few percent); free tiers are not applied; ECR storage "
         "belongs to the shared image repository and is not counted here",
-        *_auth_assumptions(spec.auth),
+        *_auth_assumptions(spec),
     ]
 
 
-def _auth_assumptions(auth) -> list[str]:
+def _auth_assumptions(spec) -> list[str]:
+    auth = spec.auth
     if auth.mode != "tokens":
         return []
+    connects = ("; the $connect authorizer also reads the token's row once per connection (one read unit, $0.125 "
+                "a million), negligible" if spec.topology == "websocket" else "")
     writes = ("; each token the auth page issues is one DynamoDB write unit ($0.625 a million), negligible"
               if auth.auth_page is not None else "")
     return ["tokens: the DynamoDB table is on demand; the server caches each token's lookup, so reads are a "
-            f"fraction of the requests and not counted{writes}"]
+            f"fraction of the requests and not counted{connects}{writes}"]
 
 
 def _crossover_lines(spec, traffic: Traffic, models: dict) -> list[str]:
