@@ -94,6 +94,7 @@ def build_app(settings: Settings, authenticator: Authenticator | None = None) ->
         hosts=HostPolicy(settings.allowed_hosts),
         allowed_cidrs=settings.allowed_cidrs,
         trusted_proxies=settings.trusted_proxy_cidrs,
+        client_ip_header=settings.client_ip_header,
         authenticator=authenticator,
     )
     return AccessLog(gated)

@@ -37,6 +37,7 @@ RANGES = {
     "auth_page_attempts_per_hour": (1, 1000, ""),
 }
 _ORIGIN = re.compile(r"^https?://[^/\s?#]+$")
+_HEADER_NAME = re.compile(r"^[A-Za-z0-9-]+$")
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
 
@@ -84,7 +85,11 @@ class Settings(BaseSettings):
         "MCP_ALLOWED_CIDRS", (), "Client networks admitted; empty admits everyone."
     )
     trusted_proxy_cidrs: Annotated[tuple[IPNetwork, ...], NoDecode] = _env(
-        "MCP_TRUSTED_PROXY_CIDRS", (), "Peers whose X-Forwarded-For header is believed."
+        "MCP_TRUSTED_PROXY_CIDRS", (), "Peers whose client-address header (MCP_CLIENT_IP_HEADER) is believed."
+    )
+    client_ip_header: str = _env(
+        "MCP_CLIENT_IP_HEADER", "x-forwarded-for", "Header in which a trusted proxy names the client (hops, "
+        "comma-separated, nearest last)."
     )
     allowed_hosts: Annotated[tuple[str, ...], NoDecode] = _env(
         "MCP_ALLOWED_HOSTS", (), "Host header patterns admitted besides localhost; '*' disables the check."
@@ -139,6 +144,13 @@ class Settings(BaseSettings):
             if not _HOST_PATTERN.match(host):
                 raise ValueError(f"{host!r} is not a host name or a pattern such as *.elb.amazonaws.com")
         return hosts
+
+    @field_validator("client_ip_header")
+    @classmethod
+    def _check_header_name(cls, value: str) -> str:
+        if not _HEADER_NAME.match(value):
+            raise ValueError("must be an HTTP header name such as x-forwarded-for")
+        return value.lower()
 
     @field_validator("elevenlabs_base_url")
     @classmethod

@@ -382,6 +382,9 @@ def test_http_api_reaches_the_tasks_through_a_vpc_link_and_cloud_map():
     assert integration["ConnectionId"] == {"Ref": naming.VPC_LINK}
     assert integration["IntegrationUri"]["Fn::Sub"][1] == {"Service": {"Ref": naming.DISCOVERY_SERVICE}}
     assert integration["TimeoutInMillis"] == 30000
+    # the client's address, from the one source API Gateway documents, in the header the server is told to read
+    assert integration["RequestParameters"] == {"overwrite:header.x-mcp-client-ip": "$context.identity.sourceIp"}
+    assert environment(template)["MCP_CLIENT_IP_HEADER"] == "x-mcp-client-ip"
     link = props(template, naming.VPC_LINK)
     assert link["SubnetIds"] == [{"Ref": naming.private_subnet(0)}]
     service = props(template, naming.DISCOVERY_SERVICE)

@@ -25,6 +25,10 @@ AUTHORIZER_CODE = Path(__file__).resolve().parent.parent / "assets" / "cidr_auth
 AUTHORIZER_RUNTIME = "python3.13"
 AUTHORIZER_CACHE_SECONDS = 300  # results are cached per source address
 INTEGRATION_TIMEOUT_MS = 30000  # the HTTP API maximum
+# The client's address as API Gateway saw the connection, in a header of our own: parameter mapping may not touch
+# X-Forwarded-For or Forwarded (reserved), and what the HTTP API writes there for private integrations is not
+# documented precisely enough to build on. `overwrite` replaces whatever a client sent under this name.
+CLIENT_IP_HEADER = "x-mcp-client-ip"
 # One JSON object per request; no header values, so no key can end up in the log.
 ACCESS_LOG_FORMAT = json.dumps({
     "requestId": "$context.requestId", "ip": "$context.identity.sourceIp", "time": "$context.requestTime",
@@ -50,7 +54,8 @@ def http_api(t: Template, deployment: str, network: Network, subnets: list[ec2.S
     integration = t.add_resource(api.Integration(
         naming.HTTP_API_INTEGRATION, ApiId=Ref(api_), IntegrationType="HTTP_PROXY", ConnectionType="VPC_LINK",
         ConnectionId=Ref(link), IntegrationMethod="ANY", IntegrationUri=cloudmap.service_arn(discovery),
-        PayloadFormatVersion="1.0", TimeoutInMillis=INTEGRATION_TIMEOUT_MS))
+        PayloadFormatVersion="1.0", TimeoutInMillis=INTEGRATION_TIMEOUT_MS,
+        RequestParameters={f"overwrite:header.{CLIENT_IP_HEADER}": "$context.identity.sourceIp"}))
     route = api.Route(naming.HTTP_API_ROUTE, ApiId=Ref(api_), RouteKey="$default",
                       Target=Sub("integrations/${Integration}", Integration=Ref(integration)))
     if allowed_cidrs:

@@ -30,12 +30,13 @@ Value = str | AWSHelperFn
 
 def environment(spec: CommonSpec, *, allowed_hosts: Value, trusted_proxy_cidrs: str,
                 server_checks_cidrs: bool = True, tokens_table: Value | None = None,
-                public_url: Value | None = None, deployment_name: str | None = None) -> dict[str, Value]:
+                public_url: Value | None = None, deployment_name: str | None = None,
+                client_ip_header: str | None = None) -> dict[str, Value]:
     """Plain (non-secret) settings of the server; an empty allow-list is left out (the server then admits all),
     and so is one the front door enforces itself (server_checks_cidrs=False). tokens_table: auth.mode tokens.
     public_url: the origin clients use, for the connection URLs the auth page hands out; None = unknown (the
     server then derives it from the request). deployment_name: the name the page's client configurations give
-    the server."""
+    the server. client_ip_header: where the front door names the client, when not X-Forwarded-For."""
     env: dict[str, Value] = {
         "MCP_AUTH_MODE": spec.auth.mode,
         "MCP_ALLOWED_HOSTS": allowed_hosts,
@@ -44,6 +45,8 @@ def environment(spec: CommonSpec, *, allowed_hosts: Value, trusted_proxy_cidrs: 
         "MCP_DRAIN_SECONDS": str(spec.task.stop_timeout_seconds - DRAIN_MARGIN_SECONDS),
         "MCP_LOG_LEVEL": "INFO",
     }
+    if client_ip_header is not None:
+        env["MCP_CLIENT_IP_HEADER"] = client_ip_header
     if spec.auth.allowed_cidrs and server_checks_cidrs:
         env["MCP_ALLOWED_CIDRS"] = ",".join(spec.auth.allowed_cidrs)
     if tokens_table is not None:

@@ -34,7 +34,8 @@ def build(deployment: Deployment, repo: ImageRepository) -> Template:
         # API key protects the endpoint. The allow-list is the authorizer's: see parts/httpapi.py.
         environment=server.environment(spec, allowed_hosts="*", trusted_proxy_cidrs=net.cidr,
                                        server_checks_cidrs=False, tokens_table=store.table_name,
-                                       public_url=httpapi.endpoint(""), deployment_name=name),
+                                       public_url=httpapi.endpoint(""), deployment_name=name,
+                                       client_ip_header=httpapi.CLIENT_IP_HEADER),
         task_role_statements=store.task_role_statements, health_check=True,
         signup_code=server_task.signup_code(t, name, spec))
     service = ecs.service(

@@ -27,11 +27,13 @@ class Gate:
         allowed_cidrs: tuple[IPNetwork, ...],
         trusted_proxies: tuple[IPNetwork, ...],
         authenticator: Authenticator,
+        client_ip_header: str = "x-forwarded-for",
     ):
         self.app = app
         self.hosts = hosts
         self.allowed_cidrs = allowed_cidrs
         self.trusted_proxies = trusted_proxies
+        self.client_ip_header = client_ip_header.lower().encode("latin-1")
         self.authenticator = authenticator
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -50,7 +52,7 @@ class Gate:
             return
 
         peer = scope["client"][0] if scope.get("client") else None
-        forwarded = headers.get(b"x-forwarded-for")
+        forwarded = headers.get(self.client_ip_header)
         address = client_address(peer, forwarded.decode("latin-1") if forwarded else None, self.trusted_proxies)
         state["client_ip"] = str(address) if address else None
         if not address_allowed(address, self.allowed_cidrs):

@@ -77,6 +77,20 @@ def edge_server(log_dir):
 
 
 @pytest.fixture(scope="session")
+def http_api_server(log_dir):
+    """As on nat-instance: the front door names the client in x-mcp-client-ip (HTTP API parameter mapping)."""
+    yield from _running(
+        log_dir,
+        {
+            "MCP_ALLOWED_CIDRS": "203.0.113.0/24",
+            "MCP_TRUSTED_PROXY_CIDRS": "127.0.0.1/32",
+            "MCP_CLIENT_IP_HEADER": "x-mcp-client-ip",
+            "MCP_ALLOWED_HOSTS": "*",
+        },
+    )
+
+
+@pytest.fixture(scope="session")
 def moto():
     with MotoServer() as server:
         server.set_up(BUCKET)

@@ -95,6 +95,20 @@ def test_cidr_allow_list_behind_trusted_proxy(edge_server, forwarded_for, admitt
     assert response.status_code == (200 if admitted else 403), response.text
 
 
+@pytest.mark.parametrize(
+    "headers, admitted",
+    [
+        ({"x-mcp-client-ip": ADMITTED_CLIENT}, True),
+        ({"x-mcp-client-ip": OTHER_CLIENT}, False),
+        ({"x-forwarded-for": ADMITTED_CLIENT}, False),  # not the header this front door writes: not consulted
+        ({"x-mcp-client-ip": OTHER_CLIENT, "x-forwarded-for": ADMITTED_CLIENT}, False),
+    ],
+)
+def test_the_configured_client_address_header_is_the_only_one_believed(http_api_server, headers, admitted):
+    response = post_mcp(http_api_server, TOOLS_LIST, headers)
+    assert response.status_code == (200 if admitted else 403), response.text
+
+
 def test_forwarded_for_from_an_untrusted_peer_is_ignored(edge_server):
     # Connect from 127.0.0.2: a loopback address that is not in MCP_TRUSTED_PROXY_CIDRS.
     transport = httpx.HTTPTransport(local_address="127.0.0.2")

@@ -118,6 +118,15 @@ def test_settings_errors_name_the_variable():
     ]
 
 
+def test_the_client_address_header_is_a_header_name_compared_in_lower_case():
+    base = {"MCP_SERVER_API_KEY": "x" * 16}
+    assert load_settings(base).client_ip_header == "x-forwarded-for"
+    assert load_settings({**base, "MCP_CLIENT_IP_HEADER": "X-MCP-Client-IP"}).client_ip_header == "x-mcp-client-ip"
+    with pytest.raises(ConfigError) as raised:
+        load_settings({**base, "MCP_CLIENT_IP_HEADER": "x-client ip"})
+    assert raised.value.problems == ["MCP_CLIENT_IP_HEADER: must be an HTTP header name such as x-forwarded-for"]
+
+
 def test_auth_settings_belong_to_tokens_mode_and_are_checked():
     tokens = {"MCP_AUTH_MODE": "tokens", "MCP_TOKENS_TABLE": "tokens-table"}
     settings = load_settings({**tokens, "MCP_AUTH_PAGE": "true", "MCP_DEPLOYMENT_NAME": "voice-nat",
