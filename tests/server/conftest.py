@@ -63,31 +63,19 @@ def main_server(fake, log_dir):
     )
 
 
+BEHIND_A_PROXY = {"MCP_ALLOWED_CIDRS": "203.0.113.0/24", "MCP_TRUSTED_PROXY_CIDRS": "127.0.0.1/32"}
+
+
 @pytest.fixture(scope="session")
 def edge_server(log_dir):
     """Behind a proxy at 127.0.0.1 with a CIDR allow-list and cloud host names; no ElevenLabs key."""
-    yield from _running(
-        log_dir,
-        {
-            "MCP_ALLOWED_CIDRS": "203.0.113.0/24",
-            "MCP_TRUSTED_PROXY_CIDRS": "127.0.0.1/32",
-            "MCP_ALLOWED_HOSTS": "*.elb.amazonaws.com,mcp.example.com",
-        },
-    )
+    yield from _running(log_dir, {**BEHIND_A_PROXY, "MCP_ALLOWED_HOSTS": "*.elb.amazonaws.com,mcp.example.com"})
 
 
 @pytest.fixture(scope="session")
 def http_api_server(log_dir):
     """As on nat-instance: the front door names the client in x-mcp-client-ip (HTTP API parameter mapping)."""
-    yield from _running(
-        log_dir,
-        {
-            "MCP_ALLOWED_CIDRS": "203.0.113.0/24",
-            "MCP_TRUSTED_PROXY_CIDRS": "127.0.0.1/32",
-            "MCP_CLIENT_IP_HEADER": "x-mcp-client-ip",
-            "MCP_ALLOWED_HOSTS": "*",
-        },
-    )
+    yield from _running(log_dir, {**BEHIND_A_PROXY, "MCP_CLIENT_IP_HEADER": "x-mcp-client-ip", "MCP_ALLOWED_HOSTS": "*"})
 
 
 @pytest.fixture(scope="session")
