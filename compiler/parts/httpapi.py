@@ -96,7 +96,7 @@ def _cidr_authorizer(t: Template, deployment: str, api_: api.Api, allowed_cidrs:
                      log_settings: Logs) -> api.Authorizer:
     log_group = lambdas.log_group(t, naming.CIDR_AUTHORIZER_LOGS, naming.authorizer_log_group_name(deployment),
                                   log_settings)
-    role = lambdas.role(t, naming.CIDR_AUTHORIZER_ROLE, log_group, policy_name="write-own-logs")
+    role = lambdas.role(t, naming.CIDR_AUTHORIZER_ROLE, log_group)
     function = t.add_resource(awslambda.Function(
         naming.CIDR_AUTHORIZER_FUNCTION,
         Description="Admits only requests from spec.auth.allowedCidrs",

@@ -73,14 +73,13 @@ def log_group(t: Template, logical_id: str, name: str, spec: Logs) -> logs.LogGr
         DeletionPolicy="Delete", UpdateReplacePolicy="Delete"))
 
 
-def role(t: Template, logical_id: str, log_group_: logs.LogGroup, statements: list[dict] = (), *,
-         policy_name: str = "function") -> iam.Role:
+def role(t: Template, logical_id: str, log_group_: logs.LogGroup, statements: list[dict] = ()) -> iam.Role:
     """Writes its own log group, plus `statements`; nothing else."""
     own_logs = policies.allow(["logs:CreateLogStream", "logs:PutLogEvents"], GetAtt(log_group_, "Arn"))
     return t.add_resource(iam.Role(
         logical_id,
         AssumeRolePolicyDocument=policies.service_trust("lambda.amazonaws.com"),
-        Policies=[iam.Policy(PolicyName=policy_name, PolicyDocument=policies.document([own_logs, *statements]))],
+        Policies=[iam.Policy(PolicyName="function", PolicyDocument=policies.document([own_logs, *statements]))],
     ))
 
 

@@ -59,13 +59,13 @@ def static_site(t: Template, deployment: str) -> StaticSite:
     ))
     distribution = t.add_resource(cloudfront.Distribution(
         DISTRIBUTION, DistributionConfig=_distribution_config(bucket, access_control)))
-    t.add_resource(s3.BucketPolicy(SITE_BUCKET_POLICY, Bucket=Ref(bucket), PolicyDocument=policies.document([
-            {"Sid": "CloudFrontReads", "Effect": "Allow", "Principal": {"Service": "cloudfront.amazonaws.com"},
-             "Action": "s3:GetObject", "Resource": _objects(bucket),
-             "Condition": {"StringEquals": {"AWS:SourceArn": Sub(
-                 f"arn:${{AWS::Partition}}:cloudfront::${{AWS::AccountId}}:distribution/${{{distribution.title}}}")}}},
-            policies.tls_only(GetAtt(bucket, "Arn"), _objects(bucket)),
-    ])))
+    cloudfront_reads = {
+        "Sid": "CloudFrontReads", "Effect": "Allow", "Principal": {"Service": "cloudfront.amazonaws.com"},
+        "Action": "s3:GetObject", "Resource": _objects(bucket),
+        "Condition": {"StringEquals": {"AWS:SourceArn": Sub(
+            f"arn:${{AWS::Partition}}:cloudfront::${{AWS::AccountId}}:distribution/${{{distribution.title}}}")}}}
+    t.add_resource(s3.BucketPolicy(SITE_BUCKET_POLICY, Bucket=Ref(bucket), PolicyDocument=policies.document(
+        [cloudfront_reads, policies.tls_only(GetAtt(bucket, "Arn"), _objects(bucket))])))
     return StaticSite(bucket=bucket, distribution=distribution)
 
 
