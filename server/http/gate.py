@@ -27,13 +27,13 @@ class Gate:
         allowed_cidrs: tuple[IPNetwork, ...],
         trusted_proxies: tuple[IPNetwork, ...],
         authenticator: Authenticator,
-        client_ip_header: str = "x-forwarded-for",
+        client_ip_header: str,
     ):
         self.app = app
         self.hosts = hosts
         self.allowed_cidrs = allowed_cidrs
         self.trusted_proxies = trusted_proxies
-        self.client_ip_header = client_ip_header.lower().encode("latin-1")
+        self.client_ip_header = client_ip_header.encode("latin-1")  # lower-case, as header_map's keys
         self.authenticator = authenticator
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
