@@ -1,9 +1,8 @@
 """Where a cold build's time goes, measured piece by piece in fresh processes; prints JSON (medians over --runs).
 
 A cold build cannot end before: the parent's start-up until it forks the lint child (measured as a process doing
-just that work), plus the child's import of
-cfn-lint and its rules, plus linting every template on the machine's cores (at best the larger of the biggest
-template and the sum over the cores). This measures those pieces the way the build runs them (garbage collector
+just that work), plus the child's import of cfn-lint and its rules, plus linting every template on the machine's
+cores (at best the larger of the biggest template and the sum over the cores). This measures those pieces the way the build runs them (garbage collector
 off, each template linted first thing in a fork of a process that has loaded the rules), so the printed
 `cold_floor_seconds` is what the current design could reach with perfect packing and no overhead.
 """
