@@ -67,3 +67,10 @@ def test_relay_key_must_match_exactly_before_its_hash_header_is_trusted():
         looked_up.clear()
         anyio.run(judge, wrong)
         assert looked_up and looked_up[0] != "a" * 64, wrong
+
+
+def test_key_param_is_removed_and_every_other_parameter_kept_as_sent():
+    from server.auth import without_key_param
+
+    assert without_key_param(b"a=&key=secret&b=1") == b"a=&b=1", "blank parameters are kept, the key is gone"
+    assert without_key_param(b"b=1") == b"b=1"
