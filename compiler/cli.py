@@ -1,4 +1,5 @@
-"""Command line: `python -m compiler build [--check]`, `validate`, `cost`, `schema`, `explain`, `diff`, `tokens`.
+"""Command line: `python -m compiler build [--check]`, `validate`, `cost`, `schema`, `explain`, `diff`, `tokens`,
+`deploy`, `status`, `logs`, `wake`, `sleep`, `destroy` (compiler/ops/).
 
 Exit codes are `ExitCode`."""
 
@@ -87,6 +88,9 @@ def _parser() -> argparse.ArgumentParser:
     from .tokens import add_parser as add_tokens_parser
 
     add_tokens_parser(commands)
+    from .ops.commands import add_parsers as add_operating_parsers
+
+    add_operating_parsers(commands)
     return parser
 
 

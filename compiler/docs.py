@@ -152,6 +152,16 @@ def capabilities(template: dict) -> str:
 PLATFORMS = {"arm64": "linux/arm64", "x86_64": "linux/amd64"}
 
 
+def image_push_commands(repo: str, region: str, tag: str, architecture: str) -> list[str]:
+    """Build the server image for the task's architecture and push it to the repository as `tag`."""
+    return [
+        f"REPOSITORY=$({_output(repo, region, 'RepositoryUri')})",
+        f"aws ecr get-login-password --region {region} | docker login --username AWS --password-stdin "
+        "${REPOSITORY%%/*}",
+        f"docker buildx build --platform {PLATFORMS[architecture]} --provenance=false -t $REPOSITORY:{tag} --push .",
+    ]
+
+
 def deploy_steps(deployment, repo: str, template: dict) -> list[str]:
     name, region, tag = deployment.metadata.name, deployment.spec.region, deployment.spec.image.tag
     platform = PLATFORMS[deployment.spec.task.architecture]
@@ -164,10 +174,7 @@ def deploy_steps(deployment, repo: str, template: dict) -> list[str]:
         f"2. Build the server image for {platform} (the task's architecture) and push it as tag `{tag}` "
         "(docs/container.md has the details, e.g. buildah instead of Docker):", "",
         "   ```sh",
-        f"   REPOSITORY=$({_output(repo, region, 'RepositoryUri')})",
-        f"   aws ecr get-login-password --region {region} | docker login --username AWS --password-stdin "
-        "${REPOSITORY%%/*}",
-        f"   docker buildx build --platform {platform} --provenance=false -t $REPOSITORY:{tag} --push .",
+        *(f"   {line}" for line in image_push_commands(repo, region, tag, deployment.spec.task.architecture)),
         "   ```", "",
         "3. This deployment's stack:", "",
         "   ```sh",

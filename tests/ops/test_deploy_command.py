@@ -1,0 +1,92 @@
+"""`deploy` into moto: preflight refusals, every stack of the repo's file through `deploy --yes` with its
+preview and events, "no changes" on a second run, and a failing stack's root cause."""
+
+from __future__ import annotations
+
+import json
+
+from compiler.validation import load_config
+from tests.ops.conftest import ROOT, cli
+
+CONFIG = load_config(str(ROOT / "deployment.yaml"))
+REPOSITORY = CONFIG.repositories[0].model.metadata.name
+DEPLOYMENTS = [source.model for source in CONFIG.deployments]
+AWS_PROBLEM = 6
+
+
+def _resources(name: str) -> dict:
+    return json.loads((ROOT / "generated" / f"{name}.json").read_text())["Resources"]
+
+
+def test_a_missing_repository_or_image_is_refused_before_any_stack_changes(moto):
+    moto.reset()
+    first = cli(moto, "deploy", "--yes")
+    assert first.returncode == AWS_PROBLEM, first.stderr
+    assert f"the ECR repository {REPOSITORY} does not exist yet" in first.stderr
+    assert f"python -m compiler deploy {REPOSITORY}" in first.stderr
+    assert moto.stacks() == {}
+
+    repository = cli(moto, "deploy", "--yes", REPOSITORY)
+    assert repository.returncode == 0, repository.stderr
+    assert moto.stacks() == {REPOSITORY: "CREATE_COMPLETE"}
+
+    deployment = DEPLOYMENTS[0]
+    refused = cli(moto, "deploy", "--yes", deployment.metadata.name)
+    assert refused.returncode == AWS_PROBLEM
+    tag, platform = deployment.spec.image.tag, {"arm64": "linux/arm64", "x86_64": "linux/amd64"}[
+        deployment.spec.task.architecture]
+    assert f"image tag {tag} is not in the ECR repository {REPOSITORY}" in refused.stderr
+    assert f"docker buildx build --platform {platform} --provenance=false -t $REPOSITORY:{tag} --push ." in refused.stderr
+    assert moto.stacks() == {REPOSITORY: "CREATE_COMPLETE"}, "a refused deploy changed a stack"
+
+
+def test_deploy_yes_deploys_every_stack_with_preview_and_events_then_reports_no_changes(moto):
+    moto.reset()
+    assert cli(moto, "deploy", "--yes", REPOSITORY).returncode == 0  # the repository first, as preflight says
+    for tag in {deployment.spec.image.tag for deployment in DEPLOYMENTS}:
+        moto.push_image(REPOSITORY, tag)
+
+    result = cli(moto, "deploy", "--yes")
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert f"{REPOSITORY}: no changes" in out
+    for deployment in DEPLOYMENTS:
+        name = deployment.metadata.name
+        resources = _resources(name)
+        assert f"{name} (us-east-1): new stack, {len(resources)} resource changes" in out
+        for logical_id, resource in resources.items():
+            assert f"+ add           {logical_id:<36} {resource['Type']}" in out, logical_id
+            assert f"{logical_id:<36} {resource['Type']:<40} CREATE_COMPLETE" in out, logical_id
+        assert f"{name}: CREATE_COMPLETE" in out
+        assert f"{name}: ElevenLabs key empty" in out
+    assert out.index("voice-alb: CREATE_COMPLETE") < out.index("voice-nat: CREATE_COMPLETE")
+    assert moto.stacks() == {REPOSITORY: "CREATE_COMPLETE",
+                             **{d.metadata.name: "CREATE_COMPLETE" for d in DEPLOYMENTS}}
+    assert "endpoint: " in out and "read -rs ELEVENLABS_API_KEY" in out and "claude mcp add" in out
+
+    events = {d.metadata.name: len(moto.client("cloudformation").describe_stack_events(
+        StackName=d.metadata.name)["StackEvents"]) for d in DEPLOYMENTS}
+    again = cli(moto, "deploy", "--yes")
+    assert again.returncode == 0, again.stderr
+    for name in [REPOSITORY, *events]:
+        assert f"{name}: no changes" in again.stdout
+    assert "CREATE_COMPLETE" not in again.stdout and "UPDATE" not in again.stdout
+    assert events == {name: len(moto.client("cloudformation").describe_stack_events(StackName=name)["StackEvents"])
+                      for name in events}, "an unchanged deploy executed something"
+
+
+def test_a_stack_that_fails_to_create_prints_its_root_cause(moto):
+    moto.reset()
+    assert cli(moto, "deploy", "--yes", REPOSITORY).returncode == 0
+    deployment = DEPLOYMENTS[0]
+    name = deployment.metadata.name
+    moto.push_image(REPOSITORY, deployment.spec.image.tag)
+    log_group = _resources(name)["LogGroup"]["Properties"]["LogGroupName"]
+    moto.client("logs").create_log_group(logGroupName=log_group)  # left over from an earlier stack, say
+
+    result = cli(moto, "deploy", "--yes", name)
+    assert result.returncode == AWS_PROBLEM
+    assert f"{name} failed: ROLLBACK_COMPLETE" in result.stderr
+    assert "root cause: LogGroup (AWS::Logs::LogGroup) CREATE_FAILED: ResourceAlreadyExistsException" \
+        in result.stderr, result.stderr
+    assert f"python -m compiler destroy {name}" in result.stderr
