@@ -48,10 +48,11 @@ def error_code(exc: Exception) -> str:
 def reported(what: str):
     """Turn botocore's errors raised inside into `AwsProblem(what: message)`."""
     from botocore.exceptions import BotoCoreError, ClientError
+    from botocore.parsers import ResponseParserError
 
     try:
         yield
     except ClientError as exc:
         raise AwsProblem(f"{what}: {exc.response.get('Error', {}).get('Message') or exc}") from None
-    except BotoCoreError as exc:
+    except (BotoCoreError, ResponseParserError) as exc:
         raise AwsProblem(f"{what}: {exc}") from None

@@ -23,7 +23,7 @@ import sys
 
 def patch() -> None:
     from moto.acm.models import acm_backends
-    from moto.cloudformation import models
+    from moto.cloudformation import models, parsing
     from moto.cloudformation.models import CloudFormationBackend, Stack
 
     from tests.deploy import moto_compat
@@ -67,30 +67,51 @@ def patch() -> None:
         resources = stack.resource_map
         resources._template = stack.template_dict
         resources._resource_json_map = stack.template_dict["Resources"]
-        for logical_id in resources._ResourceMap__get_resources_in_dependency_order():
-            kind = stack.template_dict["Resources"][logical_id]["Type"]
-            _event(stack, logical_id, kind, "CREATE_IN_PROGRESS", None)
-            try:
+        creating.update(stack=stack, failed=None)
+        try:
+            for logical_id in resources._ResourceMap__get_resources_in_dependency_order():
                 resources[logical_id]
-            except Exception as exc:  # moto's own error for this resource, as CloudFormation would report it
-                _event(stack, logical_id, kind, "CREATE_FAILED", f"{type(exc).__name__}: {exc}")
-                stack._add_stack_event("ROLLBACK_IN_PROGRESS", resource_status_reason=f"The following resource(s) "
-                                       f"failed to create: [{logical_id}]. Rollback requested by user.")
-                stack._add_stack_event("ROLLBACK_COMPLETE")
-                stack.status = "ROLLBACK_COMPLETE"
-                return
-            _event(stack, logical_id, kind, "CREATE_COMPLETE", None)
+        except Exception as exc:  # moto's own error, as CloudFormation would report it for that resource
+            logical_id = creating["failed"]
+            kind = stack.template_dict["Resources"].get(logical_id, {}).get("Type", "?")
+            _event(stack, logical_id, kind, "CREATE_FAILED", f"{type(exc).__name__}: {exc}")
+            stack._add_stack_event("ROLLBACK_IN_PROGRESS", resource_status_reason=f"The following resource(s) "
+                                   f"failed to create: [{logical_id}]. Rollback requested by user.")
+            stack._add_stack_event("ROLLBACK_COMPLETE")
+            stack.status = "ROLLBACK_COMPLETE"
+            stack.output_map = parsing.OutputMap(resources, {}, stack.stack_id)  # a rolled-back stack has none
+            return
+        finally:
+            creating.update(stack=None)
         self._validate_export_uniqueness(stack)
         for export in stack.exports:
             self.exports[export.name] = export
         stack.mark_creation_complete()
 
-    def _event(stack, logical_id, kind, status, reason):
-        physical = getattr(stack.resource_map._parsed_resources.get(logical_id), "physical_resource_id", "") or ""
+    def _event(stack, logical_id, kind, status, reason, resource=None):
+        physical = str(getattr(resource, "physical_resource_id", "") or "")
         stack.events.append(models.Event(stack_id=stack.stack_id, stack_name=stack.name, logical_resource_id=logical_id,
                                          physical_resource_id=physical, resource_type=kind, resource_status=status,
                                          resource_status_reason=reason, resource_properties=None))
 
+    # moto creates a resource when something first refers to it, so events are recorded where each is created
+    creating: dict = {"stack": None, "failed": None}
+    original_parse = parsing.parse_and_create_resource
+
+    def parse_and_create_resource(logical_id, resource_json, resources_map, account_id, region_name):
+        stack = creating["stack"]
+        if stack is None or logical_id in resources_map._parsed_resources:
+            return original_parse(logical_id, resource_json, resources_map, account_id, region_name)
+        _event(stack, logical_id, resource_json["Type"], "CREATE_IN_PROGRESS", None)
+        try:
+            created = original_parse(logical_id, resource_json, resources_map, account_id, region_name)
+        except Exception:
+            creating["failed"] = creating["failed"] or logical_id  # the innermost resource fails first
+            raise
+        _event(stack, logical_id, resource_json["Type"], "CREATE_COMPLETE", None, created)
+        return created
+
+    parsing.parse_and_create_resource = parse_and_create_resource
     CloudFormationBackend.create_change_set = create_change_set
     CloudFormationBackend.execute_change_set = execute_change_set
 
