@@ -16,6 +16,7 @@ def add_parsers(commands) -> None:
 
     status = commands.add_parser("status", help="a deployment's stack, tasks, schedule, NAT, health and cost")
     status.add_argument("names", nargs="*", metavar="NAME", help="deployments (default: all of the file)")
+    status.add_argument("--no-probe", action="store_true", help="do not call the endpoint's /health")
     _file_and_out(status, "status")
 
     logs = commands.add_parser("logs", help="the server's logs merged with the relay, authorizer and NAT logs")

@@ -1,0 +1,79 @@
+"""`destroy NAME...`: delete stacks with confirmation, deployments before the repository they use, saying
+first what data goes with them (tables, buckets, log groups, secrets, images)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from . import aws, changeset, events, plan
+
+DECLINED = 2  # as deploy.DECLINED
+
+
+def run(args) -> int:
+    everything = plan.stacks(args.file, Path(args.out))
+    wanted = [s for s in plan.stacks(args.file, Path(args.out), args.names) if s.name in args.names]
+    order = list(reversed(wanted))  # deployments first, then the repositories they import from
+    present = [(s, changeset.existing_status(s.name, s.region)) for s in order]
+    present = [(s, status) for s, status in present if status is not None]
+    if not present:
+        print(f"nothing to destroy: {', '.join(args.names)} not deployed")
+        return 0
+    doomed = {s.name for s, _ in present}
+    for stack, _ in present:
+        users = [d.name for d in everything if d.repository == stack.name and d.name not in doomed
+                 and changeset.existing_status(d.name, d.region) is not None]
+        if users:
+            raise plan.PlanError(f"{stack.name} holds the image of {', '.join(users)}, still deployed: destroy "
+                                 f"{'them' if len(users) > 1 else 'it'} first (or together)")
+    for stack, status in present:
+        print(f"{stack.name} ({stack.region}, {status}): deleting it deletes")
+        for line in data_lost(stack):
+            print(f"  - {line}")
+    if not args.yes and not _confirmed(doomed):
+        return DECLINED
+    for stack, _ in present:
+        after = events.last_event_id(stack.name, stack.region)
+        stack_id = _stack_id(stack)
+        with aws.reported(f"delete {stack.name}"):
+            aws.client("cloudformation", stack.region).delete_stack(StackName=stack.name)
+        outcome = events.follow(stack.name, stack.region, after, total=len(stack.template["Resources"]),
+                                stack_id=stack_id)
+        if outcome.status != "DELETE_COMPLETE":
+            print(events.explain_failure(stack.name, outcome), file=sys.stderr)
+            return aws.AWS_PROBLEM
+        print(f"{stack.name}: DELETE_COMPLETE")
+    return 0
+
+
+def data_lost(stack) -> list[str]:
+    lines = []
+    for logical_id, resource in sorted(stack.template["Resources"].items()):
+        what = changeset.DATA_STORES.get(resource["Type"])
+        if not what:
+            continue
+        kept = resource.get("DeletionPolicy") in ("Retain", "RetainExceptOnCreate", "Snapshot")
+        name = resource.get("Properties", {})
+        label = {"table": "DynamoDB table", "bucket": "S3 bucket", "logs": "log group", "secret": "secret",
+                 "images": "ECR repository"}[what]
+        held = {"TokensTable": " (every issued token)", "ConnectionsTable": " (open connections)",
+                "ServerSecret": " (the server key and your ElevenLabs key)",
+                "SignupCodeSecret": " (the sign-up code)", "Repository": " and every image in it"}.get(logical_id, "")
+        shown = name.get("LogGroupName") or name.get("RepositoryName") or logical_id
+        lines.append(f"{label} {shown}{held}" + (": KEPT (DeletionPolicy)" if kept else ""))
+    return lines or ["no data stores"]
+
+
+def _confirmed(names: set[str]) -> bool:
+    if not sys.stdin.isatty():
+        print("stdin is not a terminal, so nobody can confirm: pass --yes to destroy without asking",
+              file=sys.stderr)
+        return False
+    typed = input(f"Type the stack name{'s' if len(names) > 1 else ''} to delete ({' '.join(sorted(names))}): ")
+    return set(typed.split()) == names
+
+
+def _stack_id(stack) -> str:
+    with aws.reported(f"describe {stack.name}"):
+        return aws.client("cloudformation", stack.region).describe_stacks(StackName=stack.name)["Stacks"][0]["StackId"]
