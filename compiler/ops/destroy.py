@@ -36,6 +36,8 @@ def run(args) -> int:
     for stack, _ in present:
         after = events.last_event_id(stack.name, stack.region)
         stack_id = _stack_id(stack)
+        if not stack.is_deployment:
+            empty_repository(stack)  # CloudFormation refuses to delete a repository that still holds images
         with aws.reported(f"delete {stack.name}"):
             aws.client("cloudformation", stack.region).delete_stack(StackName=stack.name)
         outcome = events.follow(stack.name, stack.region, after, total=len(stack.template["Resources"]),
@@ -72,6 +74,22 @@ def _confirmed(names: set[str]) -> bool:
         return False
     typed = input(f"Type the stack name{'s' if len(names) > 1 else ''} to delete ({' '.join(sorted(names))}): ")
     return set(typed.split()) == names
+
+
+def empty_repository(stack) -> None:
+    ecr = aws.client("ecr", stack.region)
+    with aws.reported(f"delete the images of {stack.name}"):
+        try:
+            pages = ecr.get_paginator("list_images").paginate(repositoryName=stack.name)
+            images = [image for page in pages for image in page["imageIds"]]
+        except Exception as exc:
+            if aws.error_code(exc) == "RepositoryNotFoundException":
+                return
+            raise
+        for start in range(0, len(images), 100):
+            ecr.batch_delete_image(repositoryName=stack.name, imageIds=images[start:start + 100])
+    if images:
+        print(f"{stack.name}: deleted {len(images)} image(s) from the repository")
 
 
 def _stack_id(stack) -> str:

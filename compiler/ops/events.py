@@ -131,7 +131,12 @@ def explain_failure(name: str, outcome: Outcome) -> str:
     else:
         cause = (f"{failed['LogicalResourceId']} ({failed['ResourceType']}) {failed['ResourceStatus']}: "
                  f"{failed.get('ResourceStatusReason') or 'no reason given'}")
-    advice = (f"the stack was rolled back and holds nothing: fix the cause, run `python -m compiler destroy {name}`, "
-              "then deploy again" if outcome.status == "ROLLBACK_COMPLETE" else
-              "fix the cause and deploy again (CloudFormation rolled the stack back to its last working state)")
+    if outcome.status == "DELETE_FAILED":
+        advice = (f"remove or empty what blocks the deletion (named above), then `python -m compiler destroy {name}` "
+                  "again; the resources already deleted stay deleted")
+    elif outcome.status == "ROLLBACK_COMPLETE":
+        advice = (f"the stack was rolled back and holds nothing: fix the cause, run `python -m compiler destroy {name}`, "
+                  "then deploy again")
+    else:
+        advice = "fix the cause and deploy again (CloudFormation rolled the stack back to its last working state)"
     return f"{name} failed: {outcome.status}\n  root cause: {cause}\n  what to do: {advice}"

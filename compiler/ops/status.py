@@ -18,8 +18,7 @@ PROBE_SECONDS = 5
 
 def run(args) -> int:
     stacks = [s for s in plan.stacks(args.file, Path(args.out), args.names) if s.is_deployment]
-    for stack in stacks:
-        print(report(stack, probe=not args.no_probe))
+    print("\n\n".join(report(stack, probe=not args.no_probe) for stack in stacks))
     return 0
 
 

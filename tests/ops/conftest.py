@@ -59,7 +59,8 @@ def moto(tmp_path_factory):
         yield server
 
 
-def cli(moto: Moto, *args: str, stdin: str = "") -> subprocess.CompletedProcess:
+def cli(moto: Moto, *args: str, stdin: str = "", env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """`python -m compiler ARGS` in the repository, with the AWS CLI's settings pointing at moto."""
-    return subprocess.run([sys.executable, "-m", "compiler", *args], cwd=ROOT, env=aws_env(moto.endpoint, REGION),
+    return subprocess.run([sys.executable, "-m", "compiler", *args], cwd=ROOT,
+                          env={**aws_env(moto.endpoint, REGION), **(env or {})},
                           input=stdin, capture_output=True, text=True, timeout=300)

@@ -10,6 +10,9 @@ backend before serving (the rest of moto is untouched):
   events only), and a resource moto fails to create gets CREATE_FAILED with moto's error as its reason, the
   stack ROLLBACK_IN_PROGRESS / ROLLBACK_COMPLETE (moto instead fails the ExecuteChangeSet call and leaves the
   stack in REVIEW_IN_PROGRESS). Resources created before the failure are not deleted by the rollback;
+- a stack whose deletion moto cannot finish (it leaves a VPC's internet gateway attached, its route tables and
+  endpoints: every deployment stack) ends in DELETE_FAILED, with a DELETE_FAILED event on the resource moto's
+  error names, as CloudFormation reports it (moto instead fails the DeleteStack call and forgets the stack);
 - a change set's template gets tests/deploy/moto_compat.py's rewrites for what moto cannot evaluate (IPv6
   intrinsics, the ACM certificate: the first certificate imported into moto's ACM in that region); imports
   are resolved by moto itself, from the real exports.
@@ -112,6 +115,26 @@ def patch() -> None:
         return created
 
     parsing.parse_and_create_resource = parse_and_create_resource
+    original_delete = CloudFormationBackend.delete_stack
+
+    def delete_stack(self, name_or_stack_id):
+        found = [s for s in self.stacks.values() if name_or_stack_id in (s.name, s.stack_id)]
+        try:
+            original_delete(self, name_or_stack_id)
+        except Exception as exc:  # moto failed to delete a resource: CloudFormation reports DELETE_FAILED
+            stack = found[0]
+            self.stacks[stack.stack_id] = stack  # moto had already taken it off the list
+            self.deleted_stacks.pop(stack.stack_id, None)
+            blamed = next((logical_id for logical_id, resource in stack.resource_map._parsed_resources.items()
+                           if logical_id in stack.template_dict["Resources"]
+                           and str(getattr(resource, "physical_resource_id", "")) in str(exc)), stack.name)
+            kind = stack.template_dict["Resources"].get(blamed, {}).get("Type", "AWS::CloudFormation::Stack")
+            _event(stack, blamed, kind, "DELETE_FAILED", f"{type(exc).__name__}: {exc}")
+            stack._add_stack_event("DELETE_FAILED", resource_status_reason=f"The following resource(s) failed to "
+                                   f"delete: [{blamed}].")
+            stack.status = "DELETE_FAILED"
+
+    CloudFormationBackend.delete_stack = delete_stack
     CloudFormationBackend.create_change_set = create_change_set
     CloudFormationBackend.execute_change_set = execute_change_set
 
