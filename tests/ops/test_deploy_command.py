@@ -90,3 +90,56 @@ def test_a_stack_that_fails_to_create_prints_its_root_cause(moto):
     assert "root cause: LogGroup (AWS::Logs::LogGroup) CREATE_FAILED: ResourceAlreadyExistsException" \
         in result.stderr, result.stderr
     assert f"python -m compiler destroy {name}" in result.stderr
+
+
+def _in_a_terminal(moto, *args: str, answer: str) -> tuple[int, str]:
+    """Run the CLI on a pseudo-terminal (stdin and stdout are a TTY), answering its question with `answer`."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    from tests.localaws import aws_env
+    from tests.ops.conftest import REGION
+
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen([sys.executable, "-m", "compiler", *args], cwd=ROOT, env=aws_env(moto.endpoint, REGION),
+                               stdin=terminal, stdout=terminal, stderr=terminal)
+    os.close(terminal)
+    output, answered = b"", False
+    while True:
+        try:
+            chunk = os.read(controller, 65536)
+        except OSError:  # EIO: the process closed the terminal
+            break
+        if not chunk:
+            break
+        output += chunk
+        if not answered and b"[y/N]" in output:
+            os.write(controller, answer.encode() + b"\n")
+            answered = True
+    os.close(controller)
+    return process.wait(60), output.decode()
+
+
+def test_on_a_terminal_deploy_asks_and_shows_live_progress(moto):
+    moto.reset()
+    assert cli(moto, "deploy", "--yes", REPOSITORY).returncode == 0
+    deployment = DEPLOYMENTS[0]
+    name, total = deployment.metadata.name, len(_resources(deployment.metadata.name))
+    moto.push_image(REPOSITORY, deployment.spec.image.tag)
+
+    code, output = _in_a_terminal(moto, "deploy", name, answer="n")
+    assert code == 2, output
+    assert f"+ add           LoadBalancer" in output and f"Deploy these changes to {name}? [y/N]" in output
+    assert f"{name}: not deployed (change set deleted)" in output
+    assert name not in moto.stacks(), "a declined first deploy left its empty stack behind"
+
+    code, output = _in_a_terminal(moto, "deploy", name, answer="y")
+    assert code == 0, output
+    assert f"\r\x1b[K{name}: {total}/{total} resources, 0:0" in output  # the redrawn progress line
+    import re
+
+    following = output.split("[y/N]")[1].split(f"{name}: CREATE_COMPLETE")[0]
+    assert not re.search(r"\n  \d+:\d\d \w+ +AWS::", following), "a terminal got the plain line of each event"
+    assert moto.stacks()[name] == "CREATE_COMPLETE"
