@@ -143,3 +143,29 @@ def test_on_a_terminal_deploy_asks_and_shows_live_progress(moto):
     following = output.split("[y/N]")[1].split(f"{name}: CREATE_COMPLETE")[0]
     assert not re.search(r"\n  \d+:\d\d \w+ +AWS::", following), "a terminal got the plain line of each event"
     assert moto.stacks()[name] == "CREATE_COMPLETE"
+
+
+def test_a_stale_generated_folder_is_refused_before_any_aws_call(moto, tmp_path):
+    moto.reset()
+    edited = tmp_path / "deployment.yaml"
+    edited.write_text((ROOT / "deployment.yaml").read_text().replace("retentionDays: 7", "retentionDays: 14", 1))
+    result = cli(moto, "deploy", "--yes", "-f", str(edited))
+    assert result.returncode == 2
+    assert f"generated/ is out of date with {edited}: run python -m compiler build first" in result.stderr
+    assert moto.stacks() == {}
+
+
+def test_missing_credentials_stop_the_preflight_with_the_aws_exit_code(moto):
+    import subprocess
+    import sys
+
+    from tests.localaws import aws_env
+
+    env = {key: value for key, value in aws_env(moto.endpoint, "us-east-1").items()
+           if key not in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
+    env["AWS_EC2_METADATA_DISABLED"] = "true"  # no instance-metadata lookup: nothing leaves loopback
+    result = subprocess.run([sys.executable, "-m", "compiler", "deploy", "--yes"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == AWS_PROBLEM
+    assert "error: AWS: check the AWS credentials for us-east-1 (configure them as for the AWS CLI): " \
+           "Unable to locate credentials" in result.stderr
