@@ -7,8 +7,7 @@ import sys
 from pathlib import Path
 
 from . import aws, changeset, events, plan, preflight
-
-DECLINED = 2  # the user said no, or could not be asked (no terminal and no --yes): ExitCode.USAGE
+from .prompt import DECLINED, confirm
 
 
 def run(args) -> int:
@@ -30,7 +29,7 @@ def run(args) -> int:
             print(f"{stack.name}: no changes (deployed stack matches generated/{stack.name}.json); nothing executed")
             continue
         print(changeset.render(change_set))
-        if not args.yes and not _confirmed(stack.name):
+        if not args.yes and not confirm(f"Deploy these changes to {stack.name}? [y/N] "):
             changeset.discard(change_set)
             print(f"{stack.name}: not deployed (change set deleted); stopping before the stacks after it")
             return DECLINED
@@ -45,14 +44,6 @@ def run(args) -> int:
         if stack.is_deployment:
             print(after_success(stack))
     return 0
-
-
-def _confirmed(name: str) -> bool:
-    if not sys.stdin.isatty():
-        print(f"{name}: stdin is not a terminal, so nobody can confirm: pass --yes to deploy without asking",
-              file=sys.stderr)
-        return False
-    return input(f"Deploy these changes to {name}? [y/N] ").strip().lower() in ("y", "yes")
 
 
 def after_success(stack) -> str:

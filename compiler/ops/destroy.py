@@ -7,8 +7,7 @@ import sys
 from pathlib import Path
 
 from . import aws, changeset, events, plan
-
-DECLINED = 2  # as deploy.DECLINED
+from .prompt import DECLINED, confirm
 
 
 def run(args) -> int:
@@ -31,7 +30,7 @@ def run(args) -> int:
         print(f"{stack.name} ({stack.region}, {status}): deleting it deletes")
         for line in data_lost(stack):
             print(f"  - {line}")
-    if not args.yes and not _confirmed(doomed):
+    if not args.yes and not confirm(f"Type {' '.join(sorted(doomed))} to delete: ", " ".join(sorted(doomed))):
         return DECLINED
     for stack, _ in present:
         after = events.last_event_id(stack.name, stack.region)
@@ -65,15 +64,6 @@ def data_lost(stack) -> list[str]:
         shown = name.get("LogGroupName") or name.get("RepositoryName") or logical_id
         lines.append(f"{label} {shown}{held}" + (": KEPT (DeletionPolicy)" if kept else ""))
     return lines or ["no data stores"]
-
-
-def _confirmed(names: set[str]) -> bool:
-    if not sys.stdin.isatty():
-        print("stdin is not a terminal, so nobody can confirm: pass --yes to destroy without asking",
-              file=sys.stderr)
-        return False
-    typed = input(f"Type the stack name{'s' if len(names) > 1 else ''} to delete ({' '.join(sorted(names))}): ")
-    return set(typed.split()) == names
 
 
 def empty_repository(stack) -> None:

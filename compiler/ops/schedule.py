@@ -68,6 +68,14 @@ def next_change(schedule, at: datetime) -> tuple[str, datetime] | None:
     return "start", min(w.start for w in windows(schedule, at) if w.start > at)
 
 
+def next_start(schedule, at: datetime) -> datetime | None:
+    """When the schedule next starts the tasks after `at` (None without a schedule)."""
+    change = next_change(schedule, at)
+    if change is None or change[0] == "start":
+        return change and change[1]
+    return next_change(schedule, change[1] + timedelta(seconds=1))[1]
+
+
 def local(schedule, when: datetime) -> str:
     zone = ZoneInfo(schedule.timezone) if schedule else timezone.utc
     return when.astimezone(zone).strftime(f"%a %Y-%m-%d %H:%M {zone.key if hasattr(zone, 'key') else 'UTC'}")
@@ -87,18 +95,14 @@ class Knobs:
 
 
 def knobs(stack) -> Knobs:
-    outputs = _outputs(stack)
+    from .preflight import stack_outputs
+
+    outputs = stack_outputs(stack.name, stack.region)
     missing = [key for key in ("ClusterName", "ServiceName") if key not in outputs]
     if missing:
         raise aws.AwsProblem(f"{stack.name} has no {' or '.join(missing)} output: is it deployed? "
                              f"(`python -m compiler deploy {stack.name}`)")
     return Knobs(outputs["ClusterName"], outputs["ServiceName"], outputs.get("NatAutoScalingGroupName"))
-
-
-def _outputs(stack) -> dict[str, str]:
-    from .preflight import stack_outputs
-
-    return stack_outputs(stack.name, stack.region)
 
 
 def set_tasks(stack, k: Knobs, minimum: int, maximum: int) -> None:
@@ -170,11 +174,8 @@ def sleep(args) -> int:
     set_tasks(stack, k, 0, 0)
     set_nat(stack, k, 0)
     nat = " and its NAT instance" if k.nat_group else ""
-    change = next_change(spec.schedule, datetime.now(timezone.utc))
-    if change is None:
-        then = "no schedule brings it back: `wake` does"
-    else:
-        start = change[1] if change[0] == "start" else next_change(spec.schedule, change[1] + timedelta(seconds=1))[1]
-        then = f"the schedule starts it again {local(spec.schedule, start)}"
+    start = next_start(spec.schedule, datetime.now(timezone.utc))
+    then = ("no schedule brings it back: `wake` does" if start is None else
+            f"the schedule starts it again {local(spec.schedule, start)}")
     print(f"{stack.name}: asleep now (0 tasks{nat}); {then}")
     return 0

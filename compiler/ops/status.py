@@ -24,6 +24,7 @@ def run(args) -> int:
 
 def report(stack, probe: bool = True) -> str:
     from .changeset import existing_status
+    from .preflight import stack_outputs
 
     spec, now = stack.model.spec, datetime.now(timezone.utc)
     status = existing_status(stack.name, stack.region)
@@ -35,7 +36,7 @@ def report(stack, probe: bool = True) -> str:
     lines.append(f"  schedule:  {_schedule(stack, k, now)}")
     if k.nat_group:
         lines.append(f"  NAT:       {_nat(stack, k)}")
-    outputs = schedule._outputs(stack)
+    outputs = stack_outputs(stack.name, stack.region)
     lines.append(f"  endpoint:  {outputs.get('EndpointUrl', '(no EndpointUrl output)')}")
     if not probe:
         lines.append("  health:    not probed (--no-probe)")
@@ -88,9 +89,8 @@ def _override(stack, k, now: datetime) -> str:
     if current == wanted:
         return ""
     if current == (0, 0):
-        change = schedule.next_change(spec.schedule, now)
-        back = ("until `wake`" if change is None else
-                f"until the schedule's next start {schedule.local(spec.schedule, change[1] if change[0] == 'start' else schedule.next_change(spec.schedule, change[1] + timedelta(seconds=1))[1])}")
+        start = schedule.next_start(spec.schedule, now)
+        back = "until `wake`" if start is None else f"until the schedule's next start {schedule.local(spec.schedule, start)}"
         return f"; OVERRIDE: asleep (sleep), {back}"
     return f"; OVERRIDE: tasks {current[0]}..{current[1]} where the schedule wants {wanted[0]}..{wanted[1]}"
 

@@ -152,6 +152,32 @@ def test_logs_merge_the_server_and_relay_in_time_order(deployed):
         ["server", "server started"], ["relay", "relay: connect"], ["server", "tools/call ok"]]
 
 
+def test_logs_follow_prints_new_lines_until_interrupted(deployed):
+    import signal
+    import subprocess
+    import sys
+
+    from tests.localaws import aws_env
+    from tests.ops.conftest import REGION, ROOT
+
+    logs, group = deployed.client("logs"), f"/mcpdeploy/{WS}"
+    logs.create_log_stream(logGroupName=group, logStreamName="follow")
+    process = subprocess.Popen([sys.executable, "-m", "compiler", "logs", WS, "--since", "5m", "--follow"], cwd=ROOT,
+                               env=aws_env(deployed.endpoint, REGION), stdout=subprocess.PIPE, text=True)
+    try:
+        time.sleep(4)  # the first read is done: what comes now can only arrive through following
+        logs.put_log_events(logGroupName=group, logStreamName="follow",
+                            logEvents=[{"timestamp": int(time.time() * 1000), "message": "arrived later"}])
+        deadline = time.monotonic() + 30
+        line = ""
+        while "arrived later" not in line and time.monotonic() < deadline:
+            line = process.stdout.readline()
+        assert "server     arrived later" in line
+    finally:
+        process.send_signal(signal.SIGINT)
+        assert process.wait(10) == 130
+
+
 def test_destroy_asks_refuses_a_repository_in_use_and_goes_in_reverse_order(deployed):
     names = [*BY_NAME, REPOSITORY]
     asked = cli(deployed, "destroy", *BY_NAME)
