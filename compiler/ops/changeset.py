@@ -18,8 +18,8 @@ POLL_SECONDS = 2.0
 
 # Resource types whose replacement or removal loses data.
 DATA_STORES = {
-    "AWS::DynamoDB::Table": "table", "AWS::S3::Bucket": "bucket", "AWS::Logs::LogGroup": "logs",
-    "AWS::SecretsManager::Secret": "secret", "AWS::ECR::Repository": "images",
+    "AWS::DynamoDB::Table": "DynamoDB table", "AWS::S3::Bucket": "S3 bucket", "AWS::Logs::LogGroup": "log group",
+    "AWS::SecretsManager::Secret": "secret", "AWS::ECR::Repository": "ECR repository",
 }
 
 
@@ -146,7 +146,7 @@ def render(change_set: ChangeSet) -> str:
     order = list(SYMBOLS)
     for change in sorted(change_set.changes, key=lambda c: (order.index(c.action) if c.action in order else 99,
                                                              c.logical_id)):
-        flag = f"  <-- DATA: the {change.data_store} and what it holds go" if change.loses_data else ""
+        flag = f"  <-- DATA: this {change.data_store} and what it holds go" if change.loses_data else ""
         detail = f" ({change.detail})" if change.detail else ""
         lines.append(f"  {SYMBOLS.get(change.action, '*')} {change.action:<13} {change.logical_id:<36} "
                      f"{change.resource_type}{detail}{flag}")

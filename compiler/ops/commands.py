@@ -55,6 +55,7 @@ def _file_and_out(parser: argparse.ArgumentParser, command: str) -> None:
 def _runner(command: str):
     def run(args: argparse.Namespace) -> int:
         module = importlib.import_module(f"{__package__}.{MODULES[command]}")
+        from ..diagnostics import ExitCode
         from .aws import AWS_PROBLEM, AwsProblem
         from .plan import PlanError
 
@@ -62,7 +63,7 @@ def _runner(command: str):
             return getattr(module, command if MODULES[command] == "schedule" else "run")(args)
         except PlanError as exc:
             print(f"error: {exc}", file=sys.stderr)
-            return 2
+            return ExitCode.USAGE
         except AwsProblem as exc:
             print(f"error: AWS: {exc}", file=sys.stderr)
             return AWS_PROBLEM

@@ -51,17 +51,15 @@ def run(args) -> int:
 def data_lost(stack) -> list[str]:
     lines = []
     for logical_id, resource in sorted(stack.template["Resources"].items()):
-        what = changeset.DATA_STORES.get(resource["Type"])
-        if not what:
+        label = changeset.DATA_STORES.get(resource["Type"])
+        if not label:
             continue
         kept = resource.get("DeletionPolicy") in ("Retain", "RetainExceptOnCreate", "Snapshot")
-        name = resource.get("Properties", {})
-        label = {"table": "DynamoDB table", "bucket": "S3 bucket", "logs": "log group", "secret": "secret",
-                 "images": "ECR repository"}[what]
+        properties = resource.get("Properties", {})
         held = {"TokensTable": " (every issued token)", "ConnectionsTable": " (open connections)",
                 "ServerSecret": " (the server key and your ElevenLabs key)",
                 "SignupCodeSecret": " (the sign-up code)", "Repository": " and every image in it"}.get(logical_id, "")
-        shown = name.get("LogGroupName") or name.get("RepositoryName") or logical_id
+        shown = properties.get("LogGroupName") or properties.get("RepositoryName") or logical_id
         lines.append(f"{label} {shown}{held}" + (": KEPT (DeletionPolicy)" if kept else ""))
     return lines or ["no data stores"]
 

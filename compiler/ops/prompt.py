@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import sys
 
-DECLINED = 2  # the exit code when nobody said yes (ExitCode.USAGE)
+from ..diagnostics import ExitCode
+
+DECLINED = ExitCode.USAGE  # the exit code when nobody said yes
 
 
 def confirm(question: str, expected: str | None = None) -> bool:

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 
+from compiler.ops.aws import AWS_PROBLEM
 from compiler.validation import load_config
 from tests.ops.conftest import ROOT, cli
 
 CONFIG = load_config(str(ROOT / "deployment.yaml"))
 REPOSITORY = CONFIG.repositories[0].model.metadata.name
 DEPLOYMENTS = [source.model for source in CONFIG.deployments]
-AWS_PROBLEM = 6
 
 
 def _resources(name: str) -> dict:
@@ -169,3 +169,29 @@ def test_missing_credentials_stop_the_preflight_with_the_aws_exit_code(moto):
     assert result.returncode == AWS_PROBLEM
     assert "error: AWS: check the AWS credentials for us-east-1 (configure them as for the AWS CLI): " \
            "Unable to locate credentials" in result.stderr
+
+
+def test_an_update_is_previewed_resource_by_resource_and_applied(moto, tmp_path):
+    moto.reset()
+    assert cli(moto, "deploy", "--yes", REPOSITORY).returncode == 0
+    deployment = DEPLOYMENTS[0]
+    name = deployment.metadata.name
+    moto.push_image(REPOSITORY, deployment.spec.image.tag)
+    assert cli(moto, "deploy", "--yes", name).returncode == 0
+
+    edited, out = tmp_path / "deployment.yaml", tmp_path / "generated"
+    text = (ROOT / "deployment.yaml").read_text()
+    assert text.count("retentionDays: 7") >= 1 and text.index("retentionDays: 7") < text.index(f"name: {DEPLOYMENTS[1].metadata.name}")
+    edited.write_text(text.replace("retentionDays: 7", "retentionDays: 14", 1))  # the first deployment's logs
+    built = cli(moto, "build", "-f", str(edited), "-o", str(out))
+    assert built.returncode == 0, built.stderr
+
+    result = cli(moto, "deploy", "--yes", "-f", str(edited), "-o", str(out), name)
+    assert result.returncode == 0, result.stderr
+    assert f"{name} (us-east-1): update, 1 resource change\n" in result.stdout
+    assert "  ~ modify        LogGroup" in result.stdout
+    assert f"{name}: UPDATE_COMPLETE" in result.stdout
+    # moto 5.2.5 does not apply a log group's new retention on update; the stack holds the new template
+    deployed = moto.client("cloudformation").get_template(StackName=name)["TemplateBody"]
+    deployed = deployed if isinstance(deployed, dict) else json.loads(deployed)
+    assert deployed["Resources"]["LogGroup"]["Properties"]["RetentionInDays"] == 14

@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 import pytest
 
 from compiler.ops import schedule
+from compiler.ops.aws import AWS_PROBLEM
 from tests.localaws import free_port
 from tests.ops.conftest import cli
 from tests.ops.test_deploy_command import DEPLOYMENTS, REPOSITORY
@@ -197,7 +198,7 @@ def test_destroy_asks_refuses_a_repository_in_use_and_goes_in_reverse_order(depl
     assert "TokensTable (every issued token)" in out and "(the server key and your ElevenLabs key)" in out
     assert f"ECR repository {REPOSITORY} and every image in it" in out
     last = names[-2]
-    assert result.returncode == 6
+    assert result.returncode == AWS_PROBLEM
     assert f"{last} failed: DELETE_FAILED" in result.stderr
     assert "root cause: Vpc (AWS::EC2::VPC) DELETE_FAILED: " in result.stderr and "has dependencies" in result.stderr
     assert f"then `python -m compiler destroy {last}` again" in result.stderr
