@@ -26,7 +26,7 @@ def run(args) -> int:
         status = changeset.existing_status(stack.name, stack.region)
         change_set = changeset.create(stack, status)
         if change_set.empty:
-            print(f"{stack.name}: no changes (deployed stack matches generated/{stack.name}.json); nothing executed")
+            print(f"{stack.name}: no changes (the deployed stack matches {stack.template_path}); nothing executed")
             continue
         print(changeset.render(change_set))
         if not args.yes and not confirm(f"Deploy these changes to {stack.name}? [y/N] "):
