@@ -24,6 +24,8 @@ OUTPUT_LIBRARIES = (("troposphere", "troposphere"), ("pydantic", "pydantic"), ("
 
 
 COMPILER_PACKAGE = Path(__file__).resolve().parent
+# The operating commands (deploy, status, ...) never shape what a build writes: their files stay out of the key.
+NOT_BUILD_INPUT = COMPILER_PACKAGE / "ops"
 # Server code that templates carry inline (Lambda ZipFile, parts/lambdas.py): it shapes the output as much as the
 # compiler's own files do, so it is part of the key; lambdas.inline_code refuses code from anywhere else.
 INLINED_SERVER_CODE = COMPILER_PACKAGE.parent / "server" / "websocket"
@@ -45,7 +47,7 @@ def key(source: str, display_name: str) -> str | None:
     digest.update(f"\0{display_name}\0{sys.version}\0{_library_versions()}".encode())
     for folder in (COMPILER_PACKAGE, INLINED_SERVER_CODE):
         for path in sorted(folder.rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts:
+            if path.is_file() and "__pycache__" not in path.parts and NOT_BUILD_INPUT not in path.parents:
                 digest.update(f"\0{folder.name}/{path.relative_to(folder)}\0".encode())
                 digest.update(path.read_bytes())
     return digest.hexdigest()

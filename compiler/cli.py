@@ -1,4 +1,7 @@
-"""Command line: `python -m compiler build [--check]`, `validate`, `cost`, `schema`, `explain`, `diff`, `tokens`.
+"""Command line: compile (`build`, `validate`, `cost`, `diff`, ...) and operate (`deploy`, `status`, `logs`, ...).
+
+Compiling: `build [--check]`, `validate`, `cost`, `schema`, `explain`, `diff`, `tokens`; operating (compiler/ops/,
+imported only when one runs): `deploy`, `status`, `logs`, `wake`, `sleep`, `destroy`.
 
 Exit codes are `ExitCode`."""
 
@@ -27,7 +30,7 @@ def run() -> NoReturn:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = _parser(sys.argv[1:] if argv is None else argv).parse_args(argv)
     try:
         return args.run(args)
     except ConfigError as exc:
@@ -49,7 +52,12 @@ def main(argv: list[str] | None = None) -> int:
         raise
 
 
-def _parser() -> argparse.ArgumentParser:
+COMPILING_COMMANDS = ("build", "validate", "cost", "schema", "explain", "diff", "tokens")
+
+
+def _parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser; the operating commands (deploy, status, ...) are left out when `argv` runs a compiling command,
+    so a build does not pay for defining them (help and unknown commands still list them all)."""
     parser = argparse.ArgumentParser(prog="python -m compiler", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
@@ -87,6 +95,10 @@ def _parser() -> argparse.ArgumentParser:
     from .tokens import add_parser as add_tokens_parser
 
     add_tokens_parser(commands)
+    if not argv or next((a for a in argv if not a.startswith("-")), None) not in COMPILING_COMMANDS:
+        from .ops.commands import add_parsers as add_operating_parsers
+
+        add_operating_parsers(commands)
     return parser
 
 

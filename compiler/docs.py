@@ -1,5 +1,6 @@
-"""generated/<deployment>.md: what was built (a Mermaid diagram drawn from the template itself), how to deploy
-it, how to connect each MCP client, and what it costs.
+"""generated/<deployment>.md: what was built (the architecture as a Mermaid diagram of about a dozen nodes, drawn
+from the template's resources and the model, then every resource), how to deploy it, how to connect each MCP
+client, and what it costs.
 
 Works from the template as data (whatever its topology) plus the models; pure standard library, since every
 build renders it.
@@ -7,11 +8,7 @@ build renders it.
 
 from __future__ import annotations
 
-import re
-
 from . import cost
-
-SUB_VARIABLE = re.compile(r"\$\{([^!}][^}]*)\}")  # ${Name} or ${Name.Attribute}; ${!Literal} is text
 
 
 def render(deployment, repository, template: dict) -> str:
@@ -25,13 +22,14 @@ def render(deployment, repository, template: dict) -> str:
         "",
         "## What gets built",
         "",
-        f"{len(template['Resources'])} resources; an arrow means \"refers to\" (Ref, GetAtt, Sub), a dotted arrow "
-        "\"is created after\" (DependsOn).",
+        "The request path, from the client to ElevenLabs, and what sits beside it (drawn from the template's "
+        "resources and deployment.yaml):",
         "",
         "```mermaid",
-        mermaid(template),
+        architecture(deployment, template),
         "```",
         "",
+        *resource_list(template),
         "## Deploy",
         "",
         *deploy_steps(deployment, repository.metadata.name, template),
@@ -61,79 +59,72 @@ def _cost_section(name: str, spec) -> str:
 
 # --- the diagram -------------------------------------------------------------------------------------------
 
-def mermaid(template: dict) -> str:
-    """A flowchart of the template's resources grouped by service, with their Ref/GetAtt/Sub/DependsOn edges."""
+def architecture(deployment, template: dict) -> str:
+    """About a dozen nodes: client -> (bridge) -> front door -> auth -> tasks -> (NAT) -> ElevenLabs, with the
+    secret, tables, bucket, auth page and schedule where they sit; each node only if the template holds it."""
+    spec, has = deployment.spec, template["Resources"].__contains__
+    task = spec.task
+    served_page = "<br/>serves the auth page at /auth" if spec.auth.auth_page and not has("AuthPageDistribution") else ""
+    nodes = [
+        'client(["MCP client"])',
+        *(['bridge["stdio bridge<br/>elevenlabs-mcp-bridge"]'] if spec.topology == "websocket" else []),
+        f'front["{_front_door(spec.topology)}"]',
+        f'auth["{_auth(spec, has)}"]',
+        f'subgraph vpc["VPC ({"private subnets, egress via NAT" if has("NatAutoScalingGroup") else "public subnets"})"]',
+        *(['  relay["relay<br/>Lambda"]'] if has("RelayFunction") else []),
+        f'  tasks["Fargate tasks: the MCP server<br/>{task.min_count}..{task.max_count} x {task.cpu} CPU, '
+        f'{task.architecture}{", spot" if task.spot else ""}{served_page}"]',
+        *([f'  nat["NAT instance<br/>{spec.nat_instance.instance_type}"]'] if has("NatAutoScalingGroup") else []),
+        "end",
+        'elevenlabs(["ElevenLabs API"])',
+        'secret[("Secrets Manager<br/>server key, ElevenLabs key")]',
+        *(['tokens[("DynamoDB<br/>token hashes")]'] if has("TokensTable") else []),
+        *(['connections[("DynamoDB<br/>connections")]'] if has("ConnectionsTable") else []),
+        *(['bucket[("S3<br/>large audio, a day")]'] if has("OutputBucket") else []),
+        *(['page["auth page<br/>CloudFront + S3 + Lambda"]'] if has("AuthPageDistribution") else []),
+        *([f'schedule["scheduled scaling<br/>{spec.schedule.active_hours} {spec.schedule.timezone}"]']
+          if spec.schedule else []),
+    ]
+    egress = ["tasks --> nat --> elevenlabs"] if has("NatAutoScalingGroup") else ["tasks -- public IP --> elevenlabs"]
+    edges = [
+        *(["client --> bridge --> front"] if spec.topology == "websocket" else ["client --> front"]),
+        "front --> auth",
+        *(["auth --> relay --> tasks", "relay --> connections"] if has("RelayFunction") else ["auth --> tasks"]),
+        *egress,
+        "tasks --> secret",
+        *(["tasks --> tokens"] if has("TokensTable") else []),
+        *(["auth --> tokens"] if has("TokensTable") and has("AuthorizerFunction") else []),
+        *(["tasks --> bucket", "client -. download link .-> bucket"] if has("OutputBucket") else []),
+        *(["client -. sign-up .-> page --> tokens"] if has("AuthPageDistribution") and has("TokensTable") else []),
+        *(["schedule -.-> tasks"] if spec.schedule else []),
+        *(["schedule -.-> nat"] if spec.schedule and has("NatAutoScalingGroup") else []),
+    ]
+    return "\n".join(["flowchart LR", *(f"  {line}" for line in nodes + edges)])
+
+
+def _front_door(topology: str) -> str:
+    return {"websocket": "API Gateway<br/>WebSocket API", "nat-instance": "API Gateway HTTP API<br/>VPC link, Cloud Map",
+            "alb": "Application Load Balancer"}[topology]
+
+
+def _auth(spec, has) -> str:
+    check = "token check" if spec.auth.mode == "tokens" else "API key check"
+    if has("AuthorizerFunction"):
+        return f"$connect authorizer<br/>Lambda; then the server's {check}"
+    if has("CidrAuthorizerFunction"):
+        return f"source-address authorizer<br/>Lambda; then the server's {check}"
+    if spec.auth.allowed_cidrs:
+        return f"source-address allow-list<br/>security group; then the server's {check}"
+    return f"the server's {check}"
+
+
+def resource_list(template: dict) -> list[str]:
+    """Every resource of the template, grouped by service: the whole stack, below the picture of it."""
     resources = template["Resources"]
-    lines = ["flowchart LR"]
-    for service, members in _by_service(resources).items():
-        lines.append(f"  subgraph svc_{service}[{service}]")
-        lines += [f"    {_node(logical_id)}[\"{logical_id}<br/><small>{_short_type(resources[logical_id]['Type'])}"
-                  f"</small>\"]" for logical_id in members]
-        lines.append("  end")
-    imports: set[str] = set()
-    for source, resource in sorted(resources.items()):
-        names, exports = set(), set()
-        _collect(resource.get("Properties", {}), names, exports)
-        for target in sorted((names & resources.keys()) - {source}):
-            lines.append(f"  {_node(source)} --> {_node(target)}")
-        for target in sorted(_depends_on(resource)):
-            lines.append(f"  {_node(source)} -.-> {_node(target)}")
-        for export in sorted(exports):
-            imports.add(export)
-            lines.append(f"  {_node(source)} --> {_node('import-' + export)}")
-    lines += [f"  {_node('import-' + export)}([\"import: {export}\"])" for export in sorted(imports)]
-    return "\n".join(lines)
-
-
-def references(node, resources: dict) -> set[str]:
-    """Logical IDs of `resources` that `node` refers to through Ref, Fn::GetAtt or Fn::Sub."""
-    names: set[str] = set()
-    _collect(node, names, set())
-    return names & resources.keys()
-
-
-def _collect(node, names: set[str], exports: set[str]) -> None:
-    """Add what `node` refers to: names (Ref, GetAtt, ${X} in Sub) and export names (Fn::ImportValue)."""
-    if isinstance(node, list):
-        for item in node:
-            _collect(item, names, exports)
-        return
-    if not isinstance(node, dict):
-        return
-    for key, value in node.items():
-        if key == "Ref" and isinstance(value, str):
-            names.add(value)
-        elif key == "Fn::GetAtt":
-            names.add(value[0] if isinstance(value, list) else str(value).split(".")[0])
-        elif key == "Fn::ImportValue" and isinstance(value, str):
-            exports.add(value)
-        elif key == "Fn::Sub":
-            text = value[0] if isinstance(value, list) else value
-            names.update(match.split(".")[0] for match in SUB_VARIABLE.findall(text))
-            if isinstance(value, list):
-                _collect(value[1], names, exports)
-        else:
-            _collect(value, names, exports)
-
-
-def _depends_on(resource: dict) -> list[str]:
-    value = resource.get("DependsOn", [])
-    return [value] if isinstance(value, str) else list(value)
-
-
-def _by_service(resources: dict) -> dict[str, list[str]]:
-    groups: dict[str, list[str]] = {}
-    for logical_id, resource in sorted(resources.items()):
-        groups.setdefault(resource["Type"].split("::")[1], []).append(logical_id)
-    return groups
-
-
-def _short_type(resource_type: str) -> str:
-    return resource_type.split("::", 1)[1]
-
-
-def _node(name: str) -> str:
-    return "n_" + re.sub(r"[^A-Za-z0-9_]", "_", name)
+    lines = [f"All {len(resources)} resources of the stack:", "", "| service | logical ID | type |", "|---|---|---|"]
+    for logical_id, resource in sorted(resources.items(), key=lambda item: (item[1]["Type"].split("::")[1], item[0])):
+        lines.append(f"| {resource['Type'].split('::')[1]} | `{logical_id}` | `{resource['Type']}` |")
+    return [*lines, ""]
 
 
 # --- deploying ---------------------------------------------------------------------------------------------
@@ -152,6 +143,16 @@ def capabilities(template: dict) -> str:
 PLATFORMS = {"arm64": "linux/arm64", "x86_64": "linux/amd64"}
 
 
+def image_push_commands(repo: str, region: str, tag: str, architecture: str) -> list[str]:
+    """Build the server image for the task's architecture and push it to the repository as `tag`."""
+    return [
+        f"REPOSITORY=$({_output(repo, region, 'RepositoryUri')})",
+        f"aws ecr get-login-password --region {region} | docker login --username AWS --password-stdin "
+        "${REPOSITORY%%/*}",
+        f"docker buildx build --platform {PLATFORMS[architecture]} --provenance=false -t $REPOSITORY:{tag} --push .",
+    ]
+
+
 def deploy_steps(deployment, repo: str, template: dict) -> list[str]:
     name, region, tag = deployment.metadata.name, deployment.spec.region, deployment.spec.image.tag
     platform = PLATFORMS[deployment.spec.task.architecture]
@@ -164,10 +165,7 @@ def deploy_steps(deployment, repo: str, template: dict) -> list[str]:
         f"2. Build the server image for {platform} (the task's architecture) and push it as tag `{tag}` "
         "(docs/container.md has the details, e.g. buildah instead of Docker):", "",
         "   ```sh",
-        f"   REPOSITORY=$({_output(repo, region, 'RepositoryUri')})",
-        f"   aws ecr get-login-password --region {region} | docker login --username AWS --password-stdin "
-        "${REPOSITORY%%/*}",
-        f"   docker buildx build --platform {platform} --provenance=false -t $REPOSITORY:{tag} --push .",
+        *(f"   {line}" for line in image_push_commands(repo, region, tag, deployment.spec.task.architecture)),
         "   ```", "",
         "3. This deployment's stack:", "",
         "   ```sh",

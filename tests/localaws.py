@@ -34,8 +34,10 @@ def free_port() -> int:
 class MotoServer:
     """A moto_server on a free loopback port; started on enter, stopped on exit."""
 
-    def __init__(self, start_timeout: float = 30, env: dict[str, str] | None = None) -> None:
+    def __init__(self, start_timeout: float = 30, env: dict[str, str] | None = None,
+                 command: list[str] | None = None) -> None:
         self.port = free_port()
+        self.command = command or [str(MOTO_SERVER)]  # or a launcher taking moto_server's arguments
         self.start_timeout = start_timeout
         self.env = env or {}  # extra moto settings, e.g. INITIAL_NO_AUTH_ACTION_COUNT
         self.process: subprocess.Popen | None = None
@@ -45,7 +47,7 @@ class MotoServer:
         return f"http://127.0.0.1:{self.port}"
 
     def __enter__(self) -> MotoServer:
-        self.process = subprocess.Popen([str(MOTO_SERVER), "-H", "127.0.0.1", "-p", str(self.port)],
+        self.process = subprocess.Popen([*self.command, "-H", "127.0.0.1", "-p", str(self.port)],
                                         env={**os.environ, **self.env},
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + self.start_timeout

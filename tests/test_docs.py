@@ -15,69 +15,75 @@ from compiler.validation import load_config
 ROOT = Path(__file__).resolve().parents[1]
 GENERATED = ROOT / "generated"
 CONFIG = load_config(str(ROOT / "deployment.yaml"))
-NODE = re.compile(r"^\s+(n_\w+)(\[\"|\(\[\")")
-EDGE = re.compile(r"^\s+(n_\w+) (-->|-\.->) (n_\w+)$")
-
 SMALL = {"Resources": {
     "Vpc": {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.0.0.0/16"}},
-    "Subnet": {"Type": "AWS::EC2::Subnet", "Properties": {"VpcId": {"Ref": "Vpc"}}},
-    "Role": {"Type": "AWS::IAM::Role", "Properties": {"Policies": [
-        {"Resource": {"Fn::ImportValue": "repo-Arn"}}]}},
-    "Task": {"Type": "AWS::ECS::TaskDefinition", "DependsOn": "Subnet", "Properties": {
-        "ExecutionRoleArn": {"Fn::GetAtt": ["Role", "Arn"]},
-        "Image": {"Fn::Sub": ["${Uri}:${ImageTag}-${Vpc}", {"Uri": {"Fn::ImportValue": "repo-Uri"}}]},
-        "Note": {"Fn::Sub": "${AWS::Region} ${Subnet.Arn} ${!Literal}"}}},
+    "Role": {"Type": "AWS::IAM::Role", "Properties": {}},
 }}
+NODE = re.compile(r"^\s+(\w+)[\[(]")
+ARROW = re.compile(r"\s+(?:-->|-\.->|--[^->]+-->|-\.[^.]+\.->)\s+")
+CASES = ROOT / "tests" / "cases" / "valid"
 
 
 def diagram_of(markdown: str) -> str:
     return markdown.split("```mermaid\n", 1)[1].split("\n```", 1)[0]
 
 
-def parse(diagram: str) -> tuple[set[str], set[tuple[str, str, str]]]:
-    nodes = {m.group(1) for line in diagram.splitlines() if (m := NODE.match(line))}
-    edges = {(m.group(1), m.group(2), m.group(3)) for line in diagram.splitlines() if (m := EDGE.match(line))}
+def parse(diagram: str) -> tuple[set[str], set[tuple[str, str]]]:
+    """Node IDs and (from, to) pairs of a flowchart whose edges may be chains (a --> b --> c) with labels."""
+    nodes, edges = set(), set()
+    for line in diagram.splitlines()[1:]:
+        if ARROW.search(line):
+            chain = ARROW.split(line.strip())
+            edges |= set(zip(chain, chain[1:]))
+        elif (match := NODE.match(line)) and not line.strip().startswith("subgraph"):
+            nodes.add(match.group(1))
     return nodes, edges
 
 
-def test_diagram_edges_are_the_templates_references():
-    nodes, edges = parse(docs.mermaid(SMALL))
-    assert nodes == {"n_Vpc", "n_Subnet", "n_Role", "n_Task", "n_import_repo_Arn", "n_import_repo_Uri"}
-    assert edges == {
-        ("n_Subnet", "-->", "n_Vpc"),
-        ("n_Role", "-->", "n_import_repo_Arn"),
-        ("n_Task", "-->", "n_Role"),             # GetAtt
-        ("n_Task", "-->", "n_Vpc"),              # ${Vpc} in a Sub
-        ("n_Task", "-->", "n_Subnet"),           # ${Subnet.Arn}; ${AWS::Region}, ${ImageTag}, ${!Literal} are not resources
-        ("n_Task", "-.->", "n_Subnet"),          # DependsOn
-        ("n_Task", "-->", "n_import_repo_Uri"),
-    }
+def _documented() -> list[tuple[str, object, dict, str]]:
+    """(id, deployment, template, markdown) of generated/ and of every valid case's goldens."""
+    found = []
+    for config_file, folder in [(ROOT / "deployment.yaml", GENERATED),
+                                *((case, case.with_suffix("")) for case in sorted(CASES.glob("*.yaml")))]:
+        for source in load_config(str(config_file)).deployments:
+            name = source.model.metadata.name
+            if (folder / f"{name}.md").exists():
+                found.append((f"{folder.name}/{name}", source.model, json.loads((folder / f"{name}.json").read_text()),
+                              (folder / f"{name}.md").read_text()))
+    return found
 
 
-def test_diagram_groups_resources_by_service():
-    diagram = docs.mermaid(SMALL)
-    assert "subgraph svc_EC2[EC2]" in diagram and "subgraph svc_IAM[IAM]" in diagram
-    assert diagram.count("subgraph") == diagram.count("\n  end") == 3
+DOCUMENTED = _documented()
+
+
+@pytest.mark.parametrize("case", DOCUMENTED, ids=lambda case: case[0])
+def test_the_diagram_is_the_request_path_in_about_a_dozen_nodes(case):
+    _, deployment, template, markdown = case
+    resources = template["Resources"]
+    nodes, edges = parse(diagram_of(markdown))
+    assert 5 <= len(nodes) <= 14, sorted(nodes)
+    path = ["client", *(["bridge"] if deployment.spec.topology == "websocket" else []), "front", "auth",
+            *(["relay"] if "RelayFunction" in resources else []), "tasks",
+            *(["nat"] if "NatAutoScalingGroup" in resources else []), "elevenlabs"]
+    assert set(zip(path, path[1:])) <= edges, f"the request path {' -> '.join(path)} is not drawn"
+    assert all(a in nodes and b in nodes for a, b in edges), "an edge to an undeclared node"
+    for logical_id, node in [("TokensTable", "tokens"), ("ConnectionsTable", "connections"),
+                             ("OutputBucket", "bucket"), ("AuthPageDistribution", "page")]:
+        assert (node in nodes) == (logical_id in resources), node
+    assert ("schedule" in nodes) == (deployment.spec.schedule is not None)
+
+
+@pytest.mark.parametrize("case", DOCUMENTED, ids=lambda case: case[0])
+def test_every_resource_is_listed_below_the_diagram(case):
+    _, _, template, markdown = case
+    listing = markdown.split("```", 2)[2].split("## Deploy", 1)[0]  # after the diagram's closing fence
+    assert f"All {len(template['Resources'])} resources of the stack:" in listing
+    for logical_id, resource in template["Resources"].items():
+        assert f"| `{logical_id}` | `{resource['Type']}` |" in listing, logical_id
 
 
 GENERATED_DOCS = [source.model for source in CONFIG.deployments
                   if (GENERATED / f"{source.model.metadata.name}.md").exists()]
-
-
-@pytest.mark.parametrize("deployment", GENERATED_DOCS, ids=lambda d: d.metadata.name)
-def test_generated_docs_cover_the_whole_template(deployment):
-    name = deployment.metadata.name
-    text = (GENERATED / f"{name}.md").read_text()
-    template = json.loads((GENERATED / f"{name}.json").read_text())
-    nodes, edges = parse(diagram_of(text))
-    assert {f"n_{logical_id}" for logical_id in template["Resources"]} <= nodes
-    for logical_id, resource in template["Resources"].items():
-        for target in docs.references(resource.get("Properties", {}), template["Resources"]) - {logical_id}:
-            assert (f"n_{logical_id}", "-->", f"n_{target}") in edges
-        depends = resource.get("DependsOn", [])
-        for target in [depends] if isinstance(depends, str) else depends:
-            assert (f"n_{logical_id}", "-.->", f"n_{target}") in edges
-    assert all(a in nodes and b in nodes for a, _, b in edges), "an edge to an undeclared node"
 
 
 @pytest.mark.parametrize("deployment", GENERATED_DOCS, ids=lambda d: d.metadata.name)
