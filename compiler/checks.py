@@ -80,7 +80,7 @@ def task_size(source: Source) -> Iterator[Diagnostic]:
     allowed = model.FARGATE_MEMORY[task.cpu]
     if task.memory not in allowed:
         yield source.doc.diagnostic(("spec", "task", "memory"), f"Fargate does not offer {task.memory} MiB with "
-                                    f"cpu {task.cpu}; allowed: {_ranges(allowed)}")
+                                    f"cpu {task.cpu} ({task.cpu / 1024:g} vCPU); allowed: {_ranges(allowed)} MiB")
     if task.max_count < task.min_count:
         yield source.doc.diagnostic(("spec", "task", "maxCount"), f"maxCount {task.max_count} is below minCount "
                                     f"{task.min_count}")

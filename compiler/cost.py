@@ -97,7 +97,7 @@ def hours(schedule) -> Hours:
     if schedule is None:
         return Hours(active=HOURS_PER_MONTH, windows=0)
     start, end = schedule.window()
-    window = ((end - start) % (24 * 60) or 24 * 60) / 60  # 22:00-02:00 is 4 hours; 08:00-08:00 all day
+    window = (end - start) % (24 * 60) / 60  # 22:00-02:00 is 4 hours (checks.py refuses an empty window)
     windows = len(schedule.days) * WEEKS_PER_MONTH
     return Hours(active=window * windows, windows=windows)
 
