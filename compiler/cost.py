@@ -335,6 +335,8 @@ def report(file: str, name: str | None = None, traffic: Traffic = Traffic()) -> 
     deployments = [source.model for source in load_config(file).deployments]
     chosen = [d for d in deployments if name in (None, d.metadata.name)]
     if not chosen:
+        from .diagnostics import CommandError, ExitCode
+
         known = ", ".join(d.metadata.name for d in deployments) or "none"
-        raise CostError(f"no deployment named {name!r} in {file} (deployments: {known})")
+        raise CommandError(f"no deployment named {name!r} in {file} (deployments: {known})", ExitCode.UNKNOWN_NAME)
     return "\n".join(markdown(d.metadata.name, d.spec, traffic) for d in chosen)

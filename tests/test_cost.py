@@ -43,6 +43,15 @@ def deployment(topology: str, schedule: dict | None = None, **spec) -> Deploymen
 TWELVE_HOURS_DAILY = {"timezone": "UTC", "activeHours": "08:00-20:00"}
 
 
+def test_product_output_cites_the_pricing_pages_not_files_outside_the_repository():
+    """Users get prices.json, the cost output and generated/*.md, not the team's notes: no path may leave the repo."""
+    texts = {"prices.json": (ROOT / "compiler" / "prices.json").read_text(),
+             **{path.name: path.read_text() for path in (ROOT / "generated").glob("*.md")}}
+    for name, text in texts.items():
+        assert "../" not in text and "REFERENCE" not in text and "shared/" not in text, name
+    assert "aws.amazon.com/<service>/pricing" in PRICES["source"] and "November 2026" in PRICES["source"]
+
+
 def test_price_table_names_its_source_date_and_region():
     assert PRICES["source"] and PRICES["date"] and PRICES["region"] == "us-east-1"
     for key, entry in PRICES["prices"].items():
