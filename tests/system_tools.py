@@ -27,6 +27,7 @@ APT_PACKAGES = {
     "jq": ("jq",),
     "ip": ("iproute2",),
     "iptables": ("iptables",),
+    "sysctl": ("procps",),
     "curl": ("curl",),
     "chromium": ("chromium",),
     "chromedriver": ("chromium-driver",),

@@ -180,7 +180,7 @@ def test_cli_prints_the_estimate_of_a_named_deployment():
 
 def test_cli_unknown_deployment_is_a_clear_error():
     result = run_cli("nope")
-    assert result.returncode == 1
+    assert result.returncode == 6  # UNKNOWN_NAME, not "invalid configuration"
     assert "no deployment named 'nope'" in result.stderr and "Traceback" not in result.stderr
 
 

@@ -268,12 +268,13 @@ def test_shellcheck_reports_a_broken_script(tmp_path, shellcheck):
 # --- the boot script for real: forwarding and masquerade between network namespaces -----------------------------
 
 # without root, ip or iptables: skipped saying so, or failed under CI (tests/system_tools.py)
-needs_root = pytest.mark.needs("ip", "iptables", root="network namespaces")
+NAT_LAB_COMMANDS = ("ip", "iptables", "sysctl")
+needs_root = pytest.mark.needs(*NAT_LAB_COMMANDS, root="network namespaces")
 
 
 @pytest.fixture
 def lab():
-    require("ip", "iptables", root="network namespaces")
+    require(*NAT_LAB_COMMANDS, root="network namespaces")
     created = netns.create()
     try:
         yield created
