@@ -1,3 +1,3 @@
 from compiler.cli import run
 
-run()
+run(prog="python -m compiler")

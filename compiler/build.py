@@ -17,6 +17,7 @@ class BuildResult:
     warnings: list[Diagnostic]
     lint: list[Finding] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
+    stacks: int = 0  # templates compiled: one CloudFormation stack each
 
     @property
     def lint_failed(self) -> bool:
@@ -85,7 +86,7 @@ def build(source: str, out_dir: Path, linter: WarmLinter, *, check: bool = False
     """Validate, compile and lint; then write `out_dir` (or, with `check`, only compare it). Raises ConfigError."""
     config = load_config(source, display_name)
     files, templates = compile_config(config)
-    result = BuildResult(files=files, warnings=config.warnings)
+    result = BuildResult(files=files, warnings=config.warnings, stacks=len(templates))
     result.lint = linter.lint(templates, use_cache=use_cache)
     if result.lint_failed:
         return result

@@ -17,6 +17,7 @@ import sys
 from functools import cache
 from importlib.util import find_spec
 from pathlib import Path
+from typing import NamedTuple
 
 # (module, distribution) of each library whose version can change the output
 OUTPUT_LIBRARIES = (("troposphere", "troposphere"), ("pydantic", "pydantic"), ("pydantic_core", "pydantic_core"),
@@ -53,8 +54,13 @@ def key(source: str, display_name: str) -> str | None:
     return digest.hexdigest()
 
 
-def lookup(build_key: str | None, out_dir: Path) -> list[str] | None:
-    """The warnings of the recorded build if `out_dir` holds exactly its files, else None."""
+class Record(NamedTuple):
+    warnings: list[str]  # as printed
+    stacks: int
+
+
+def lookup(build_key: str | None, out_dir: Path) -> Record | None:
+    """The recorded build if `out_dir` holds exactly its files, else None."""
     if build_key is None:
         return None
     try:
@@ -62,15 +68,16 @@ def lookup(build_key: str | None, out_dir: Path) -> list[str] | None:
         for name, expected in record["files"].items():
             if _file_digest(out_dir / name) != expected:
                 return None
-        return list(record["warnings"])
+        return Record(list(record["warnings"]), int(record["stacks"]))
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
 
-def store(build_key: str | None, out_dir: Path, files: dict[str, str], warnings: list[str]) -> None:
+def store(build_key: str | None, out_dir: Path, files: dict[str, str], warnings: list[str], stacks: int) -> None:
     if build_key is None:
         return
-    record = {"files": {name: _text_digest(text) for name, text in files.items()}, "warnings": warnings}
+    record = {"files": {name: _text_digest(text) for name, text in files.items()}, "warnings": warnings,
+              "stacks": stacks}
     try:
         path = _record_path(build_key)
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -2,6 +2,10 @@
 
 Each rule is a small generator of diagnostics; `run` applies them all, so every problem is reported at once.
 A path here is the YAML path (camelCase keys), the same one the user reads in the file.
+
+Documents with schema errors are checked too (validation.salvage): a deployment rule reads one section of spec
+(spec.task, spec.schedule, ...) besides required fields, and what it finds in a section that lost a value to an
+error is dropped, since a default stands there in place of what the user wrote.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ def run(config: Config) -> list[Diagnostic]:
         found += rule(config)
     for source in config.deployments:
         for rule in DEPLOYMENT_RULES:
-            found += rule(source)
+            found += [diagnostic for diagnostic in rule(source) if source.sure_of(diagnostic.path)]
         found += image_reference(config, source)
     return found
 
@@ -76,7 +80,7 @@ def task_size(source: Source) -> Iterator[Diagnostic]:
     allowed = model.FARGATE_MEMORY[task.cpu]
     if task.memory not in allowed:
         yield source.doc.diagnostic(("spec", "task", "memory"), f"Fargate does not offer {task.memory} MiB with "
-                                    f"cpu {task.cpu}; allowed: {_ranges(allowed)}")
+                                    f"cpu {task.cpu} ({task.cpu / 1024:g} vCPU); allowed: {_ranges(allowed)} MiB")
     if task.max_count < task.min_count:
         yield source.doc.diagnostic(("spec", "task", "maxCount"), f"maxCount {task.max_count} is below minCount "
                                     f"{task.min_count}")

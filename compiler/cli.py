@@ -3,42 +3,49 @@
 Compiling: `build [--check]`, `validate`, `cost`, `schema`, `explain`, `diff`, `tokens`; operating (compiler/ops/,
 imported only when one runs): `deploy`, `status`, `logs`, `wake`, `sleep`, `destroy`.
 
-Exit codes are `ExitCode`."""
+The same command line is `mcpdeploy` (the console script) and `python -m compiler`. Exit codes are `ExitCode`,
+listed by --help."""
 
 from __future__ import annotations
 
 import argparse
 import gc
 import sys
+import time
 from pathlib import Path
 from typing import NoReturn
 
-from .diagnostics import ConfigError, ExitCode
+from . import terminal
+from .diagnostics import CommandError, ConfigError, ExitCode
 
 
 COMPILER_LIBRARIES = ("ruamel", "troposphere", "cfnlint", "tzdata")  # the `compiler` extra
 
 
-def run() -> NoReturn:
+def run(prog: str = "mcpdeploy") -> NoReturn:
     """The `mcpdeploy` command and `python -m compiler`. A run is a short-lived process, so the cyclic garbage
     collector stays off: collecting costs about a tenth of a cold build (the forked lint workers inherit the
     setting), and `gc.freeze()` before exiting spares the interpreter's final collection."""
     gc.disable()
-    code = main()
+    code = main(prog=prog)
     gc.freeze()
     sys.exit(code)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = _parser(sys.argv[1:] if argv is None else argv).parse_args(argv)
+def main(argv: list[str] | None = None, prog: str = "python -m compiler") -> int:
+    args = _parse(_parser(prog, sys.argv[1:] if argv is None else argv), argv)
     try:
         return args.run(args)
     except ConfigError as exc:
-        _print_all(exc.diagnostics)
+        terminal.print_diagnostics(exc.diagnostics)
         errors = sum(not d.warning for d in exc.diagnostics)
         untouched = f"; {args.out}/ was not changed" if args.run is _build else ""
-        print(f"{errors} error{'s' if errors != 1 else ''} in {args.file}{untouched}", file=sys.stderr)
+        print(terminal.paint(f"{terminal.plural(errors, 'error')} in {args.file}{untouched}", terminal.BOLD,
+                             terminal.RED), file=sys.stderr)
         return ExitCode.INVALID_CONFIG
+    except CommandError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.code
     except OSError as exc:
         print(f"error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
         return ExitCode.IO_ERROR
@@ -55,10 +62,37 @@ def main(argv: list[str] | None = None) -> int:
 COMPILING_COMMANDS = ("build", "validate", "cost", "schema", "explain", "diff", "tokens")
 
 
-def _parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+def _parse(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
+    """argparse, except that an unknown option is reported with the usage of its command, not the top level's."""
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        args.command_parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    return args
+
+
+class _Version(argparse.Action):
+    """--version, looking the version up only when asked (importlib.metadata costs more than a cached build)."""
+
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, help="show the version and exit")
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            found = version("mcpdeploy")
+        except PackageNotFoundError:
+            found = "unknown (not installed: pip install -e .)"
+        print(f"mcpdeploy {found}")
+        parser.exit()
+
+
+def _parser(prog: str = "python -m compiler", argv: list[str] | None = None) -> argparse.ArgumentParser:
     """The parser; the operating commands (deploy, status, ...) are left out when `argv` runs a compiling command,
     so a build does not pay for defining them (help and unknown commands still list them all)."""
-    parser = argparse.ArgumentParser(prog="python -m compiler", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0], epilog=EXIT_CODES,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action=_Version)
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     build = commands.add_parser("build", help="validate, compile and lint deployment.yaml into generated/")
@@ -99,7 +133,12 @@ def _parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         from .ops.commands import add_parsers as add_operating_parsers
 
         add_operating_parsers(commands)
+    for command in commands.choices.values():
+        command.set_defaults(command_parser=command)
     return parser
+
+
+EXIT_CODES = "exit codes:\n" + "\n".join(f"  {code.value}  {code.meaning}" for code in ExitCode)
 
 
 def _add_file_option(parser: argparse.ArgumentParser) -> None:
@@ -110,20 +149,21 @@ def _build(args: argparse.Namespace) -> int:
     from . import buildcache
     from .lint import WarmLinter
 
+    started = time.perf_counter()
     out_dir = Path(args.out)
     build_key = None if args.no_cache else buildcache.key(args.file, args.file)
-    recorded_warnings = buildcache.lookup(build_key, out_dir)
-    if recorded_warnings is not None:  # nothing that shapes the output changed, and the output is intact
-        for warning in recorded_warnings:
-            print(warning, file=sys.stderr)
-        print(f"{out_dir}/ is up to date")
+    recorded = buildcache.lookup(build_key, out_dir)
+    if recorded is not None:  # nothing that shapes the output changed, and the output is intact
+        for warning in recorded.warnings:
+            print(terminal.diagnostic_line(warning), file=sys.stderr)
+        print(_summary(out_dir, recorded.stacks, len(recorded.warnings), [], [], started))
         return ExitCode.OK
 
     with WarmLinter() as linter:  # forked first, so cfn-lint loads while everything else imports and compiles
         from .build import build
 
         result = build(args.file, out_dir, linter, check=args.check, use_cache=not args.no_cache)
-    _print_all(result.warnings)
+    terminal.print_diagnostics(result.warnings)
     for finding in result.lint:
         print(f"{out_dir / finding.template}: {finding.path}: cfn-lint {finding.level} {finding.rule}: "
               f"{finding.message}", file=sys.stderr)
@@ -136,19 +176,37 @@ def _build(args: argparse.Namespace) -> int:
             print(f"stale: {out_dir / name}", file=sys.stderr)
         print(f"{out_dir}/ is out of date: run python -m compiler build", file=sys.stderr)
         return ExitCode.STALE
-    buildcache.store(build_key, out_dir, result.files, [str(w) for w in sorted(result.warnings)])
-    for name in [] if args.check else result.changed:
+    buildcache.store(build_key, out_dir, result.files, [str(w) for w in sorted(result.warnings)], result.stacks)
+    written = [] if args.check else [name for name in result.changed if name in result.files]
+    removed = [] if args.check else [name for name in result.changed if name not in result.files]
+    for name in written:
         print(f"wrote {out_dir / name}")
-    if not result.changed:
-        print(f"{out_dir}/ is up to date")
+    for name in removed:
+        print(f"removed {out_dir / name}")
+    print(_summary(out_dir, result.stacks, len(result.warnings), written, removed, started))
     return ExitCode.OK
+
+
+def _summary(out_dir: Path, stacks: int, warnings: int, written: list[str], removed: list[str],
+             started: float) -> str:
+    """The closing line: "4 stacks, 1 warning: 3 files written, 1 removed in 0.61 s" or "... is up to date"."""
+    counts = f"{terminal.plural(stacks, 'stack')}, {terminal.plural(warnings, 'warning')}"
+    seconds = time.perf_counter() - started
+    if not written and not removed:
+        return f"{out_dir}/ is up to date: {counts} ({seconds:.2f} s)"
+    if written and removed:
+        changes = f"{terminal.plural(len(written), 'file')} written, {len(removed)} removed"
+    else:
+        changes = f"{terminal.plural(len(written or removed), 'file')} {'written' if written else 'removed'}"
+    done = terminal.paint(changes, terminal.BOLD, terminal.GREEN, stream=sys.stdout)
+    return f"{counts}: {done} in {seconds:.2f} s"
 
 
 def _validate(args: argparse.Namespace) -> int:
     from .validation import load_config
 
     config = load_config(args.file)
-    _print_all(config.warnings)
+    terminal.print_diagnostics(config.warnings)
     print(f"{args.file}: {len(config.deployments)} deployment(s), {len(config.repositories)} image repositor"
           f"{'y' if len(config.repositories) == 1 else 'ies'}: valid")
     return ExitCode.OK
@@ -191,8 +249,3 @@ def _diff(args: argparse.Namespace) -> int:
 
     print(diff(args.file, Path(args.out)))
     return ExitCode.OK
-
-
-def _print_all(diagnostics) -> None:
-    for diagnostic in sorted(diagnostics):
-        print(diagnostic, file=sys.stderr)

@@ -97,7 +97,7 @@ def hours(schedule) -> Hours:
     if schedule is None:
         return Hours(active=HOURS_PER_MONTH, windows=0)
     start, end = schedule.window()
-    window = ((end - start) % (24 * 60) or 24 * 60) / 60  # 22:00-02:00 is 4 hours; 08:00-08:00 all day
+    window = (end - start) % (24 * 60) / 60  # 22:00-02:00 is 4 hours (checks.py refuses an empty window)
     windows = len(schedule.days) * WEEKS_PER_MONTH
     return Hours(active=window * windows, windows=windows)
 
@@ -335,6 +335,8 @@ def report(file: str, name: str | None = None, traffic: Traffic = Traffic()) -> 
     deployments = [source.model for source in load_config(file).deployments]
     chosen = [d for d in deployments if name in (None, d.metadata.name)]
     if not chosen:
+        from .diagnostics import CommandError, ExitCode
+
         known = ", ".join(d.metadata.name for d in deployments) or "none"
-        raise CostError(f"no deployment named {name!r} in {file} (deployments: {known})")
+        raise CommandError(f"no deployment named {name!r} in {file} (deployments: {known})", ExitCode.UNKNOWN_NAME)
     return "\n".join(markdown(d.metadata.name, d.spec, traffic) for d in chosen)

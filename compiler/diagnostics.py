@@ -15,11 +15,37 @@ class ExitCode(IntEnum):
     """Exit codes of `python -m compiler` (documented in the README)."""
 
     OK = 0
-    INVALID_CONFIG = 1
-    USAGE = 2
-    LINT_FAILED = 3
-    STALE = 4
-    IO_ERROR = 5
+    INVALID_CONFIG = 1  # deployment.yaml is invalid or unreadable
+    USAGE = 2  # the command line is wrong (argparse's own code)
+    LINT_FAILED = 3  # cfn-lint found a problem in a compiled template: a compiler bug
+    STALE = 4  # build --check: generated/ is out of date
+    IO_ERROR = 5  # the output could not be written
+    UNKNOWN_NAME = 6  # a deployment, stack or token named on the command line does not exist
+    AWS_ERROR = 7  # AWS could not be asked or refused: no credentials or region, access denied, an AWS error
+
+    @property
+    def meaning(self) -> str:
+        return EXIT_CODE_MEANINGS[self]
+
+
+EXIT_CODE_MEANINGS = {
+    ExitCode.OK: "ok",
+    ExitCode.INVALID_CONFIG: "invalid or unreadable deployment file",
+    ExitCode.USAGE: "usage error",
+    ExitCode.LINT_FAILED: "cfn-lint found a problem in a compiled template (a compiler bug)",
+    ExitCode.STALE: "build --check: generated/ is out of date",
+    ExitCode.IO_ERROR: "the output could not be written",
+    ExitCode.UNKNOWN_NAME: "no deployment, stack or token of that name",
+    ExitCode.AWS_ERROR: "AWS problem (credentials, region, permissions, an AWS error)",
+}
+
+
+class CommandError(Exception):
+    """A problem a command reports in one line (`error: ...`) and ends with `code`."""
+
+    def __init__(self, message: str, code: ExitCode = ExitCode.USAGE):
+        super().__init__(message)
+        self.code = code
 
 
 @dataclass(frozen=True, order=True)

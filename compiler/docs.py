@@ -8,7 +8,7 @@ build renders it.
 
 from __future__ import annotations
 
-from . import cost
+from . import cost, naming
 
 
 def render(deployment, repository, template: dict) -> str:
@@ -172,13 +172,51 @@ def deploy_steps(deployment, repo: str, template: dict) -> list[str]:
         f"   aws cloudformation deploy --region {region} --stack-name {name} --template-file generated/{name}.json \\",
         f"     --parameter-overrides file://generated/{name}.parameters.json --capabilities {capabilities(template)}",
         "   ```", "",
-        "4. Your ElevenLabs key, into the stack's secret (read from your shell, never from the command line); the "
-        "command also restarts the tasks so they load it. Needs `jq`.", "",
+        *dns_step(deployment, template, number=4),
+        f"{5 if _needs_dns(deployment, template) else 4}. Your ElevenLabs key, into the stack's secret (read from "
+        "your shell, never from the command line); the command also restarts the tasks so they load it. Needs `jq`.",
+        "",
         "   ```sh",
         "   read -rs ELEVENLABS_API_KEY && export ELEVENLABS_API_KEY",
         f"   bash -o pipefail -c \"$({_output(name, region, 'SetElevenLabsKeyCommand')})\"",
         "   ```", "",
         "A new image is a new tag: change `spec.image.tag`, rebuild, and run steps 2 and 3 again.", "",
+    ]
+
+
+def _needs_dns(deployment, template: dict) -> bool:
+    """An alb with a certificate (or a domainName): clients must reach it under the certificate's name."""
+    alb = getattr(deployment.spec, "alb", None)
+    return (naming.LOAD_BALANCER_DNS_OUTPUT in template.get("Outputs", {}) and alb is not None
+            and bool(alb.certificate_arn or alb.domain_name))
+
+
+def dns_step(deployment, template: dict, number: int) -> list[str]:
+    """The DNS record pointing the domain at the load balancer: a CNAME anywhere, or Route 53 alias records
+    (which also work at a zone apex; "dualstack." makes an alias answer IPv6 too, as the CDK does)."""
+    if not _needs_dns(deployment, template):
+        return []
+    name, region, domain = deployment.metadata.name, deployment.spec.region, deployment.spec.alb.domain_name
+    shown = domain or "<the certificate's domain>"
+    dualstack = template["Resources"][naming.LOAD_BALANCER]["Properties"].get("IpAddressType") == "dualstack"
+    aliases = ", ".join(
+        f'{{\\"Action\\": \\"UPSERT\\", \\"ResourceRecordSet\\": {{\\"Name\\": \\"{shown}\\", '
+        f'\\"Type\\": \\"{kind}\\", \\"AliasTarget\\": {{\\"HostedZoneId\\": \\"$LB_ZONE\\", '
+        f'\\"DNSName\\": \\"dualstack.$LB_NAME\\", \\"EvaluateTargetHealth\\": false}}}}}}'
+        for kind in (("A", "AAAA") if dualstack else ("A",)))
+    return [
+        f"{number}. Point `{shown}` at the load balancer: the certificate is for that name, not for the load "
+        "balancer's own." + ("" if domain else " Set `spec.alb.domainName` to have it written here and in the "
+                             "stack's URLs."), "",
+        "   ```sh",
+        f"   LB_NAME=$({_output(name, region, naming.LOAD_BALANCER_DNS_OUTPUT)})",
+        f"   LB_ZONE=$({_output(name, region, naming.LOAD_BALANCER_ZONE_OUTPUT)})",
+        "   # at any DNS provider, this CNAME record (not at a zone apex):",
+        f'   echo "{shown}. 300 IN CNAME $LB_NAME."',
+        "   # or, if the domain's zone is in Route 53 (apex included), alias records:",
+        "   aws route53 change-resource-record-sets --hosted-zone-id <the zone's ID> --change-batch "
+        f"\"{{\\\"Changes\\\": [{aliases}]}}\"",
+        "   ```", "",
     ]
 
 

@@ -12,7 +12,7 @@ import re
 from typing import Annotated, Literal, Union
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 API_VERSION = "mcpdeploy/v1alpha1"
@@ -27,6 +27,8 @@ FARGATE_MEMORY: dict[int, tuple[int, ...]] = {
     8192: tuple(range(16384, 61440 + 1, 4096)),
     16384: tuple(range(32768, 122880 + 1, 8192)),
 }
+# Fargate's CPU sizes in vCPU (as Kubernetes users write them: 0.25, or 250m) -> CPU units.
+VCPU_UNITS: dict[float, int] = {units / 1024: units for units in FARGATE_MEMORY}
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
                       2922, 3288, 3653)
 DAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
@@ -80,6 +82,67 @@ def _cidr(value: str) -> str:
         raise ValueError(f"{value!r} is not a CIDR block like 203.0.113.0/24") from None
 
 
+CPU_FORMS = "CPU units (256, 512, 1024, ... 16384) or vCPU as in Kubernetes (0.25, 0.5, 1, ... 16; or 250m, 1000m)"
+MEMORY_FORMS = "MiB (2048) or a Kubernetes quantity in Mi or Gi (2048Mi, 2Gi)"
+CPU_QUANTITY = r"^(\d+m|\d+(\.\d+)?)$"
+MEMORY_QUANTITY = r"^\d+(\.\d+)?(Mi|Gi)$"
+MEMORY_FACTORS = {"Mi": 1, "Gi": 1024}
+DECIMAL_MEMORY = {"M": 6, "G": 9, "MB": 6, "GB": 9}  # powers of 10, as Kubernetes counts M and G
+
+
+def _cpu_units(value: object) -> object:
+    """A Kubernetes CPU quantity (0.25, "250m", "0.25") becomes Fargate CPU units (256); units pass through."""
+    if isinstance(value, str):
+        text = value.strip()
+        millicores = re.fullmatch(r"(\d+)m", text)
+        if millicores:
+            value = int(millicores[1]) / 1000
+        elif re.fullmatch(r"\d+(\.\d+)?", text):
+            value = float(text)
+        else:
+            raise ValueError(f"{value!r} is not a CPU size; write {CPU_FORMS}")
+        if value not in VCPU_UNITS and not value.is_integer():
+            raise ValueError(f"{text!r} is {value:g} vCPU, which Fargate does not offer; write {CPU_FORMS}")
+    if isinstance(value, float) and not isinstance(value, bool):
+        if value in VCPU_UNITS:
+            return VCPU_UNITS[value]
+        if not value.is_integer():
+            raise ValueError(f"{value:g} vCPU is not a Fargate size; write {CPU_FORMS}")
+        return int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and value in VCPU_UNITS:
+        return VCPU_UNITS[value]  # cpu: 1 is 1 vCPU (no task has 1 CPU unit)
+    return value
+
+
+def _memory_mib(value: object) -> object:
+    """A Kubernetes memory quantity ("512Mi", "1Gi", "0.5Gi") becomes MiB; a number is MiB already."""
+    if isinstance(value, str):
+        found = re.fullmatch(r"(\d+(?:\.\d+)?) ?([A-Za-z]*)", value.strip())
+        if found and found[2] in DECIMAL_MEMORY:
+            power = DECIMAL_MEMORY[found[2]]
+            mib = float(found[1]) * 10**power / 2**20
+            raise ValueError(f"{value!r} counts in powers of 10 ({found[2]} = 10^{power} bytes, so {mib:,.1f} MiB); "
+                             f"Fargate sizes memory in MiB: write {MEMORY_FORMS}")
+        if not found or (found[2] or "Mi") not in MEMORY_FACTORS:
+            raise ValueError(f"{value!r} is not a memory size; write {MEMORY_FORMS}")
+        value = float(found[1]) * MEMORY_FACTORS[found[2] or "Mi"]
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError(f"{value:g} MiB is not a whole number of MiB; write {MEMORY_FORMS}")
+        return int(value)
+    return value
+
+
+def _day(value: object) -> object:
+    """Days in any case (Mon, mon) become MON; a full name (Monday) is explained."""
+    if not isinstance(value, str):
+        return value
+    day = value.strip().upper()
+    if day not in DAYS and day[:3] in DAYS:
+        raise ValueError(f"{value!r}: days are written {', '.join(DAYS)}; did you mean {day[:3]!r}?")
+    return day
+
+
 Region = Annotated[str, AfterValidator(_region)]
 TimeZone = Annotated[str, AfterValidator(_time_zone)]
 Cidr = Annotated[str, AfterValidator(_cidr)]
@@ -116,9 +179,22 @@ class ImageRef(Strict):
     tag: str = Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", description="Image tag to run; quote it.")
 
 
+CpuUnits = Annotated[Literal[256, 512, 1024, 2048, 4096, 8192, 16384], BeforeValidator(
+    _cpu_units, json_schema_input_type=Union[Literal[256, 512, 1024, 2048, 4096, 8192, 16384],
+                                             Literal[0.25, 0.5, 1, 2, 4, 8, 16],
+                                             Annotated[str, Field(pattern=CPU_QUANTITY)]])]
+MemoryMiB = Annotated[int, BeforeValidator(
+    _memory_mib, json_schema_input_type=Union[int, Annotated[str, Field(pattern=MEMORY_QUANTITY)]])]
+DayName = Literal["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"]
+ANY_CASE_DAY = "^(" + "|".join("".join(f"[{c}{c.lower()}]" for c in day) for day in DAYS) + ")$"
+Day = Annotated[DayName, BeforeValidator(
+    _day, json_schema_input_type=Union[DayName, Annotated[str, Field(pattern=ANY_CASE_DAY)]])]
+
+
 class Task(Strict):
-    cpu: Literal[256, 512, 1024, 2048, 4096, 8192, 16384] = Field(256, description="CPU units (1024 = 1 vCPU).")
-    memory: int = Field(512, description="Memory in MiB; must fit the Fargate table for the CPU.")
+    cpu: CpuUnits = Field(256, description="CPU units (1024 = 1 vCPU), or vCPU as in Kubernetes: 0.25, 250m, 1.")
+    memory: MemoryMiB = Field(512, description="Memory in MiB (2048), or as in Kubernetes (2048Mi, 2Gi); must fit "
+                              "the Fargate table for the CPU.")
     architecture: Literal["arm64", "x86_64"] = Field("arm64", description="arm64 is about 20% cheaper.")
     spot: bool = Field(False, description="Run on FARGATE_SPOT (about 70% cheaper, may be interrupted).")
     min_count: int = Field(1, ge=1, le=100, description="Tasks running during active hours.")
@@ -130,8 +206,8 @@ class Task(Strict):
 class Schedule(Strict):
     timezone: TimeZone = Field(description="IANA time zone of activeHours, e.g. Europe/Berlin.")
     active_hours: str = Field(pattern=HOURS_PATTERN, description="HH:MM-HH:MM; may cross midnight (22:00-02:00).")
-    days: list[Literal["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"]] = Field(
-        default_factory=lambda: list(DAYS), min_length=1, description="Days on which the window starts.")
+    days: list[Day] = Field(default_factory=lambda: list(DAYS), min_length=1,
+                            description="Days on which the window starts: MON ... SUN (any case).")
 
     def window(self) -> tuple[int, int]:
         """(start, end) of activeHours in minutes after midnight; end <= start means it closes the next day."""

@@ -39,6 +39,8 @@ ALERT_SUBSCRIPTION = "AlertEmailSubscription"
 BUDGET = "MonthlyBudget"
 
 LOAD_BALANCER = "LoadBalancer"
+LOAD_BALANCER_DNS_OUTPUT = "LoadBalancerDnsName"  # docs.py's DNS step reads these two outputs
+LOAD_BALANCER_ZONE_OUTPUT = "LoadBalancerHostedZoneId"
 LOAD_BALANCER_SECURITY_GROUP = "LoadBalancerSecurityGroup"
 TASK_INGRESS_FROM_LOAD_BALANCER = "TaskIngressFromLoadBalancer"
 TARGET_GROUP = "TargetGroup"

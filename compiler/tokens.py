@@ -14,14 +14,15 @@ from datetime import datetime, timezone
 from urllib.parse import quote
 
 
-from .diagnostics import ExitCode
+from . import aws_errors
+from .diagnostics import CommandError, ExitCode
 
 MIN_HASH_PREFIX = 6  # shorter prefixes than this are not accepted by revoke
 SHOWN_HASH_CHARS = 12
 
 
-class TokensError(Exception):
-    """A problem to report in one line (a missing stack or output, an unknown token, an AWS error)."""
+class TokensError(CommandError):
+    """A problem to report in one line: a wrong argument (exit 2) or an unknown stack or token (exit 6)."""
 
 
 def add_parser(commands) -> None:
@@ -52,12 +53,8 @@ def run(args: argparse.Namespace) -> int:
             print(_list(table))
         else:
             print(_revoke(table, args.target))
-    except TokensError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return ExitCode.USAGE
     except (BotoCoreError, ClientError) as exc:
-        print(f"error: AWS: {exc}", file=sys.stderr)
-        return ExitCode.IO_ERROR
+        raise aws_errors.command_error(exc, args.region) from None
     return ExitCode.OK
 
 
@@ -67,7 +64,10 @@ def _stack_outputs(session, stack: str) -> dict[str, str]:
     try:
         found = session.client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0]
     except ClientError as exc:
-        raise TokensError(f"no stack {stack!r} in {session.region_name}: {exc.response['Error']['Message']}") from None
+        if aws_errors.command_error(exc).code != ExitCode.UNKNOWN_NAME:
+            raise
+        raise TokensError(f"no stack {stack!r} in {session.region_name}: {exc.response['Error']['Message']}",
+                          ExitCode.UNKNOWN_NAME) from None
     outputs = {o["OutputKey"]: o["OutputValue"] for o in found.get("Outputs", [])}
     if "TokensTable" not in outputs:
         raise TokensError(f"stack {stack!r} has no TokensTable output: deploy it with auth.mode: tokens")
@@ -112,7 +112,7 @@ def _revoke(table, target: str | None) -> str:
         matches = [r for r in rows if r["hash"].startswith(target.lower())]
     if not matches:
         raise TokensError(f"no token named {target!r} nor with a hash starting so (at least {MIN_HASH_PREFIX} "
-                          "characters)")
+                          "characters)", ExitCode.UNKNOWN_NAME)
     if len(matches) > 1:
         prefixes = ", ".join(r["hash"][:SHOWN_HASH_CHARS] for r in matches)
         raise TokensError(f"{target!r} matches {len(matches)} tokens; revoke one by hash prefix: {prefixes}")

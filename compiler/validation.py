@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import difflib
 import types
 import typing
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel, ValidationError
 
 from . import checks, model
-from .diagnostics import ConfigError, Diagnostic
+from .diagnostics import ConfigError, Diagnostic, dotted
 from .loader import Document, load_file
 
 PATTERN_HINTS = {
@@ -24,10 +25,20 @@ PATTERN_HINTS = {
 
 @dataclass(frozen=True)
 class Source:
-    """A validated document and the positioned text it came from."""
+    """A validated document and the positioned text it came from.
+
+    A document with schema errors still gets a model, `salvage`d, so that its other parts are cross-checked in
+    the same run; `unsure` then names the sections (`spec.task`, ...) that lost a value to an error, about which
+    the cross-field rules must say nothing (a default stands where the user's value was)."""
 
     doc: Document
     model: model.ImageRepository | model.Deployment
+    unsure: frozenset[str] = frozenset()
+
+    def sure_of(self, path: str) -> bool:
+        """Whether `path` (dotted) lies outside every unsure section."""
+        return not any(path == section or path.startswith((section + ".", section + "["))
+                       for section in self.unsure)
 
 
 @dataclass(frozen=True)
@@ -45,10 +56,10 @@ def load_config(path: str, display_name: str | None = None) -> Config:
     documents, diagnostics = load_file(path, display_name)
     sources: list[Source] = []
     for doc in documents:
-        parsed, problems = validate_document(doc)
+        source, problems = validate_document(doc)
         diagnostics += problems
-        if parsed is not None:
-            sources.append(Source(doc, parsed))
+        if source is not None:
+            sources.append(source)
     config = Config(
         file=display_name or path,
         repositories=[s for s in sources if isinstance(s.model, model.ImageRepository)],
@@ -62,7 +73,8 @@ def load_config(path: str, display_name: str | None = None) -> Config:
     return config
 
 
-def validate_document(doc: Document) -> tuple[BaseModel | None, list[Diagnostic]]:
+def validate_document(doc: Document) -> tuple[Source | None, list[Diagnostic]]:
+    """The document's model and its schema errors; with errors, the salvaged model (or None) for the checks."""
     data = doc.data
     if not isinstance(data, dict):
         found = type(data).__name__ if data is not None else "nothing"
@@ -72,9 +84,43 @@ def validate_document(doc: Document) -> tuple[BaseModel | None, list[Diagnostic]
         return None, header
     cls = model.KINDS[data["kind"]]
     try:
-        return cls.model_validate(data), []
+        return Source(doc, cls.model_validate(data)), []
     except ValidationError as exc:
-        return None, [_diagnostic(doc, cls, error) for error in exc.errors(include_url=False)]
+        errors = exc.errors(include_url=False)
+    return salvage(doc, cls, errors), [_diagnostic(doc, cls, error) for error in errors]
+
+
+SALVAGE_ROUNDS = 5
+
+
+def salvage(doc: Document, cls: type[BaseModel], errors: list[dict]) -> Source | None:
+    """The document without every value that has an error, so that defaults stand in and the rest can be checked;
+    None when a required value had one (the document is then only reported, not cross-checked)."""
+    data, unsure = copy.deepcopy(doc.data), set()
+    for _ in range(SALVAGE_ROUNDS):
+        for error in errors:
+            removed = _remove(data, _yaml_path(cls, tuple(error["loc"])))
+            if removed is None or len(removed) < 2:  # spec or metadata itself, or the document
+                return None
+            unsure.add(dotted(removed[:2]))
+        try:
+            return Source(doc, cls.model_validate(data), frozenset(unsure))
+        except ValidationError as exc:  # a required key just removed is now missing: its mapping goes next
+            errors = exc.errors(include_url=False)
+    return None
+
+
+def _remove(data: dict, path: tuple) -> tuple | None:
+    """Delete the innermost mapping key along `path` that `data` holds; returns that key's path."""
+    for end in range(len(path), 0, -1):
+        parent: object = data
+        for part in path[:end - 1]:
+            parent = parent.get(part) if isinstance(parent, dict) else (
+                parent[part] if isinstance(parent, list) and isinstance(part, int) and part < len(parent) else None)
+        if isinstance(parent, dict) and path[end - 1] in parent:
+            del parent[path[end - 1]]
+            return path[:end]
+    return None
 
 
 def _header_problems(doc: Document) -> list[Diagnostic]:

@@ -7,11 +7,12 @@ import logging
 import sys
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     # Start-up builds thousands of long-lived objects (the MCP SDK's pydantic models); collecting while they
     # are built only slows the start (about 5%). They are frozen into the permanent generation afterwards.
     gc.disable()
     try:
+        _arguments(argv)
         app, settings = _start_up()
         gc.freeze()
     finally:
@@ -21,6 +22,25 @@ def main() -> None:
 
     serve(app, settings.host, settings.port, settings.drain_seconds)
     sys.exit(0)
+
+
+def _arguments(argv: list[str] | None) -> None:
+    """The server takes no arguments, only environment variables: --help lists them (docs/server.md explains)."""
+    import argparse
+
+    from server.config import Settings
+
+    lines = []
+    for field in Settings.model_fields.values():
+        secret = "SecretStr" in str(field.annotation)
+        default = "" if secret or field.default in ("", None, ()) else f" (default: {field.default})"
+        lines.append(f"  {field.validation_alias:<32} {field.description}{default}")
+    parser = argparse.ArgumentParser(
+        prog="elevenlabs-mcp-server" if sys.argv[0].endswith("elevenlabs-mcp-server") else "python -m server",
+        description="The ElevenLabs MCP server (streamable HTTP), configured by environment variables only; "
+        "a bad value exits 2 naming it. See docs/server.md.",
+        epilog="environment variables:\n" + "\n".join(lines), formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.parse_args(argv)
 
 
 def _start_up():

@@ -2,6 +2,19 @@ import pytest
 
 from tests.fakes.elevenlabs_api import FakeElevenLabs
 from tests.localaws import MotoServer
+from tests.system_tools import require
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "needs(*commands, root=None): the test runs system commands (or needs root, "
+                            "saying why); without them it skips naming what is missing, or fails under CI=true "
+                            "(tests/system_tools.py)")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    for marker in item.iter_markers("needs"):
+        require(*marker.args, **marker.kwargs)
 
 
 def pytest_addoption(parser):

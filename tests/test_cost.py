@@ -7,27 +7,49 @@ import json
 import math
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from compiler import cost
+from compiler.diagnostics import ConfigError
 from compiler.model import Deployment
+from compiler.validation import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 PRICES = json.loads((ROOT / "compiler" / "prices.json").read_text())
 
 
 def deployment(topology: str, schedule: dict | None = None, **spec) -> Deployment:
-    """A deployment with the defaults of the model, as `python -m compiler` would validate it."""
+    """A deployment with the defaults of the model, validated and cross-checked as `python -m compiler` does
+    (raises ConfigError), so that no test prices a deployment the compiler refuses. An alb without options
+    serves plain HTTP (the price is the same)."""
     body = {"region": "us-east-1", "topology": topology, "image": {"repository": "repo", "tag": "1.0.0"}, **spec}
+    if topology == "alb":
+        body.setdefault("alb", {"allowPlainHttp": True})
     if schedule is not None:
         body["schedule"] = schedule
-    return Deployment.model_validate({"apiVersion": "mcpdeploy/v1alpha1", "kind": "Deployment",
-                                      "metadata": {"name": "d"}, "spec": body})
+    documents = [{"apiVersion": "mcpdeploy/v1alpha1", "kind": "ImageRepository", "metadata": {"name": "repo"},
+                  "spec": {"region": "us-east-1"}},
+                 {"apiVersion": "mcpdeploy/v1alpha1", "kind": "Deployment", "metadata": {"name": "d"}, "spec": body}]
+    with tempfile.TemporaryDirectory() as folder:  # JSON is YAML: the file goes through the whole validation
+        path = Path(folder) / "deployment.yaml"
+        path.write_text("\n---\n".join(json.dumps(document) for document in documents))
+        [source] = load_config(str(path)).deployments
+    return source.model
 
 
 TWELVE_HOURS_DAILY = {"timezone": "UTC", "activeHours": "08:00-20:00"}
+
+
+def test_product_output_cites_the_pricing_pages_not_files_outside_the_repository():
+    """Users get prices.json, the cost output and generated/*.md, not the team's notes: no path may leave the repo."""
+    texts = {"prices.json": (ROOT / "compiler" / "prices.json").read_text(),
+             **{path.name: path.read_text() for path in (ROOT / "generated").glob("*.md")}}
+    for name, text in texts.items():
+        assert "../" not in text and "REFERENCE" not in text and "shared/" not in text, name
+    assert "aws.amazon.com/<service>/pricing" in PRICES["source"] and "November 2026" in PRICES["source"]
 
 
 def test_price_table_names_its_source_date_and_region():
@@ -53,11 +75,18 @@ def test_every_line_is_quantity_times_the_table_price(topology, requests):
     ("08:00-20:00", ["MON", "TUE", "WED", "THU", "FRI"], 12 * 5 * 52 / 12),
     ("22:00-02:00", ["FRI"], 4 * 52 / 12),          # crosses midnight
     ("09:30-17:15", ["MON"], 7.75 * 52 / 12),
-    ("00:00-00:00", ["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"], 24 * 7 * 52 / 12),
+    ("00:00-23:59", ["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"], (24 - 1 / 60) * 7 * 52 / 12),
+    ("00:01-00:00", ["SUN"], (24 - 1 / 60) * 52 / 12),
 ])
 def test_active_hours_come_from_the_schedule(active_hours, days, expected):
     spec = deployment("alb", {"timezone": "Europe/Berlin", "activeHours": active_hours, "days": days}).spec
     assert cost.hours(spec.schedule).active == pytest.approx(expected)
+
+
+def test_an_empty_window_is_refused_not_priced_as_a_whole_day():
+    """00:00-00:00 is refused by the checks (no schedule means always on), so no estimate exists for it."""
+    with pytest.raises(ConfigError, match="the window 00:00-00:00 is empty"):
+        deployment("alb", {"timezone": "UTC", "activeHours": "00:00-00:00"})
 
 
 def test_no_schedule_runs_all_month():
@@ -66,7 +95,7 @@ def test_no_schedule_runs_all_month():
 
 
 def test_fargate_lines_follow_the_task_size_and_market():
-    spec = deployment("websocket", TWELVE_HOURS_DAILY, task={"cpu": 512, "memory": 2048, "minCount": 2,
+    spec = deployment("websocket", TWELVE_HOURS_DAILY, task={"cpu": 512, "memory": 2048, "minCount": 2, "maxCount": 2,
                                                              "architecture": "x86_64"}).spec
     lines = {line.price_key: line for line in cost.estimate(spec).lines}
     task_hours = 2 * 12 * 7 * 52 / 12
@@ -151,7 +180,7 @@ def test_cli_prints_the_estimate_of_a_named_deployment():
 
 def test_cli_unknown_deployment_is_a_clear_error():
     result = run_cli("nope")
-    assert result.returncode == 1
+    assert result.returncode == 6  # UNKNOWN_NAME, not "invalid configuration"
     assert "no deployment named 'nope'" in result.stderr and "Traceback" not in result.stderr
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -170,3 +171,43 @@ def test_readme_and_auth_docs_cover_every_mode():
     for topic in ("### Threat model", "### Rotating the sign-up code", "within 60 s", "force-new-deployment",
                   "never logged", "compare_digest"):
         assert topic in guide, topic
+
+
+def test_alb_with_a_domain_says_how_to_point_it_at_the_load_balancer():
+    """The deploy order has the DNS step, after the stack (whose outputs it reads) and before the key."""
+    text = (GENERATED / "voice-alb.md").read_text()
+    steps = re.findall(r"^(\d)\. (.*)$", text, re.M)
+    assert [title.split(" ")[0] for _, title in steps] == ["The", "Build", "This", "Point", "Your"]
+    assert [number for number, _ in steps] == ["1", "2", "3", "4", "5"]
+    assert "echo \"mcp.example.com. 300 IN CNAME $LB_NAME.\"" in text
+    outputs = json.loads((GENERATED / "voice-alb.json").read_text())["Outputs"]
+    assert outputs["LoadBalancerDnsName"]["Value"] == {"Fn::GetAtt": ["LoadBalancer", "DNSName"]}
+    assert outputs["LoadBalancerHostedZoneId"]["Value"] == {"Fn::GetAtt": ["LoadBalancer", "CanonicalHostedZoneID"]}
+    for name in ("voice-nat", "voice-ws"):  # no load balancer, no DNS step
+        assert "Point `" not in (GENERATED / f"{name}.md").read_text()
+
+
+def test_the_dns_step_creates_the_records_it_describes(moto):
+    """voice-alb.md's DNS commands, run as written with bash and the real AWS CLI against moto: a stack with the
+    template's outputs and the domain's hosted zone; the CNAME line and the alias records are then exact."""
+    from tests.localaws import aws, aws_env
+
+    moto.reset()
+    block = (GENERATED / "voice-alb.md").read_text().split("4. Point", 1)[1].split("```sh\n", 1)[1]
+    script = "\n".join(line.removeprefix("   ") for line in block.split("```", 1)[0].splitlines())
+    zone = aws(moto.endpoint, "route53", "create-hosted-zone", "--name", "example.com", "--caller-reference",
+               "docs-test").json["HostedZone"]["Id"].split("/")[-1]
+    balancer, balancer_zone = "voice-alb-123456789.us-east-1.elb.amazonaws.com", "Z35SXDOTRQ7X7K"
+    aws(moto.endpoint, "cloudformation", "create-stack", "--stack-name", "voice-alb", "--template-body", json.dumps({
+        "Resources": {"Placeholder": {"Type": "AWS::SNS::Topic"}},
+        "Outputs": {"LoadBalancerDnsName": {"Value": balancer}, "LoadBalancerHostedZoneId": {"Value": balancer_zone}}}))
+    result = subprocess.run(["bash", "-e", "-o", "pipefail", "-c", script.replace("<the zone's ID>", zone)],
+                            env=aws_env(moto.endpoint, "us-east-1"), capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0] == f"mcp.example.com. 300 IN CNAME {balancer}."
+    records = aws(moto.endpoint, "route53", "list-resource-record-sets", "--hosted-zone-id", zone).json
+    aliases = {r["Type"]: r["AliasTarget"] for r in records["ResourceRecordSets"] if r["Name"] == "mcp.example.com."}
+    expected = {"HostedZoneId": balancer_zone, "DNSName": f"dualstack.{balancer}", "EvaluateTargetHealth": False}
+    assert set(aliases) == {"A", "AAAA"}  # the repo's alb admits IPv6 clients: dual-stack
+    assert all({key: alias[key].rstrip(".") if key == "DNSName" else alias[key] for key in expected} == expected
+               for alias in aliases.values())

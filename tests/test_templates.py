@@ -8,7 +8,6 @@ from __future__ import annotations
 import copy
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -24,6 +23,7 @@ from compiler.model import Deployment, ImageRepository
 from compiler.parts import schedule
 from compiler.parts.outputs import SET_ELEVENLABS_KEY
 from compiler.topologies import TOPOLOGIES, build_repository
+from tests.system_tools import require
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
@@ -542,7 +542,7 @@ def moto_endpoint():
 
 
 def test_set_elevenlabs_key_command_merges_the_key_and_restarts(moto_endpoint):
-    assert shutil.which("jq"), "jq is needed by the SetElevenLabsKeyCommand output (apt-get install jq)"
+    require("jq")  # the SetElevenLabsKeyCommand output pipes through it
     region = "eu-central-1"
     aws = {"region_name": region, "endpoint_url": moto_endpoint, "aws_access_key_id": "test",
            "aws_secret_access_key": "test"}

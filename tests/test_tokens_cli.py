@@ -80,19 +80,19 @@ def test_revoke_refuses_ambiguous_and_unknown_targets(moto, stack):
     ambiguous = tokens_cli(moto.endpoint, "revoke", STACK, "shared")
     assert ambiguous.returncode == 2 and "matches 2 tokens" in ambiguous.stderr
     unknown = tokens_cli(moto.endpoint, "revoke", STACK, "nobody")
-    assert unknown.returncode == 2 and "no token named 'nobody'" in unknown.stderr
+    assert unknown.returncode == 6 and "no token named 'nobody'" in unknown.stderr  # UNKNOWN_NAME
     assert not any(row["revoked"]["BOOL"] for row in rows(moto, stack["TokensTable"]))
 
 
-@pytest.mark.parametrize("args, message", [
-    (("issue", "absent", "--name", "x"), "no stack 'absent'"),
-    (("issue", STACK), "issue needs --name"),
-    (("issue", STACK, "--name", "x", "--expires-days", "0"), "--expires-days must be at least 1"),
-    (("issue", STACK, "--name", "x", "--elevenlabs-key-env", "UNSET_VAR_7"), "UNSET_VAR_7 is empty or not set"),
+@pytest.mark.parametrize("args, message, code", [
+    (("issue", "absent", "--name", "x"), "no stack 'absent'", 6),  # UNKNOWN_NAME
+    (("issue", STACK), "issue needs --name", 2),
+    (("issue", STACK, "--name", "x", "--expires-days", "0"), "--expires-days must be at least 1", 2),
+    (("issue", STACK, "--name", "x", "--elevenlabs-key-env", "UNSET_VAR_7"), "UNSET_VAR_7 is empty or not set", 2),
 ])
-def test_bad_input_is_one_clear_line(moto, stack, args, message):
+def test_bad_input_is_one_clear_line(moto, stack, args, message, code):
     result = tokens_cli(moto.endpoint, *args)
-    assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+    assert result.returncode == code and message in result.stderr and "Traceback" not in result.stderr
     assert rows(moto, stack["TokensTable"]) == []
 
 

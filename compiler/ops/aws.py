@@ -13,8 +13,9 @@ from __future__ import annotations
 from contextlib import contextmanager
 from functools import cache
 
-# "AWS problem" (credentials, permissions, a service error): one place, so it can follow the README's table.
-AWS_PROBLEM = 6
+from ..diagnostics import ExitCode
+
+AWS_PROBLEM = ExitCode.AWS_ERROR  # credentials, permissions, a service error, a refused preflight
 
 
 class AwsProblem(Exception):

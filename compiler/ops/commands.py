@@ -57,13 +57,13 @@ def _runner(command: str):
         module = importlib.import_module(f"{__package__}.{MODULES[command]}")
         from ..diagnostics import ExitCode
         from .aws import AWS_PROBLEM, AwsProblem
-        from .plan import PlanError
+        from .plan import PlanError, UnknownName
 
         try:
             return getattr(module, command if MODULES[command] == "schedule" else "run")(args)
         except PlanError as exc:
             print(f"error: {exc}", file=sys.stderr)
-            return ExitCode.USAGE
+            return ExitCode.UNKNOWN_NAME if isinstance(exc, UnknownName) else ExitCode.USAGE
         except AwsProblem as exc:
             print(f"error: AWS: {exc}", file=sys.stderr)
             return AWS_PROBLEM

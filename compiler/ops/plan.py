@@ -12,7 +12,11 @@ from pathlib import Path
 
 
 class PlanError(Exception):
-    """A usage problem: an unknown name, a generated/ folder that does not match deployment.yaml."""
+    """A usage problem: a generated/ folder that does not match deployment.yaml, a name of the wrong kind."""
+
+
+class UnknownName(PlanError):
+    """A stack named on the command line is not in the deployment file (exit UNKNOWN_NAME)."""
 
 
 @dataclass
@@ -68,7 +72,7 @@ def stacks(file: str, out_dir: Path, names: list[str] | None = None) -> list[Sta
     known = {stack.name: stack for stack in everything}
     unknown = [name for name in names if name not in known]
     if unknown:
-        raise PlanError(f"no stack named {', '.join(unknown)} in {file} (known: {', '.join(known)})")
+        raise UnknownName(f"no stack named {', '.join(unknown)} in {file} (known: {', '.join(known)})")
     wanted = set(names) | {known[name].repository for name in names if known[name].repository}
     return [stack for stack in everything if stack.name in wanted]
 

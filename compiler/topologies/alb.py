@@ -73,6 +73,11 @@ def _endpoint_outputs(t: Template, front: alb.FrontDoor, domain_name: str | None
         Output("EndpointUrl", Value=_url(front, domain_name, server.MCP_PATH),
                Description="MCP endpoint (streamable HTTP)." + note),
         Output("HealthUrl", Value=_url(front, domain_name, server.HEALTH_PATH)),
+        Output(naming.LOAD_BALANCER_DNS_OUTPUT, Value=GetAtt(front.load_balancer, "DNSName"),
+               Description="The load balancer's DNS name: the target of the CNAME (or Route 53 alias) record of "
+               "your domain."),
+        Output(naming.LOAD_BALANCER_ZONE_OUTPUT, Value=GetAtt(front.load_balancer, "CanonicalHostedZoneID"),
+               Description="The load balancer's hosted zone: the HostedZoneId of a Route 53 alias record."),
     ])
     if auth.auth_page is not None:
         t.add_output(server_task.auth_page_output(_url(front, domain_name, server.AUTH_PAGE_PATH), note))

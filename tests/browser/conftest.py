@@ -1,7 +1,7 @@
 """A real headless Chromium (Debian's chromium + chromium-driver, driven by selenium) and the processes the
 browser tests talk to. Helpers here are shared by every browser test: `browser`, `save_screenshot`, `wait_for`.
 
-A machine without chromium or chromedriver fails these tests with how to install them: never a skip.
+Without chromium or chromedriver these tests skip naming the packages, and fail under CI (tests/system_tools.py).
 """
 
 from __future__ import annotations
@@ -16,17 +16,17 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
+from tests.system_tools import require
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
+
 ARTIFACTS = Path(__file__).with_name("artifacts")
 WINDOW = (1000, 1500)
 WAIT_SECONDS = 20
 
 
-def chromium_options() -> Options:
+def chromium_options(chromium: str) -> Options:
     options = Options()
-    options.binary_location = str(CHROMIUM)
+    options.binary_location = chromium
     for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
                      "--no-first-run", "--disable-extensions", f"--window-size={WINDOW[0]},{WINDOW[1]}"):
         options.add_argument(argument)
@@ -34,18 +34,11 @@ def chromium_options() -> Options:
     return options
 
 
-def _require_chromium() -> None:
-    missing = [str(path) for path in (CHROMIUM, CHROMEDRIVER) if not path.exists()]
-    if missing:
-        pytest.fail(f"the browser tests need {' and '.join(missing)}: apt-get install -y chromium chromium-driver "
-                    "(as .ci/run does)", pytrace=False)
-
-
 @pytest.fixture
 def browser() -> Iterator[WebDriver]:
     """A fresh headless Chromium per test (no cookies, storage or history carried over)."""
-    _require_chromium()
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=chromium_options())
+    chromium, chromedriver = require("chromium", "chromedriver")
+    driver = webdriver.Chrome(service=Service(chromedriver), options=chromium_options(chromium))
     try:
         driver.set_page_load_timeout(WAIT_SECONDS)
         yield driver

