@@ -55,7 +55,6 @@ NAT_ROLE = "NatInstanceRole"
 NAT_INSTANCE_PROFILE = "NatInstanceProfile"
 NAT_LAUNCH_TEMPLATE = "NatLaunchTemplate"
 NAT_GROUP = "NatAutoScalingGroup"
-NAT_IMAGE_ID = "NatImageId"  # a parameter: the AL2023 AMI, read from the public SSM parameter
 NAT_SCALE_OUT = "NatScaleOutBeforeWindow"
 NAT_SCALE_IN = "NatScaleInAfterWindow"
 
