@@ -111,7 +111,7 @@ def _build(args: argparse.Namespace) -> int:
         from .build import build
 
         result = build(args.file, out_dir, linter, check=args.check, use_cache=not args.no_cache)
-    _print_all(result.warnings)
+    _print_all(result.warnings + result.update_warnings)
     for finding in result.lint:
         print(f"{out_dir / finding.template}: {finding.path}: cfn-lint {finding.level} {finding.rule}: "
               f"{finding.message}", file=sys.stderr)

@@ -138,10 +138,6 @@ def log_group_name(deployment: str) -> str:
     return f"/mcpdeploy/{deployment}"
 
 
-def budget_name(deployment: str) -> str:
-    return f"{deployment}-monthly"
-
-
 def service_namespace_name(deployment: str) -> str:
     """The Cloud Map private DNS namespace (a Route 53 private hosted zone inside the VPC)."""
     return f"{deployment}.mcpdeploy.internal"

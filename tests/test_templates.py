@@ -447,7 +447,7 @@ def test_without_email_alarms_stay_silent():
 
 def test_budget_notifies_only_a_given_email():
     with_email = props(build(CASES["mixed-cidrs-email-budget"]), naming.BUDGET)
-    assert with_email["Budget"] == {"BudgetName": "voice-dev-monthly", "BudgetType": "COST", "TimeUnit": "MONTHLY",
+    assert with_email["Budget"] == {"BudgetType": "COST", "TimeUnit": "MONTHLY",
                                     "BudgetLimit": {"Amount": 15.0, "Unit": "USD"}}
     assert [(n["Notification"]["NotificationType"], n["Notification"]["Threshold"], n["Subscribers"])
             for n in with_email["NotificationsWithSubscribers"]] == [
