@@ -79,7 +79,8 @@ def _parser() -> argparse.ArgumentParser:
     explain.add_argument("field", help="a dotted path such as spec.task.cpu or ImageRepository.spec")
     explain.set_defaults(run=_explain)
 
-    diff = commands.add_parser("diff", help="what a build would change in generated/, resource by resource")
+    diff = commands.add_parser("diff", help="what a build would change in generated/, resource by resource, and "
+                               "what deploying it would replace or lose; exit 1 when anything would change")
     _add_file_option(diff)
     diff.add_argument("-o", "--out", default="generated", help="output folder to compare (default: generated)")
     diff.set_defaults(run=_diff)
@@ -175,10 +176,14 @@ def _explain(args: argparse.Namespace) -> int:
 
 
 def _diff(args: argparse.Namespace) -> int:
-    from .diff import diff
+    from .diff import report
 
-    print(diff(args.file, Path(args.out)))
-    return ExitCode.OK
+    result = report(args.file, Path(args.out))
+    if not result.changed:
+        print(f"no changes: {args.out}/ is up to date")
+        return ExitCode.OK
+    print(result)
+    return ExitCode.DIFFERENCES
 
 
 def _print_all(diagnostics) -> None:

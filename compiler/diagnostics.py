@@ -16,6 +16,7 @@ class ExitCode(IntEnum):
 
     OK = 0
     INVALID_CONFIG = 1
+    DIFFERENCES = 1  # `diff` found something a build would change (like `git diff --exit-code`)
     USAGE = 2
     LINT_FAILED = 3
     STALE = 4
