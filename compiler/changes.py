@@ -105,14 +105,26 @@ def _replacement(old: dict, new: dict, moved: _Moved, region: str) -> list[str]:
         return [f"type changed from {_type(old)}"]
     reasons = []
     old_properties, new_properties = old.get("Properties", {}), new.get("Properties", {})
-    for pointer in create_only_properties(_type(new), region):
+    conditional = [] if _conditions_rule_out_replacement(new) else [
+        (pointer, "may need replacement") for pointer in create_only_properties(_type(new), region, True)]
+    for pointer, kind in [(pointer, "create-only") for pointer in create_only_properties(_type(new), region)] + \
+            conditional:
         before, after = _at(old_properties, pointer), _at(new_properties, pointer)
         where = ".".join(pointer)
         if before != after:
-            reasons.append(f"{where} changed (create-only)")
+            reasons.append(f"{where} changed ({kind})")
         elif after is not _MISSING and (names := moved.referenced_by(after)):
-            reasons.append(f"{where} (create-only) refers to {', '.join(names)}, which changes")
+            reasons.append(f"{where} ({kind}) refers to {', '.join(names)}, which changes")
     return reasons
+
+
+def _conditions_rule_out_replacement(resource: dict) -> bool:
+    """Whether the condition of a type's conditionally create-only properties is known not to hold. An Auto
+    Scaling group is replaced for them only under an AutoScalingReplacingUpdate with WillReplace (AWS's
+    UpdatePolicy documentation); otherwise its instances are updated by its rolling update, or not at all."""
+    if _type(resource) == "AWS::AutoScaling::AutoScalingGroup":
+        return resource.get("UpdatePolicy", {}).get("AutoScalingReplacingUpdate", {}).get("WillReplace") is not True
+    return False
 
 
 def _modification(old: dict, new: dict, moved: _Moved) -> list[str]:
@@ -185,17 +197,23 @@ def _type(resource: dict) -> str:
     return str(resource.get("Type", ""))
 
 
-@cache
-def create_only_properties(resource_type: str, region: str = DEFAULT_REGION) -> tuple[tuple[str, ...], ...]:
+def create_only_properties(resource_type: str, region: str = DEFAULT_REGION,
+                           conditional: bool = False) -> tuple[tuple[str, ...], ...]:
     """The create-only property paths of a resource type (`/properties/A/B` -> ('A', 'B')), from the schema
-    cfn-lint bundles for that region; () for a type it does not know."""
-    resources = _schema_index(region)
-    schema_id = resources.get(resource_type)
-    if schema_id is None:
-        return ()
-    schema = json.loads((_schemas_dir() / "resources" / f"{schema_id}.json").read_text(encoding="utf-8"))
-    return tuple(tuple(pointer.split("/")[2:]) for pointer in schema.get("createOnlyProperties", [])
+    cfn-lint bundles for that region; () for a type it does not know. `conditional`: the properties whose change
+    may need a replacement, depending on the change (conditionalCreateOnlyProperties: a DynamoDB table's
+    KeySchema), which are counted as replacements: a preview should rather warn once too often."""
+    key = "conditionalCreateOnlyProperties" if conditional else "createOnlyProperties"
+    return tuple(tuple(pointer.split("/")[2:]) for pointer in _schema(resource_type, region).get(key, [])
                  if pointer.startswith("/properties/"))
+
+
+@cache
+def _schema(resource_type: str, region: str) -> dict:
+    schema_id = _schema_index(region).get(resource_type)
+    if schema_id is None:
+        return {}
+    return json.loads((_schemas_dir() / "resources" / f"{schema_id}.json").read_text(encoding="utf-8"))
 
 
 @cache

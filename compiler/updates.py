@@ -46,19 +46,28 @@ STAKES = {
 
 
 def warnings(config: Config, out_dir: Path, files: dict[str, str]) -> list[Diagnostic]:
-    found: list[Diagnostic] = []
-    sources = {f"{source.model.metadata.name}.json": source for source in config.repositories + config.deployments}
-    for name, source in sources.items():
+    found = [warning for source, stack_changes_ in stack_changes(config, out_dir, files).values()
+             for change in stack_changes_ for warning in change_warnings(source, change)]
+    return found + _dropped_stacks(config, out_dir, _sources(config))
+
+
+def stack_changes(config: Config, out_dir: Path, files: dict[str, str]) -> dict[str, tuple[Source, list[Change]]]:
+    """Per template a build would rewrite (name -> its document and its changes), those already in out_dir."""
+    found = {}
+    for name, source in _sources(config).items():
         old = _template(out_dir / name)
         if old is None or emit.read_text(out_dir / name) == files[name]:
             continue
         stack = source.model.metadata.name
-        found += [warning for change in changes.classify(
+        found[name] = source, changes.classify(
             old, json.loads(files[name]), region=source.model.spec.region,
             old_parameters=_parameters(emit.read_text(out_dir / f"{stack}.parameters.json")),
             new_parameters=_parameters(files.get(f"{stack}.parameters.json")))
-            for warning in change_warnings(source, change)]
-    return found + _dropped_stacks(config, out_dir, sources)
+    return found
+
+
+def _sources(config: Config) -> dict[str, Source]:
+    return {f"{source.model.metadata.name}.json": source for source in config.repositories + config.deployments}
 
 
 def change_warnings(source: Source, change: Change) -> list[Diagnostic]:
@@ -73,7 +82,7 @@ def change_warnings(source: Source, change: Change) -> list[Diagnostic]:
             f"({'; '.join(change.reasons)}) but its name is fixed ({change.custom_name})"), warning=True))
     if change.logical_id == naming.NAT_GROUP and change.action == MODIFY and any(
             reason.startswith("LaunchTemplate") for reason in change.reasons):
-        found.append(source.doc.diagnostic(("spec", "natInstance"), (
+        found.append(source.doc.diagnostic(("spec", "natInstance"), at_key=True, message=(
             "deploying this replaces the NAT instance: egress stops until the new one has booted (a few minutes; "
             "the update waits for it). Deploy outside active hours"), warning=True))
     return found
@@ -82,13 +91,13 @@ def change_warnings(source: Source, change: Change) -> list[Diagnostic]:
 def _loss(change: Change, stake: Stake) -> str:
     where = f"{change.logical_id} ({change.type})"
     if change.action == REPLACE:
-        kept = (" The old one is kept (UpdateReplacePolicy Retain) but the stack continues with a new, empty one"
-                if change.retained else "")
-        return f"deploying this loses {stake.loses}: {where} is replaced ({'; '.join(change.reasons)}).{kept}"
+        kept = (" The old one is kept (UpdateReplacePolicy Retain), detached: the stack continues with a new, "
+                "empty one" if change.retained else "")
+        return f"deploying this replaces {where} ({'; '.join(change.reasons)}), losing {stake.loses}.{kept}"
     if change.retained:
-        return (f"{where} leaves the stack: {stake.loses} stay in it (DeletionPolicy Retain), unused; switching "
-                f"back creates a new, empty one. {DOCS} says how to delete it on purpose")
-    return f"deploying this deletes {where}: {stake.loses} are lost"
+        return (f"{where} leaves the stack, with {stake.loses}: it is kept (DeletionPolicy Retain) but nothing uses "
+                f"it, and switching back creates a new, empty one ({DOCS}: reuse or delete it on purpose)")
+    return f"deploying this deletes {where}, losing {stake.loses}"
 
 
 def _dropped_stacks(config: Config, out_dir: Path, sources: dict[str, Source]) -> list[Diagnostic]:
