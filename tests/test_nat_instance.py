@@ -155,6 +155,12 @@ def test_image_matches_the_instance_architecture(instance_type, architecture):
     assert ("CreditSpecification" in launch_data(template)) == (instance_type[0] == "t" and instance_type[1].isdigit())
 
 
+def test_the_image_can_be_pinned_to_a_version_of_the_ssm_parameter():
+    pinned = build({"natInstance": {"instanceType": "t3.nano", "imageVersion": 42}})
+    assert launch_data(pinned)["ImageId"] == (
+        "resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64:42")
+
+
 def test_instance_role_allows_exactly_the_boot_script_and_session_manager():
     template = build({})
     role = props(template, naming.NAT_ROLE)

@@ -161,7 +161,7 @@ def _identity(t: Template, interface: ec2.NetworkInterface) -> tuple[iam.Role, i
 def _launch_template(t: Template, options: NatInstanceOptions, security_group: ec2.SecurityGroup,
                      profile: iam.InstanceProfile, network: Network, tags: dict[str, str]) -> ec2.LaunchTemplate:
     data = ec2.LaunchTemplateData(
-        ImageId=image_id(options.instance_type),
+        ImageId=image_id(options),
         InstanceType=options.instance_type,
         IamInstanceProfile=ec2.IamInstanceProfile(Arn=GetAtt(profile, "Arn")),
         MetadataOptions=ec2.MetadataOptions(HttpTokens="required", HttpEndpoint="enabled",
@@ -186,13 +186,14 @@ def _launch_template(t: Template, options: NatInstanceOptions, security_group: e
     return t.add_resource(ec2.LaunchTemplate(naming.NAT_LAUNCH_TEMPLATE, LaunchTemplateData=data))
 
 
-def image_id(instance_type: str) -> str:
+def image_id(options: NatInstanceOptions) -> str:
     """Amazon Linux 2023 for the instance's architecture, as the public SSM parameter EC2 Auto Scaling resolves at
     each launch (`resolve:ssm:`, not a stack parameter): every launch, the daily one included, gets the current
-    image, and the template does not change when AWS publishes a new one, so no deploy rolls the NAT for it.
-    A stack parameter would be re-resolved at every stack update (a new image rolls the NAT) and, left out of
-    --parameter-overrides, keep its previous value when the instance type changes architecture."""
-    return "resolve:ssm:" + AMI_PARAMETER.format(architecture=architecture(instance_type))
+    image (or the pinned version), and the template does not change when AWS publishes a new one, so no deploy
+    rolls the NAT for it. A stack parameter would be re-resolved at every stack update (a new image rolls the NAT)
+    and, left out of --parameter-overrides, keep its previous value when the instance type changes architecture."""
+    name = AMI_PARAMETER.format(architecture=architecture(options.instance_type))
+    return f"resolve:ssm:{name}" + (f":{options.image_version}" if options.image_version else "")
 
 
 def user_data() -> str:
