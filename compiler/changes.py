@@ -50,6 +50,7 @@ def classify(old: dict, new: dict, *, old_parameters: dict[str, str] | None = No
     before, after = old.get("Resources", {}), new.get("Resources", {})
     changed_parameters = _changed_parameters(old, new, old_parameters or {}, new_parameters or {})
     common = sorted(before.keys() & after.keys())
+    unchanged = {name: _references(after[name]) for name in common if before[name] == after[name]}
     replaced: dict[str, list[str]] = {}
     modified: dict[str, list[str]] = {}
     for _ in range(len(common) + 1):  # replacements propagate through references until nothing new changes
@@ -58,7 +59,7 @@ def classify(old: dict, new: dict, *, old_parameters: dict[str, str] | None = No
         moved = _Moved(set(replaced), volatile, changed_parameters)
         next_replaced, next_modified = {}, {}
         for name in common:
-            if before[name] == after[name] and not moved.referenced_by(after[name]):
+            if name in unchanged and not any(map(moved.moves, unchanged[name])):
                 continue  # the common case: no schema is read for it
             reasons = _replacement(before[name], after[name], moved, region)
             if reasons:
@@ -92,9 +93,9 @@ class _Moved:
     parameters: set[str]
 
     def referenced_by(self, value) -> list[str]:
-        return sorted({name for name in _references(value) if self._moves(name)})
+        return sorted({name for name in _references(value) if self.moves(name)})
 
-    def _moves(self, reference: str) -> bool:
+    def moves(self, reference: str) -> bool:
         name, _, attribute = reference.partition(".")
         return name in self.resources or (name, attribute) in self.attributes or (
             not attribute and name in self.parameters)
@@ -105,10 +106,11 @@ def _replacement(old: dict, new: dict, moved: _Moved, region: str) -> list[str]:
         return [f"type changed from {_type(old)}"]
     reasons = []
     old_properties, new_properties = old.get("Properties", {}), new.get("Properties", {})
-    conditional = [] if _conditions_rule_out_replacement(new) else [
-        (pointer, "may need replacement") for pointer in create_only_properties(_type(new), region, True)]
-    for pointer, kind in [(pointer, "create-only") for pointer in create_only_properties(_type(new), region)] + \
-            conditional:
+    pointers = [(pointer, "create-only") for pointer in create_only_properties(_type(new), region)]
+    if not _conditions_rule_out_replacement(new):
+        pointers += [(pointer, "may need replacement")
+                     for pointer in create_only_properties(_type(new), region, conditional=True)]
+    for pointer, kind in pointers:
         before, after = _at(old_properties, pointer), _at(new_properties, pointer)
         where = ".".join(pointer)
         if before != after:
@@ -158,7 +160,8 @@ def _references(value) -> set[str]:
                 parts = argument if isinstance(argument, list) else str(argument).split(".", 1)
                 return {".".join(str(part) for part in parts[:2])} | _references(parts[2:])
             if function == "Fn::Sub":
-                text, variables = (argument, {}) if isinstance(argument, str) else (argument[0], argument[1])
+                text, variables = (argument, {}) if isinstance(argument, str) else (argument[0], dict(
+                    argument[1]) if len(argument) > 1 else {})
                 names = {name for name in _SUB_NAME.findall(text) if name.split(".")[0] not in variables}
                 return names | _references(variables)
         for item in value.values():
