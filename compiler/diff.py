@@ -90,7 +90,7 @@ def template_changes(old: dict, new: dict) -> list[str]:
                 lines.append(f"    ~ {label} {key}")
                 lines += [f"        {change}" for change in value_changes(before[key], after[key])]
     for key in sorted((old.keys() | new.keys()) - {"Resources", *(section for section, _ in SECTIONS)}):
-        if old.get(key) != new.get(key):
+        if old and old.get(key) != new.get(key):  # (a new stack's description and format version are no news)
             lines.append(f"    ~ {key}")
             lines += [f"        {change}" for change in value_changes(old.get(key), new.get(key))]
     return lines

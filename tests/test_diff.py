@@ -76,6 +76,7 @@ def test_added_and_removed_stacks(built):
     text = diff.diff(str(source), out)
     assert f"+ {out / 'api.json'} (new stack)" in text
     assert "    + add resource LoadBalancer (AWS::ElasticLoadBalancingV2::LoadBalancer)" in text
+    assert "~ Description" not in text  # a new stack's resources, not its header
     assert f"- {out / 'web.json'} (no longer produced: a build removes it)" in text
     assert f"+ {out / 'api.md'}" in text
 
