@@ -83,8 +83,8 @@ def change_warnings(source: Source, change: Change) -> list[Diagnostic]:
     if change.logical_id == naming.NAT_GROUP and change.action == MODIFY and any(
             reason.startswith("LaunchTemplate") for reason in change.reasons):
         found.append(source.doc.diagnostic(("spec", "natInstance"), at_key=True, message=(
-            "deploying this replaces the NAT instance: egress stops until the new one has booted (a few minutes; "
-            "the update waits for it). Deploy outside active hours"), warning=True))
+            "deploying this replaces the NAT instance (if one is running): egress stops until the new one has "
+            "booted (a few minutes; the update waits for it). Deploy outside active hours"), warning=True))
     return found
 
 
@@ -96,7 +96,7 @@ def _loss(change: Change, stake: Stake) -> str:
         return f"deploying this replaces {where} ({'; '.join(change.reasons)}), losing {stake.loses}.{kept}"
     if change.retained:
         return (f"{where} leaves the stack, with {stake.loses}: it is kept (DeletionPolicy Retain) but nothing uses "
-                f"it, and switching back creates a new, empty one ({DOCS}: reuse or delete it on purpose)")
+                f"it, and switching back creates a new, empty one ({DOCS} says how to delete it on purpose)")
     return f"deploying this deletes {where}, losing {stake.loses}"
 
 
