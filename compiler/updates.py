@@ -42,6 +42,9 @@ STAKES = {
     naming.WEBSOCKET_API: Stake(ENDPOINT, ("spec", "topology")),
     naming.LOAD_BALANCER: Stake(ENDPOINT + " (and the DNS record pointing at the load balancer)", ("spec", "topology")),
     DISTRIBUTION: Stake("the auth page URL you handed out", ("spec", "auth", "authPage")),
+    # disposable by design (Delete), but still something users notice
+    naming.CONNECTIONS_TABLE: Stake("every open connection (clients must reconnect)", ("spec", "topology")),
+    naming.OUTPUT_BUCKET: Stake("the audio download links handed out in the last day", ("spec", "topology")),
 }
 
 

@@ -242,11 +242,14 @@ def test_a_topology_change_warns_that_the_endpoint_goes(built_repo, tmp_path):
     stacks, warnings = classified(built_repo, edited(TOPOLOGY_CHANGE), tmp_path)
     found = {change.logical_id: change.action for change in stacks["voice-ws"]}
     assert (found[naming.WEBSOCKET_API], found[naming.HTTP_API]) == ("remove", "add")
-    assert found[naming.CONNECTIONS_TABLE] == "remove"  # one connection's rows: disposable, no warning
+    assert (found[naming.CONNECTIONS_TABLE], found[naming.OUTPUT_BUCKET]) == ("remove", "remove")
     assert naming.SERVER_SECRET not in found and naming.LOG_GROUP not in found  # the key and logs stay
-    [warning] = warnings
-    assert warning.path == "spec.topology" and "WebSocketApi" in warning.message
-    assert "the endpoint URL every client is configured with" in warning.message
+    said = {warning.message.split("deploying this deletes ")[1].split(" ")[0]: warning.message
+            for warning in warnings if warning.path == "spec.topology"}
+    assert len(warnings) == len(said) == 3
+    assert "the endpoint URL every client is configured with" in said[naming.WEBSOCKET_API]
+    assert "every open connection" in said[naming.CONNECTIONS_TABLE]
+    assert "audio download links" in said[naming.OUTPUT_BUCKET]
 
 
 def test_build_and_diff_warn_on_the_edited_line_and_a_rebuild_does_not_repeat_it(tmp_path):
