@@ -18,6 +18,8 @@ class BuildResult:
     lint: list[Finding] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
     stacks: int = 0  # templates compiled: one CloudFormation stack each
+    # what deploying this build over the previous one (in the output folder) loses: said once, never recorded
+    update_warnings: list[Diagnostic] = field(default_factory=list)
 
     @property
     def lint_failed(self) -> bool:
@@ -90,5 +92,10 @@ def build(source: str, out_dir: Path, linter: WarmLinter, *, check: bool = False
     result.lint = linter.lint(templates, use_cache=use_cache)
     if result.lint_failed:
         return result
-    result.changed = emit.stale_files(out_dir, files) if check else emit.write_outputs(out_dir, files)
+    stale = emit.stale_files(out_dir, files)
+    if stale:  # compared with what is there before it is overwritten
+        from . import updates
+
+        result.update_warnings = updates.warnings(config, out_dir, files)
+    result.changed = stale if check else emit.write_outputs(out_dir, files)
     return result

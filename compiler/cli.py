@@ -121,7 +121,8 @@ def _parser(prog: str = "python -m compiler", argv: list[str] | None = None) -> 
     explain.add_argument("field", help="a dotted path such as spec.task.cpu or ImageRepository.spec")
     explain.set_defaults(run=_explain)
 
-    diff = commands.add_parser("diff", help="what a build would change in generated/, resource by resource")
+    diff = commands.add_parser("diff", help="what a build would change in generated/, resource by resource, and "
+                               "what deploying it would replace or lose; exit 1 when anything would change")
     _add_file_option(diff)
     diff.add_argument("-o", "--out", default="generated", help="output folder to compare (default: generated)")
     diff.set_defaults(run=_diff)
@@ -163,7 +164,7 @@ def _build(args: argparse.Namespace) -> int:
         from .build import build
 
         result = build(args.file, out_dir, linter, check=args.check, use_cache=not args.no_cache)
-    terminal.print_diagnostics(result.warnings)
+    terminal.print_diagnostics(result.warnings + result.update_warnings)
     for finding in result.lint:
         print(f"{out_dir / finding.template}: {finding.path}: cfn-lint {finding.level} {finding.rule}: "
               f"{finding.message}", file=sys.stderr)
@@ -245,7 +246,11 @@ def _explain(args: argparse.Namespace) -> int:
 
 
 def _diff(args: argparse.Namespace) -> int:
-    from .diff import diff
+    from .diff import report
 
-    print(diff(args.file, Path(args.out)))
-    return ExitCode.OK
+    result = report(args.file, Path(args.out))
+    if not result.changed:
+        print(f"no changes: {args.out}/ is up to date")
+        return ExitCode.OK
+    print(result)
+    return ExitCode.DIFFERENCES

@@ -16,6 +16,7 @@ class ExitCode(IntEnum):
 
     OK = 0
     INVALID_CONFIG = 1  # deployment.yaml is invalid or unreadable
+    DIFFERENCES = 1  # `diff` found something a build would change (like `git diff --exit-code`)
     USAGE = 2  # the command line is wrong (argparse's own code)
     LINT_FAILED = 3  # cfn-lint found a problem in a compiled template: a compiler bug
     STALE = 4  # build --check: generated/ is out of date
@@ -30,7 +31,7 @@ class ExitCode(IntEnum):
 
 EXIT_CODE_MEANINGS = {
     ExitCode.OK: "ok",
-    ExitCode.INVALID_CONFIG: "invalid or unreadable deployment file",
+    ExitCode.INVALID_CONFIG: "invalid or unreadable deployment file; for diff: a build would change something",
     ExitCode.USAGE: "usage error",
     ExitCode.LINT_FAILED: "cfn-lint found a problem in a compiled template (a compiler bug)",
     ExitCode.STALE: "build --check: generated/ is out of date",

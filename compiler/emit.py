@@ -36,8 +36,8 @@ def render_compact(data: object) -> str:
 
 def stale_files(out_dir: Path, files: dict[str, str]) -> list[str]:
     """Names in `out_dir` that differ from `files`, are missing, or are owned but no longer produced."""
-    stale = [name for name, text in sorted(files.items()) if _read(out_dir / name) != text]
-    stale += [name for name in sorted(_owned(out_dir) - set(files))]
+    stale = [name for name, text in sorted(files.items()) if read_text(out_dir / name) != text]
+    stale += [name for name in sorted(owned(out_dir) - set(files))]
     return stale
 
 
@@ -77,7 +77,7 @@ def _stage(out_dir: Path, text: str) -> str:
     return tmp
 
 
-def _owned(out_dir: Path) -> set[str]:
+def owned(out_dir: Path) -> set[str]:
     try:
         listed = json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))["files"]
     except (OSError, ValueError, KeyError, TypeError):
@@ -85,7 +85,7 @@ def _owned(out_dir: Path) -> set[str]:
     return {name for name in listed if isinstance(name, str) and "/" not in name and not name.startswith(".")}
 
 
-def _read(path: Path) -> str | None:
+def read_text(path: Path) -> str | None:
     try:
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):

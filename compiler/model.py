@@ -260,6 +260,10 @@ class NatInstanceOptions(Strict):
     instance_type: str = Field("t4g.nano", pattern=r"^[a-z][a-z0-9-]*\.[a-z0-9]+$", description="NAT instance type.")
     spot: bool = Field(False, description="Run the NAT instance as spot.")
     lead_minutes: int = Field(10, ge=0, le=60, description="Start the NAT this long before the tasks.")
+    image_version: int | None = Field(
+        None, ge=1, description="Pin the NAT's Amazon Linux 2023 image to this version of its public SSM parameter "
+        "(aws ssm get-parameter --name /aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64 "
+        "--query Parameter.Version); absent: the current image at every launch. Changing it replaces the NAT.")
     throttle_rate_per_second: int = Field(20, ge=1, le=10000, description="HTTP API steady-state request rate.")
     throttle_burst: int = Field(40, ge=1, le=5000, description="HTTP API burst limit.")
 

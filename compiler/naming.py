@@ -57,7 +57,6 @@ NAT_ROLE = "NatInstanceRole"
 NAT_INSTANCE_PROFILE = "NatInstanceProfile"
 NAT_LAUNCH_TEMPLATE = "NatLaunchTemplate"
 NAT_GROUP = "NatAutoScalingGroup"
-NAT_IMAGE_ID = "NatImageId"  # a parameter: the AL2023 AMI, read from the public SSM parameter
 NAT_SCALE_OUT = "NatScaleOutBeforeWindow"
 NAT_SCALE_IN = "NatScaleInAfterWindow"
 
@@ -139,10 +138,6 @@ def repository_arn_export(repository_stack: str) -> str:
 
 def log_group_name(deployment: str) -> str:
     return f"/mcpdeploy/{deployment}"
-
-
-def budget_name(deployment: str) -> str:
-    return f"{deployment}-monthly"
 
 
 def service_namespace_name(deployment: str) -> str:

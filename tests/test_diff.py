@@ -57,11 +57,15 @@ def test_changed_properties_and_removed_resources(built):
     before = {path.name: path.read_text() for path in out.iterdir()}
     text = diff.diff(str(source), out)
     assert f"~ {out / 'web.json'}" in text
-    assert "    ~ resource TaskDefinition (AWS::ECS::TaskDefinition)" in text
+    # a new task definition (Cpu and Memory are create-only), which the service then points at
+    assert ("    ! REPLACE resource TaskDefinition (AWS::ECS::TaskDefinition): Cpu changed (create-only); "
+            "Memory changed (create-only)") in text
     assert '        Properties.Cpu: "256" -> "512"' in text and '        Properties.Memory: "512" -> "1024"' in text
-    assert "    ~ resource LogGroup (AWS::Logs::LogGroup)" in text and "Properties.RetentionInDays: 7 -> 14" in text
-    assert "    - resource AlertTopic (AWS::SNS::Topic)" in text
-    assert "    - resource AlertEmailSubscription (AWS::SNS::Subscription)" in text
+    assert "    ~ modify resource Service (AWS::ECS::Service)" in text
+    assert "        Properties.TaskDefinition (refers to TaskDefinition): takes a new value" in text
+    assert "    ~ modify resource LogGroup (AWS::Logs::LogGroup)" in text and "Properties.RetentionInDays: 7 -> 14" in text
+    assert "    - remove resource AlertTopic (AWS::SNS::Topic)" in text
+    assert "    - remove resource AlertEmailSubscription (AWS::SNS::Subscription)" in text
     assert "resource Vpc " not in text  # unchanged resources are not listed
     assert {path.name: path.read_text() for path in out.iterdir()} == before, "diff must write nothing"
 
@@ -71,7 +75,8 @@ def test_added_and_removed_stacks(built):
     source.write_text(REPOSITORY + deployment("api"))
     text = diff.diff(str(source), out)
     assert f"+ {out / 'api.json'} (new stack)" in text
-    assert "    + resource LoadBalancer (AWS::ElasticLoadBalancingV2::LoadBalancer)" in text
+    assert "    + add resource LoadBalancer (AWS::ElasticLoadBalancingV2::LoadBalancer)" in text
+    assert "~ Description" not in text  # a new stack's resources, not its header
     assert f"- {out / 'web.json'} (no longer produced: a build removes it)" in text
     assert f"+ {out / 'api.md'}" in text
 
@@ -84,12 +89,32 @@ def test_outputs_and_parameters_are_compared_too():
         "    - output A", "    + output B"]
 
 
-def test_value_changes_name_the_path_and_shorten_long_values():
-    old = {"A": [{"B": 1}, {"C": "x"}], "D": "y" * 200}
-    new = {"A": [{"B": 2}, {"C": "x", "E": True}], "D": "z" * 200}
+def test_value_changes_name_the_path():
+    old = {"A": [{"B": 1}, {"C": "x"}]}
+    new = {"A": [{"B": 2}, {"C": "x", "E": True}]}
+    assert diff.value_changes(old, new) == ["A[0].B: 1 -> 2", "A[1].E: added true"]
+
+
+def test_a_long_value_shows_its_changed_part_not_a_cut_prefix():
+    """Issue 19: values were cut at a fixed width, so a change past it was invisible (an ARN's account, the end
+    of a policy). Now the part that changed is shown, with context, whatever its offset."""
+    prefix, suffix = "arn:aws:iam::123456789012:role/" + "x" * 80, "/end" + "y" * 80
+    [line] = diff.value_changes({"Role": prefix + "old-name" + suffix}, {"Role": prefix + "new-name" + suffix})
+    assert '"...' in line and "old-name" in line and "new-name" in line, line
+    assert "(the changed part of a 203-character value)" in line
+    [short] = diff.value_changes("a" * 70, "b" * 70)
+    assert short == f'(value): "{"a" * 70}" -> "{"b" * 70}"'  # short enough: whole
+
+
+def test_a_changed_script_is_a_line_diff_and_an_added_value_is_whole():
+    old = {"UserData": "#!/bin/sh\nset -eu\nattach 30\nsignal\n", "Items": ["a", "b"]}
+    new = {"UserData": "#!/bin/sh\nset -eu\nattach 60\nsignal\n", "Items": ["a", "inserted", "b"],
+           "Policy": {"Statement": ["z" * 300]}}
     changes = diff.value_changes(old, new)
-    assert changes[0] == "A[0].B: 1 -> 2" and changes[1] == "A[1].E: added true"
-    assert changes[2].startswith("D: \"yyy") and changes[2].endswith("...") and len(changes[2]) < 160
+    assert changes[0] == "Items[1]: added \"inserted\""  # one insertion, not every later item changed
+    assert changes[1] == f"Policy: added {{\"Statement\": [\"{'z' * 300}\"]}}"
+    assert changes[2:] == ["UserData: text changed:", "  @@ -2,3 +2,3 @@", "   set -eu", "  -attach 30",
+                           "  +attach 60", "   signal"]
 
 
 def test_cli_diff_and_bad_input(built, tmp_path):
@@ -97,6 +122,11 @@ def test_cli_diff_and_bad_input(built, tmp_path):
     ok = subprocess.run([sys.executable, "-m", "compiler", "diff", "-f", str(source), "-o", str(out)], cwd=ROOT,
                         capture_output=True, text=True, timeout=60)
     assert ok.returncode == 0 and "up to date" in ok.stdout
+    source.write_text(REPOSITORY + deployment(extra="  logs: {retentionDays: 14}\n"))
+    changed = subprocess.run([sys.executable, "-m", "compiler", "diff", "-f", str(source), "-o", str(out)],
+                             cwd=ROOT, capture_output=True, text=True, timeout=60)
+    # like `git diff --exit-code`: 1 when a build would change something
+    assert changed.returncode == 1 and "RetentionInDays: 7 -> 14" in changed.stdout, changed.stderr
     broken = tmp_path / "broken.yaml"
     broken.write_text(REPOSITORY + deployment(extra="  task: {cpu: 300}\n"))
     bad = subprocess.run([sys.executable, "-m", "compiler", "diff", "-f", str(broken), "-o", str(out)], cwd=ROOT,

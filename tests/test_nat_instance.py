@@ -148,11 +148,17 @@ def test_spot_nat_when_asked():
 ])
 def test_image_matches_the_instance_architecture(instance_type, architecture):
     template = build({"natInstance": {"instanceType": instance_type}})
-    parameter = template["Parameters"][naming.NAT_IMAGE_ID]
-    assert parameter["Type"] == "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>"
-    assert parameter["Default"] == f"/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-{architecture}"
-    assert launch_data(template)["ImageId"] == {"Ref": naming.NAT_IMAGE_ID}
+    # EC2 Auto Scaling resolves the public SSM parameter at each launch: no stack parameter keeps an old value.
+    assert launch_data(template)["ImageId"] == (
+        f"resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-{architecture}")
+    assert "Parameters" not in template or set(template["Parameters"]) == {naming.IMAGE_TAG}
     assert ("CreditSpecification" in launch_data(template)) == (instance_type[0] == "t" and instance_type[1].isdigit())
+
+
+def test_the_image_can_be_pinned_to_a_version_of_the_ssm_parameter():
+    pinned = build({"natInstance": {"instanceType": "t3.nano", "imageVersion": 42}})
+    assert launch_data(pinned)["ImageId"] == (
+        "resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64:42")
 
 
 def test_instance_role_allows_exactly_the_boot_script_and_session_manager():
@@ -215,6 +221,19 @@ def test_nat_comes_up_before_the_tasks_and_goes_down_after_them(hours, days, lea
     group = template["Resources"][naming.NAT_GROUP]
     assert (group["Properties"]["MinSize"], group["Properties"]["MaxSize"]) == ("0", "1")
     assert group["UpdatePolicy"]["AutoScalingScheduledAction"] == {"IgnoreUnmodifiedGroupSizeProperties": True}
+
+
+def test_a_rolling_update_waits_for_working_egress_and_suspends_what_interferes():
+    """AWS's UpdatePolicy docs: WaitOnResourceSignals makes the update wait for each new instance's signal (the
+    boot script sends it once the NAT forwards); HealthCheck, ReplaceUnhealthy, AZRebalance, AlarmNotification
+    and ScheduledActions are suspended so nothing starts or stops an instance in the middle of the update."""
+    rolling = build({})["Resources"][naming.NAT_GROUP]["UpdatePolicy"]["AutoScalingRollingUpdate"]
+    assert rolling["WaitOnResourceSignals"] is True
+    assert rolling["PauseTime"] == "PT15M"
+    assert set(rolling["SuspendProcesses"]) == {
+        "HealthCheck", "ReplaceUnhealthy", "AZRebalance", "AlarmNotification", "ScheduledActions"}
+    # one instance behind one static interface: the old one must stop before the new one can take it
+    assert (rolling["MinInstancesInService"], rolling["MaxBatchSize"]) == (0, 1)
 
 
 def test_without_schedule_the_nat_runs_around_the_clock():
@@ -525,8 +544,8 @@ def test_stack_deploys_into_moto_and_creates_the_nat_path(tmp_path):
         [version] = cli("ec2", "describe-launch-template-versions", "--launch-template-id",
                         physical[naming.NAT_LAUNCH_TEMPLATE])["LaunchTemplateVersions"]
         data = version["LaunchTemplateData"]
-        ami = cli("ssm", "get-parameter", "--name", nat.AMI_PARAMETER.format(architecture="arm64"))["Parameter"]
-        assert data["ImageId"] == ami["Value"]
+        # resolved by EC2 Auto Scaling at each launch, so stored as written
+        assert data["ImageId"] == "resolve:ssm:" + nat.AMI_PARAMETER.format(architecture="arm64")
         assert data["MetadataOptions"]["HttpTokens"] == "required"
         assert data["InstanceInitiatedShutdownBehavior"] == "terminate"
         assert data["InstanceMarketOptions"]["MarketType"] == "spot"

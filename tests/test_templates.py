@@ -447,7 +447,7 @@ def test_without_email_alarms_stay_silent():
 
 def test_budget_notifies_only_a_given_email():
     with_email = props(build(CASES["mixed-cidrs-email-budget"]), naming.BUDGET)
-    assert with_email["Budget"] == {"BudgetName": "voice-dev-monthly", "BudgetType": "COST", "TimeUnit": "MONTHLY",
+    assert with_email["Budget"] == {"BudgetType": "COST", "TimeUnit": "MONTHLY",
                                     "BudgetLimit": {"Amount": 15.0, "Unit": "USD"}}
     assert [(n["Notification"]["NotificationType"], n["Notification"]["Threshold"], n["Subscribers"])
             for n in with_email["NotificationsWithSubscribers"]] == [
@@ -610,7 +610,7 @@ def test_the_sign_up_code_is_a_generated_secret_only_the_task_start_can_read():
     template = build(AUTH_PAGE)
     code = template["Resources"][naming.SIGNUP_CODE_SECRET]
     assert code["Properties"]["GenerateSecretString"] == {"PasswordLength": 24, "ExcludePunctuation": True}
-    assert "SecretString" not in code["Properties"] and code["DeletionPolicy"] == "Delete"
+    assert "SecretString" not in code["Properties"] and code["DeletionPolicy"] == "Retain"
     code_secret = {"Name": "MCP_SIGNUP_CODE", "ValueFrom": {"Ref": naming.SIGNUP_CODE_SECRET}}
     assert code_secret in container(template)["Secrets"]
     assert "MCP_SIGNUP_CODE" not in environment(template)

@@ -61,13 +61,13 @@ def _alarm(spec: AlarmSpec, topic: sns.Topic | None) -> cloudwatch.Alarm:
     return alarm
 
 
-def budget(t: Template, alerts: Alerts, deployment: str) -> budgets.Budget | None:
-    """An account-wide monthly cost budget named after the deployment (filtering by the deployment's tag
-    needs that tag activated as a cost allocation tag first, which CloudFormation cannot do)."""
+def budget(t: Template, alerts: Alerts) -> budgets.Budget | None:
+    """An account-wide monthly cost budget (filtering by the deployment's tag needs that tag activated as a cost
+    allocation tag first, which CloudFormation cannot do). CloudFormation names it: its subscribers are create-only,
+    so a changed alerts.email replaces it, and CloudFormation refuses to replace a resource with a fixed name."""
     if alerts.monthly_budget_usd is None:
         return None
     budget_ = budgets.Budget(naming.BUDGET, Budget=budgets.BudgetData(
-        BudgetName=naming.budget_name(deployment),
         BudgetType="COST",
         TimeUnit="MONTHLY",
         BudgetLimit=budgets.Spend(Amount=alerts.monthly_budget_usd, Unit="USD"),

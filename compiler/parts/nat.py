@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from troposphere import Base64, GetAtt, Parameter, Ref, Sub, Tags, Template, autoscaling, ec2, iam
+from troposphere import Base64, GetAtt, Ref, Sub, Tags, Template, autoscaling, ec2, iam
 from troposphere.policies import (AutoScalingRollingUpdate, AutoScalingScheduledAction, CreationPolicy,
                                   ResourceSignal, UpdatePolicy)
 
@@ -23,6 +23,9 @@ from .network import HTTPS, Network
 
 BOOT_SCRIPT = Path(__file__).resolve().parent.parent / "assets" / "nat-instance-boot.sh"
 AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-{architecture}"
+# Processes AWS's UpdatePolicy documentation says to suspend during a rolling update: otherwise a health check
+# replacement or a scheduled action (this group has two) can start or stop an instance in the middle of it.
+ROLLING_UPDATE_SUSPENDS = ["HealthCheck", "ReplaceUnhealthy", "AZRebalance", "AlarmNotification", "ScheduledActions"]
 SSM_MANAGED_POLICY = "arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore"
 MINUTES_PER_DAY = 24 * 60
 SIGNAL_TIMEOUT = "PT15M"  # boot, attach (up to 5 minutes of retries), a replacement or two
@@ -69,7 +72,12 @@ def nat_instance(t: Template, network: Network, options: NatInstanceOptions, sch
         UpdatePolicy=UpdatePolicy(
             # Without this, every stack update would reset the size the scheduled actions set.
             AutoScalingScheduledAction=AutoScalingScheduledAction(IgnoreUnmodifiedGroupSizeProperties=True),
-            AutoScalingRollingUpdate=AutoScalingRollingUpdate(MinInstancesInService=0, MaxBatchSize=1)),
+            # A changed launch template replaces the instance. The static interface moves to the new instance
+            # only once the old one is gone, so one must stop first (MinInstancesInService 0, below MaxSize 1);
+            # the update then waits for the new instance's boot signal, i.e. for working egress.
+            AutoScalingRollingUpdate=AutoScalingRollingUpdate(
+                MinInstancesInService=0, MaxBatchSize=1, WaitOnResourceSignals=True, PauseTime=SIGNAL_TIMEOUT,
+                SuspendProcesses=ROLLING_UPDATE_SUSPENDS)),
     ))
     if schedule is not None:
         for logical_id, recurrence, size in scheduled_sizes(schedule, options.lead_minutes):
@@ -152,12 +160,8 @@ def _identity(t: Template, interface: ec2.NetworkInterface) -> tuple[iam.Role, i
 
 def _launch_template(t: Template, options: NatInstanceOptions, security_group: ec2.SecurityGroup,
                      profile: iam.InstanceProfile, network: Network, tags: dict[str, str]) -> ec2.LaunchTemplate:
-    image = t.add_parameter(Parameter(
-        naming.NAT_IMAGE_ID, Type="AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>",
-        Default=AMI_PARAMETER.format(architecture=architecture(options.instance_type)),
-        Description="Amazon Linux 2023 for the NAT instance, from the public SSM parameter (latest at each update)"))
     data = ec2.LaunchTemplateData(
-        ImageId=Ref(image),
+        ImageId=image_id(options),
         InstanceType=options.instance_type,
         IamInstanceProfile=ec2.IamInstanceProfile(Arn=GetAtt(profile, "Arn")),
         MetadataOptions=ec2.MetadataOptions(HttpTokens="required", HttpEndpoint="enabled",
@@ -180,6 +184,16 @@ def _launch_template(t: Template, options: NatInstanceOptions, security_group: e
         data.InstanceMarketOptions = ec2.InstanceMarketOptions(MarketType="spot", SpotOptions=ec2.SpotOptions(
             SpotInstanceType="one-time", InstanceInterruptionBehavior="terminate"))
     return t.add_resource(ec2.LaunchTemplate(naming.NAT_LAUNCH_TEMPLATE, LaunchTemplateData=data))
+
+
+def image_id(options: NatInstanceOptions) -> str:
+    """Amazon Linux 2023 for the instance's architecture, as the public SSM parameter EC2 Auto Scaling resolves at
+    each launch (`resolve:ssm:`, not a stack parameter): every launch, the daily one included, gets the current
+    image (or the pinned version), and the template does not change when AWS publishes a new one, so no deploy
+    rolls the NAT for it. A stack parameter would be re-resolved at every stack update (a new image rolls the NAT)
+    and, left out of --parameter-overrides, keep its previous value when the instance type changes architecture."""
+    name = AMI_PARAMETER.format(architecture=architecture(options.instance_type))
+    return f"resolve:ssm:{name}" + (f":{options.image_version}" if options.image_version else "")
 
 
 def user_data() -> str:

@@ -27,8 +27,9 @@ def server_secret(t: Template, deployment: str) -> secretsmanager.Secret:
             PasswordLength=GENERATED_KEY_LENGTH,
             ExcludePunctuation=True,
         ),
-        # The secret belongs to the deployment; a kept one would cost $0.40 a month with nothing using it.
-        DeletionPolicy="Delete", UpdateReplacePolicy="Delete",
+        # The API key every client was given and the ElevenLabs key the operator put in: a replaced or deleted
+        # secret would lose both. Kept ($0.40 a month until removed on purpose: docs/updates.md).
+        DeletionPolicy="Retain", UpdateReplacePolicy="Retain",
     ))
 
 
@@ -54,7 +55,8 @@ def signup_code_secret(t: Template, deployment: str) -> secretsmanager.Secret:
         Description=f"Sign-up code of the auth page of the MCP server deployment {deployment}",
         GenerateSecretString=secretsmanager.GenerateSecretString(PasswordLength=SIGNUP_CODE_LENGTH,
                                                                  ExcludePunctuation=True),
-        DeletionPolicy="Delete", UpdateReplacePolicy="Delete",
+        # The code already handed out to the people invited: kept like the server secret.
+        DeletionPolicy="Retain", UpdateReplacePolicy="Retain",
     ))
     t.add_output(Output(
         SIGNUP_CODE_OUTPUT, Description="Prints the auth page's sign-up code, to give the people you invite.",

@@ -39,10 +39,13 @@ def token_store(t: Template, auth: Auth, *, server_issues: bool = False) -> Toke
         AttributeDefinitions=[dynamodb.AttributeDefinition(AttributeName=KEY, AttributeType="S")],
         KeySchema=[dynamodb.KeySchema(AttributeName=KEY, KeyType="HASH")],
         SSESpecification=dynamodb.SSESpecification(SSEEnabled=True),
-        # Tokens can be issued again; point-in-time recovery would cost more than the table.
+        # Point-in-time recovery would cost more than the table; Retain and deletion protection guard it instead.
         PointInTimeRecoverySpecification=dynamodb.PointInTimeRecoverySpecification(
             PointInTimeRecoveryEnabled=False),
-        DeletionPolicy="Delete", UpdateReplacePolicy="Delete",
+        # Every issued token and every user's stored ElevenLabs key: nothing the operator can recreate. Switching
+        # auth.mode away (or deleting the stack) leaves the table behind; docs/updates.md says how to remove it.
+        DeletionProtectionEnabled=True,
+        DeletionPolicy="Retain", UpdateReplacePolicy="Retain",
     ))
     t.add_output(Output(OUTPUT, Value=Ref(table), Description="Per-user tokens: python -m compiler tokens "
                         "issue|list|revoke <deployment>."))

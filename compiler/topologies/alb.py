@@ -34,7 +34,7 @@ def build(deployment: Deployment, repo: ImageRepository) -> Template:
 
     topic = alerts.email_topic(t, spec.alerts)
     alerts.alarms(t, alb.health_alarms(front), topic)
-    alerts.budget(t, spec.alerts, name)
+    alerts.budget(t, spec.alerts)
 
     _endpoint_outputs(t, front, spec.alb.domain_name, spec.auth)
     outputs.operations(t, run.cluster, service, run.secret, run.log_group)

@@ -47,7 +47,7 @@ def build(deployment: Deployment, repo: ImageRepository) -> Template:
 
     topic = alerts.email_topic(t, spec.alerts)
     alerts.alarms(t, httpapi.health_alarms(front), topic)
-    alerts.budget(t, spec.alerts, name)
+    alerts.budget(t, spec.alerts)
 
     t.add_output([
         Output("EndpointUrl", Value=httpapi.endpoint(server.MCP_PATH), Description="MCP endpoint (streamable HTTP)."),

@@ -65,7 +65,7 @@ def build(deployment: Deployment, repo: ImageRepository) -> Template:
 
     topic = alerts.email_topic(t, spec.alerts)
     alerts.alarms(t, websocket_api.health_alarms(relay_fn), topic)
-    alerts.budget(t, spec.alerts, name)
+    alerts.budget(t, spec.alerts)
 
     _client_outputs(t, name, _issued_token_source(name) if store.table_name is not None
                     else _server_key_source(name, run.secret))

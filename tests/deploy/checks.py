@@ -169,8 +169,10 @@ def _permission(stack: Stack, _physical: str | None, props: dict) -> None:
     assert any(props["Principal"] in principal for principal in principals), principals
 
 
-def _table(stack: Stack, name: str, _props: dict) -> None:
-    assert stack.client("dynamodb").describe_table(TableName=name)["Table"]["TableName"] == name
+def _table(stack: Stack, name: str, props: dict) -> None:
+    table = stack.client("dynamodb").describe_table(TableName=name)["Table"]
+    assert table["TableName"] == name
+    assert table["DeletionProtectionEnabled"] == props.get("DeletionProtectionEnabled", False)
 
 
 def _bucket(stack: Stack, name: str, _props: dict) -> None:

@@ -127,3 +127,30 @@ def _check_resources(stack: Stack) -> tuple[list[str], list[str], list[str]]:
             raise AssertionError(f"{logical_id} ({kind}): {type(exc).__name__}: {exc}") from exc
         checked.add(kind)
     return sorted(checked), sorted(skipped), sorted(uninspected)
+
+
+TOKEN_DEPLOYMENTS = [d for d in DEPLOYMENTS if d.spec.auth.mode == "tokens"]
+
+
+@pytest.mark.parametrize("deployment", TOKEN_DEPLOYMENTS, ids=lambda deployment: deployment.metadata.name)
+def test_deleting_the_stack_keeps_the_tokens_table(deployment, moto, tmp_path):
+    """DeletionPolicy Retain as CloudFormation applies it on stack deletion, for the tokens table exactly as
+    generated (deployed alone: moto 5.2.5 cannot delete the whole stack, it deletes the VPC before what is in it;
+    and it deletes a resource an update removes whatever its policy, so the update case is covered offline by
+    tests/test_updates.py). The table keeps its rows and its deletion protection."""
+    name, region = f"{deployment.metadata.name}-retained", deployment.spec.region
+    resource = json.loads((GENERATED / f"{deployment.metadata.name}.json").read_text())["Resources"]["TokensTable"]
+    deployed = tmp_path / "template.json"
+    deployed.write_text(json.dumps({"Resources": {"TokensTable": resource}}))
+    aws(moto.endpoint, "cloudformation", "deploy", "--stack-name", name, "--template-file", str(deployed),
+        region=region)
+    table = _stack(moto.endpoint, region, name, {}, {}).physical["TokensTable"]
+    aws(moto.endpoint, "dynamodb", "put-item", "--table-name", table, "--item", '{"hash": {"S": "abc"}}',
+        region=region)
+    aws(moto.endpoint, "cloudformation", "delete-stack", "--stack-name", name, region=region)
+    aws(moto.endpoint, "cloudformation", "wait", "stack-delete-complete", "--stack-name", name, region=region)
+    described = aws(moto.endpoint, "dynamodb", "describe-table", "--table-name", table, region=region).json["Table"]
+    assert described["DeletionProtectionEnabled"] is True
+    item = aws(moto.endpoint, "dynamodb", "get-item", "--table-name", table, "--key", '{"hash": {"S": "abc"}}',
+               region=region).json
+    assert item["Item"] == {"hash": {"S": "abc"}}
