@@ -480,7 +480,7 @@ def test_every_taggable_resource_is_tagged(case):
 def test_outputs_tell_how_to_connect_and_operate():
     https = build({})["Outputs"]
     assert set(https) == {"EndpointUrl", "HealthUrl", "SecretArn", "LogGroupName", "SetElevenLabsKeyCommand",
-                          "ClusterName", "ServiceName"}
+                          "ClusterName", "ServiceName", "LoadBalancerDnsName", "LoadBalancerHostedZoneId"}
     assert https["EndpointUrl"]["Value"] == {"Fn::Sub": "https://${LoadBalancer.DNSName}/mcp"}
     assert https["HealthUrl"]["Value"] == {"Fn::Sub": "https://${LoadBalancer.DNSName}/health"}
     plain = build({"alb": {"allowPlainHttp": True}})["Outputs"]
