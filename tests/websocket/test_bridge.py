@@ -108,7 +108,7 @@ def test_an_unreachable_server_is_an_error_for_the_request_and_on_stderr():
 
 @pytest.mark.parametrize("args, token, message", [
     (["ws://127.0.0.1:9/mcp"], None, "no token: set MCP_BRIDGE_TOKEN"),
-    (["https://example.com/mcp"], "t", "is not a ws:// or wss:// URL"),
+    (["https://example.com/mcp"], "t", "is not a wss:// URL"),
     ([], "t", "the following arguments are required: url"),
 ])
 def test_usage_errors_exit_2_without_a_traceback(args, token, message):
