@@ -40,7 +40,8 @@ MAX_MESSAGE_BYTES = 128 * 1024  # API Gateway's message limit, both ways
 FRAME_CHARS = 8 * 1024  # at most 4 bytes per character in UTF-8: frames stay within 32 KB
 CONNECT_ATTEMPTS = 3
 REQUEST_TIMEOUT_SECONDS = 60.0  # API Gateway answers within 29 s (its integration timeout), the relay before
-PING_SECONDS = 20.0  # while requests wait: a ping, and as long for its pong
+PING_SECONDS = 20.0  # while requests wait: a ping this often
+PONG_SECONDS = 30.0  # longer than API Gateway's 29 s integration timeout, within which a reply always comes
 CLOSE_SECONDS = 2.0  # closing a connection that no longer answers
 STDIN_CHUNK = 64 * 1024
 ID_SEARCH_CHARS = 4096  # how much of an over-long line is searched for its request id
@@ -63,6 +64,7 @@ class Bridge:
         self.keepalive: asyncio.Task | None = None
         self.pending: dict = {}  # id of a request sent and not answered yet -> its timeout
         self.lost_because = ""  # why the bridge closed the connection itself
+        self.last_heard = 0.0  # event-loop time of the last message from the server
         self.closing = False
 
     # --- stdin -> server -----------------------------------------------------------------------------------
@@ -132,6 +134,7 @@ class Bridge:
         self.fail_waiting(f"Connection closed before the reply arrived ({self.why_closed(connection)}); try again")
 
     def forward(self, message: str | bytes) -> None:
+        self.last_heard = asyncio.get_running_loop().time()
         if isinstance(message, bytes):
             try:
                 message = message.decode()
@@ -199,18 +202,26 @@ class Bridge:
         self.pending.clear()
 
     async def ping_while_waiting(self, connection: ClientConnection) -> None:
-        """A server that stops answering pings while requests wait is gone: close, failing them now. Idle
+        """While requests wait, a ping every PING_SECONDS: a server that sends neither the pong nor any message
+        within PONG_SECONDS is gone, and the connection is closed, failing them now rather than at their timeout.
+        Any message counts as well as a pong, so a front door that ignored pings would lose nothing. Idle
         connections are left alone (API Gateway closes them after 10 minutes anyway)."""
+        loop = asyncio.get_running_loop()
         try:
             while True:
                 await asyncio.sleep(PING_SECONDS)
-                if self.pending:
-                    pong = await connection.ping()
-                    async with asyncio.timeout(PING_SECONDS):
+                if not self.pending:
+                    continue
+                sent = loop.time()
+                pong = await connection.ping()
+                try:
+                    async with asyncio.timeout(PONG_SECONDS):
                         await pong
-        except TimeoutError:
-            self.lost_because = f"no answer to a ping within {PING_SECONDS:g} s"
-            await connection.close(1011, "no pong")
+                except TimeoutError:
+                    if self.last_heard < sent:
+                        self.lost_because = f"no answer to a ping within {PONG_SECONDS:g} s"
+                        await connection.close(1011, "no pong")
+                        return
         except ConnectionClosed:
             pass
 

@@ -12,6 +12,7 @@ import sys
 import time
 
 import pytest
+from websockets.frames import Opcode
 
 from server import bridge as bridge_module
 from server.bridge import Bridge, request_id_in, url_problem
@@ -112,6 +113,7 @@ def test_a_request_never_answered_gets_a_timeout_error_and_a_late_reply_is_dropp
 
 def test_a_server_that_stops_answering_pings_is_closed_and_its_requests_fail(monkeypatch, capsys):
     monkeypatch.setattr(bridge_module, "PING_SECONDS", 0.3)
+    monkeypatch.setattr(bridge_module, "PONG_SECONDS", 0.3)
 
     async def gone_quiet(connection):
         await connection.recv()
@@ -131,6 +133,35 @@ def test_a_server_that_stops_answering_pings_is_closed_and_its_requests_fail(mon
     failed = json.loads(line)
     assert failed["id"] == 1 and "no answer to a ping within 0.3 s" in failed["error"]["message"]
     assert "no answer to a ping" in capsys.readouterr().err
+
+
+def test_a_front_door_that_ignores_pings_loses_nothing_while_replies_come(monkeypatch, capsys):
+    monkeypatch.setattr(bridge_module, "PING_SECONDS", 0.2)
+    monkeypatch.setattr(bridge_module, "PONG_SECONDS", 1.0)
+
+    async def no_pongs(connection):
+        send_frame = connection.protocol.send_frame
+        connection.protocol.send_frame = lambda frame: None if frame.opcode is Opcode.PONG else send_frame(frame)
+        async for message in connection:
+            await asyncio.sleep(0.8)  # the ping goes unanswered; this reply comes within PONG_SECONDS of it
+            await connection.send(json.dumps({"jsonrpc": "2.0", "id": json.loads(message)["id"], "result": {}}))
+
+    async def scenario(url):
+        out = io.BytesIO()
+        bridge = Bridge(url, TOKEN, out=out, request_timeout=30)
+        for request_id in (1, 2):
+            await bridge.send(request(request_id).decode().strip())
+            while bridge.pending:
+                await asyncio.sleep(0.05)
+        connection = bridge.connection
+        await bridge.close()
+        return out.getvalue(), connection
+
+    with LoopbackServer(no_pongs) as server:
+        written, connection = asyncio.run(scenario(server.url))
+    assert [json.loads(line) for line in written.splitlines()] == [
+        {"jsonrpc": "2.0", "id": 1, "result": {}}, {"jsonrpc": "2.0", "id": 2, "result": {}}]
+    assert "no answer to a ping" not in capsys.readouterr().err and connection.close_code == 1000
 
 
 # --- malformed and newline-laden messages ----------------------------------------------------------------------
