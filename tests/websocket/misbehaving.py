@@ -58,6 +58,15 @@ class LoopbackServer:
         self.close()
 
 
+def run_bridge(*args: str, token: str | None = TOKEN, stdin: str = "") -> subprocess.CompletedProcess:
+    """`python -m server.bridge ...` to its end, the token (if any) in the environment."""
+    env = {**clean_environment(), "PYTHONPATH": os.fspath(PROJECT_ROOT)}
+    if token is not None:
+        env["MCP_BRIDGE_TOKEN"] = token
+    return subprocess.run([sys.executable, "-m", "server.bridge", *args], input=stdin, capture_output=True,
+                          text=True, env=env, cwd=PROJECT_ROOT, timeout=30)
+
+
 class BridgeProcess:
     """`python -m server.bridge URL ...` with the token in the environment; stdout read line by line."""
 

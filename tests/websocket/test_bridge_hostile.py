@@ -7,8 +7,6 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import subprocess
-import sys
 import time
 
 import pytest
@@ -16,8 +14,7 @@ from websockets.frames import Opcode
 
 from server import bridge as bridge_module
 from server.bridge import Bridge, request_id_in, url_problem
-from tests.server.harness import PROJECT_ROOT, clean_environment
-from tests.websocket.misbehaving import TOKEN, BridgeProcess, LoopbackServer
+from tests.websocket.misbehaving import TOKEN, BridgeProcess, LoopbackServer, run_bridge
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -174,8 +171,8 @@ def test_malformed_messages_are_dropped_and_each_message_is_written_on_one_line(
 
     async def malformed(connection):
         await connection.recv()
-        for message in [b"\xff\xfe not UTF-8", "not json\nat all", "[" * 100_000, '{"jsonrpc":"2.0","id":1,"result":NaN}',
-                        "[1, 2]", '{"jsonrpc": "2.0", "id": 99, "result": {}}', '{"jsonrpc":"2.0","id":[1],"result":1}',
+        for message in [b"\xff\xfe not UTF-8", "not json\nat all", "[" * 100_000,
+                        '{"jsonrpc":"2.0","id":1,"result":NaN}', "[1, 2]", '{"jsonrpc": "2.0", "id": 99, "result": {}}', '{"jsonrpc":"2.0","id":[1],"result":1}',
                         pretty_notification, pretty_reply]:
             await connection.send(message)
         await connection.wait_closed()
@@ -231,12 +228,6 @@ def test_the_id_of_an_over_long_line_is_found_in_its_first_characters(head, expe
 
 
 # --- the token, never shown; ws:// only to this machine -----------------------------------------------------
-
-def run_bridge(*args: str, stdin: str = "") -> subprocess.CompletedProcess:
-    env = {**clean_environment(), "PYTHONPATH": str(PROJECT_ROOT), "MCP_BRIDGE_TOKEN": TOKEN}
-    return subprocess.run([sys.executable, "-m", "server.bridge", *args], input=stdin, capture_output=True,
-                          text=True, env=env, cwd=PROJECT_ROOT, timeout=30)
-
 
 @pytest.mark.parametrize("url", [
     f"ws://127.0.0.1:9/mcp?key={TOKEN}#fragment",  # websockets: "... is not a valid URI", the URL in full

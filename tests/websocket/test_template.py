@@ -124,7 +124,8 @@ def test_a_module_over_the_inline_limit_is_refused(tmp_path, monkeypatch):
     (tmp_path / "websocket" / "big.py").write_text("x = 1\n" * 700)
     monkeypatch.setattr(lambdas, "SERVER_PACKAGE", tmp_path)
     monkeypatch.setattr(lambdas, "INLINED_SERVER_CODE", tmp_path / "websocket")
-    with pytest.raises(ValueError, match="4200 characters without its docstrings and comments; inline Lambda code takes at most 4096"):
+    with pytest.raises(ValueError, match="4200 characters without its docstrings and comments; inline Lambda code "
+                                         "takes at most 4096"):
         lambdas.inline_code("websocket/big.py")
 
 
