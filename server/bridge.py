@@ -75,6 +75,9 @@ class Bridge:
             self.reply_error(None, -32700, "Parse error: each line must be one JSON-RPC object")
             return
         request_id = message.get("id") if "method" in message else None
+        if not is_request_id(request_id) and request_id is not None:
+            self.reply_error(None, -32600, "Invalid Request: an id is a string or an integer")
+            return
         if len(line.encode()) > MAX_MESSAGE_BYTES:
             self.too_long(request_id, len(line.encode()))
             return
@@ -181,10 +184,7 @@ class Bridge:
 
     def settle(self, request_id) -> bool:
         """Forget a waiting request; whether it was waiting."""
-        try:
-            timer = self.pending.pop(request_id, None)
-        except TypeError:  # an id that cannot be one (a list, an object)
-            return False
+        timer = self.pending.pop(request_id, None) if is_request_id(request_id) else None
         if timer is not None:
             timer.cancel()
         return timer is not None
@@ -315,6 +315,11 @@ def request_id_in(head: str):
             expecting_key = depth == 1
         index += 1
     return None
+
+
+def is_request_id(value) -> bool:
+    """A JSON-RPC id the bridge keeps track of: not true for 1, nor a list."""
+    return type(value) in (str, int)
 
 
 def token_in_url(url: str) -> tuple[str, str]:

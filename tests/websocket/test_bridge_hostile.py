@@ -173,6 +173,7 @@ def test_malformed_messages_are_dropped_and_each_message_is_written_on_one_line(
         await connection.recv()
         for message in [b"\xff\xfe not UTF-8", "not json\nat all", "[" * 100_000,
                         '{"jsonrpc":"2.0","id":1,"result":NaN}', "[1, 2]", '{"jsonrpc": "2.0", "id": 99, "result": {}}', '{"jsonrpc":"2.0","id":[1],"result":1}',
+                        '{"jsonrpc": "2.0", "id": true, "result": {}}',
                         pretty_notification, pretty_reply]:
             await connection.send(message)
         await connection.wait_closed()
@@ -192,7 +193,15 @@ def test_malformed_messages_are_dropped_and_each_message_is_written_on_one_line(
     assert "not json\\nat all" in stderr  # shown on one line
     assert "dropped a reply to no waiting request (id 99)" in stderr
     assert "dropped a reply to no waiting request (id [1])" in stderr
+    assert "dropped a reply to no waiting request (id true)" in stderr  # true is not the 1 the client waits on
     assert "Traceback" not in stderr and bridge.process.returncode == 0
+
+
+def test_a_request_whose_id_is_not_a_string_or_integer_is_refused_locally():
+    with LoopbackServer(echo) as server:
+        result = run_bridge(server.url, stdin='{"jsonrpc": "2.0", "id": [1], "method": "ping"}\n')
+    reply = json.loads(result.stdout)
+    assert reply["id"] is None and reply["error"]["code"] == -32600 and "Traceback" not in result.stderr
 
 
 # --- the client's side: lines over the limit (base64 audio), read in bounded memory ------------------------------
