@@ -108,8 +108,8 @@ class Bridge:
                 self.connection = await connect(self.url, max_size=MAX_MESSAGE_BYTES, ping_interval=None,
                                                 open_timeout=15, close_timeout=CLOSE_SECONDS)
                 break
-            except InvalidStatus:
-                raise  # 401/403: retrying will not change the token or the source address
+            except (InvalidStatus, InvalidURI):
+                raise  # 401/403, a malformed URL: retrying will not change the token, the address or the URL
             except (OSError, WebSocketException, asyncio.TimeoutError) as problem:
                 if attempt == CONNECT_ATTEMPTS:
                     raise
@@ -440,8 +440,6 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"{redact(url, token)!r} {problem}")
     try:
         asyncio.run(run(Bridge(url, token, request_timeout=args.request_timeout)))
-    except InvalidURI as problem:
-        parser.error(redact(str(problem), token))
     except KeyboardInterrupt:
         pass
     except Exception as problem:  # noqa: BLE001 - a traceback could show the token: one redacted line instead
