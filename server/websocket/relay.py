@@ -1,4 +1,5 @@
 """Relay: $default messages to a task's /mcp and back; a DynamoDB row per connection keeps its task (and user)."""
+import base64
 import functools
 import json
 import os
@@ -11,6 +12,8 @@ import boto3
 MAX_REPLY = 128 * 1024  # API Gateway's message limit
 ROW_TTL = 7800  # a connection lasts at most 2 h
 NO_TASK, TIMEOUT, TOO_BIG, PARSE = -32002, -32001, -32003, -32700
+VERSION = "io.modelcontextprotocol/protocolVersion"
+NAMED_BY = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}
 HTTP = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never via a proxy
 env = os.environ.get
 ROWS = {}  # one DynamoDB read per connection
@@ -50,7 +53,7 @@ def relay(cid, body, source_ip):
     for task in sorted(tasks(), key=lambda ip: ip != row.get("task")):  # its own task first
         session = row.get("session") if task == row.get("task") else None
         try:
-            new_session, reply = post(task, body, session, source_ip, row.get("hash"))
+            new_session, reply = post(task, body, session, source_ip, row.get("hash"), era(message))
         except TimeoutError:
             return error(request_id, TIMEOUT, f"The server did not answer within {timeout()} s")
         except OSError:
@@ -77,9 +80,22 @@ def tasks():
     return list(dict.fromkeys(found))
 
 
-def post(task, body, session, source_ip, token_hash):
+def era(message):
+    """A 2026-07-28 request names its version in params._meta; the server wants it, the method and the name in
+    headers, which a stdio client has none of. An older one (initialize handshake) sends none."""
+    try:
+        params, method = message["params"], message["method"]
+        headers = {"MCP-Protocol-Version": params["_meta"][VERSION], "Mcp-Method": method,
+                   "Mcp-Name": params.get(NAMED_BY.get(method))}
+    except (KeyError, TypeError, AttributeError):
+        return {}
+    return {k: v if v.isascii() and v.isprintable() and v == v.strip() and not v.startswith("=?")
+            else "=?base64?%s?=" % base64.b64encode(v.encode()).decode() for k, v in headers.items() if type(v) is str}
+
+
+def post(task, body, session, source_ip, token_hash, era_headers):
     """(Mcp-Session-Id, reply); TimeoutError if slow, another OSError if gone."""
-    headers = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream",
+    headers = {**era_headers, "Content-Type": "application/json", "Accept": "application/json, text/event-stream",
                "Authorization": "Bearer " + env("MCP_SERVER_API_KEY"), "X-Forwarded-For": source_ip,
                "Host": env("TASK_HOST").split(",")[0], "Mcp-Session-Id": session, "X-MCP-Token-Hash": token_hash}
     url = f"http://{task}:{env('TASK_PORT')}/mcp"

@@ -77,13 +77,14 @@ def rows(moto_endpoint: str) -> list[dict]:
 
 
 @asynccontextmanager
-async def bridged_client(url: str, token: str, errlog: Path) -> AsyncIterator[Client]:
-    """The SDK's MCP client talking stdio to a real bridge process."""
+async def bridged_client(url: str, token: str, errlog: Path, mode: str = "legacy") -> AsyncIterator[Client]:
+    """The SDK's MCP client talking stdio to a real bridge process; mode "auto" is a 2026-07-28 client (it
+    asks `server/discover` first and falls back to `initialize` only if that fails)."""
     params = StdioServerParameters(
         command=sys.executable, args=["-m", "server.bridge", url], cwd=PROJECT_ROOT,
         env={**clean_environment(), "MCP_BRIDGE_TOKEN": token, "PYTHONPATH": os.fspath(PROJECT_ROOT)})
     with errlog.open("a") as stderr:
-        async with Client(stdio_client(params, errlog=stderr), mode="legacy", read_timeout_seconds=60) as client:
+        async with Client(stdio_client(params, errlog=stderr), mode=mode, read_timeout_seconds=60) as client:
             yield client
 
 

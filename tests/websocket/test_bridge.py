@@ -3,53 +3,29 @@ The other end is a real WebSocket echo server on loopback that records what arri
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
-import subprocess
-import sys
-import threading
 
 import pytest
-from websockets.asyncio.server import serve
 
 from server.bridge import chunks
-from tests.server.harness import PROJECT_ROOT, clean_environment
+from tests.websocket.misbehaving import LoopbackServer
+from tests.websocket.misbehaving import run_bridge as bridge
 
 pytestmark = pytest.mark.timeout(60)
 
 
-class EchoServer:
+class EchoServer(LoopbackServer):
     """Answers each message with {"jsonrpc": "2.0", "id": <its id>, "result": {"echo": <its length>}}."""
 
     def __init__(self):
         self.messages: list[str] = []
-        self.paths: list[str] = []
-        self.port = 0
-        self._ready = threading.Event()
-        self._stop: asyncio.Future | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        threading.Thread(target=asyncio.run, args=(self._main(),), daemon=True).start()
-        self._ready.wait(10)
+        super().__init__(self.echo)
 
-    async def _main(self):
-        self._loop = asyncio.get_running_loop()
-        self._stop = self._loop.create_future()
-
-        async def echo(connection):
-            self.paths.append(connection.request.path)
-            async for message in connection:
-                self.messages.append(message)
-                reply = {"jsonrpc": "2.0", "id": json.loads(message).get("id"), "result": {"echo": len(message)}}
-                await connection.send(json.dumps(reply))
-
-        async with serve(echo, "127.0.0.1", 0, max_size=None) as server:
-            self.port = server.sockets[0].getsockname()[1]
-            self._ready.set()
-            await self._stop
-
-    def close(self):
-        self._loop.call_soon_threadsafe(self._stop.set_result, None)
+    async def echo(self, connection):
+        async for message in connection:
+            self.messages.append(message)
+            reply = {"jsonrpc": "2.0", "id": json.loads(message).get("id"), "result": {"echo": len(message)}}
+            await connection.send(json.dumps(reply))
 
 
 @pytest.fixture
@@ -57,14 +33,6 @@ def echo():
     server = EchoServer()
     yield server
     server.close()
-
-
-def bridge(*args: str, token: str | None = "secret-token-123", stdin: str = "") -> subprocess.CompletedProcess:
-    env = {**clean_environment(), "PYTHONPATH": os.fspath(PROJECT_ROOT)}
-    if token is not None:
-        env["MCP_BRIDGE_TOKEN"] = token
-    return subprocess.run([sys.executable, "-m", "server.bridge", *args], input=stdin, capture_output=True,
-                          text=True, env=env, cwd=PROJECT_ROOT, timeout=30)
 
 
 def test_lines_become_messages_and_replies_become_lines(echo):
@@ -108,7 +76,7 @@ def test_an_unreachable_server_is_an_error_for_the_request_and_on_stderr():
 
 @pytest.mark.parametrize("args, token, message", [
     (["ws://127.0.0.1:9/mcp"], None, "no token: set MCP_BRIDGE_TOKEN"),
-    (["https://example.com/mcp"], "t", "is not a ws:// or wss:// URL"),
+    (["https://example.com/mcp"], "t", "is not a wss:// URL"),
     ([], "t", "the following arguments are required: url"),
 ])
 def test_usage_errors_exit_2_without_a_traceback(args, token, message):

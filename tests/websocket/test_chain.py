@@ -29,18 +29,23 @@ def rows_after_disconnect(endpoint: str, timeout: float = 10) -> list[dict]:
     return found
 
 
-def test_tools_work_and_the_connection_has_its_row(table, task, monkeypatch, tmp_path):
+@pytest.mark.parametrize("mode, era", [("legacy", "2025-11-25"), ("auto", "2026-07-28")],
+                         ids=["initialize-era", "discover-era"])
+def test_tools_work_and_the_connection_has_its_row(table, task, monkeypatch, tmp_path, mode, era):
     apply_environment(monkeypatch, handler_environment(table, task.port))
 
     async def scenario(url):
-        async with bridged_client(url, SERVER_KEY, tmp_path / "bridge.err") as client:
+        async with bridged_client(url, SERVER_KEY, tmp_path / "bridge.err", mode) as client:
             names = {tool.name for tool in (await client.list_tools()).tools}
             speech = await client.call_tool("text_to_speech", {"text": "Hello from the relay."})
-            return names, speech, rows(table)
+            models = await client.call_tool("list_models", {})
+            return client.protocol_version, names, speech, models, rows(table)
 
     with emulator() as api:
-        names, speech, during = run(scenario, api.url)
+        version, names, speech, models, during = run(scenario, api.url)
         after = rows_after_disconnect(table)
+    assert version == era  # "auto" fell back to initialize if server/discover failed on the way
+    assert not models.is_error
     assert {"text_to_speech", "list_models", "search_voices"} <= names
     assert not speech.is_error and audio_blocks(speech)[0].data
     assert len(during) == 1 and during[0]["principal"] == {"S": "api-key"}

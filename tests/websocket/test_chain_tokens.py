@@ -81,16 +81,19 @@ def run(scenario, *args):
     return anyio.run(scenario, *args)
 
 
-def test_an_issued_token_reaches_elevenlabs_with_the_users_own_key(table, fake, monkeypatch, tmp_path):
+@pytest.mark.parametrize("mode, era", [("legacy", "2025-11-25"), ("auto", "2026-07-28")],
+                         ids=["initialize-era", "discover-era"])
+def test_an_issued_token_reaches_elevenlabs_with_the_users_own_key(table, fake, monkeypatch, tmp_path, mode, era):
     with deployment(table, fake, tmp_path, monkeypatch) as d:
         url = d.issue("alice", "--elevenlabs-key-env", "ALICE_KEY", env={"ALICE_KEY": ELEVENLABS_KEY})
         assert url.startswith(d.api.url + "?key=mcpt_")
 
         async def scenario():
-            async with bridged_client(url, "", tmp_path / "bridge.err") as client:  # the printed URL, as it is
-                return await client.call_tool("check_subscription", {}), rows(table)
+            async with bridged_client(url, "", tmp_path / "bridge.err", mode) as client:  # the printed URL
+                return await client.call_tool("check_subscription", {}), rows(table), client.protocol_version
 
-        result, during = run(scenario)
+        result, during, version = run(scenario)
+    assert version == era
     assert not result.is_error, texts(result)
     assert fake.requests[-1].headers["xi-api-key"] == "<valid>"  # alice's key, not the server's
     [row] = during

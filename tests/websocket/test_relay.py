@@ -158,3 +158,41 @@ def test_another_lambda_instance_continues_on_the_task_and_session_in_the_table(
                                   ExpressionAttributeValues={":t": "127.0.0.2", ":s": "s-1"})
         send(CALL)  # this instance has not seen the connection: it reads the row
     assert other.received == [] and recorded.received[0].headers["mcp-session-id"] == "s-1"
+
+
+def modern(method: str, **params) -> str:
+    """A 2026-07-28 request as the SDK's stdio client writes it: the era travels in params._meta only."""
+    meta = {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}}
+    return json.dumps({"jsonrpc": "2.0", "id": 9, "method": method, "params": {**params, "_meta": meta}})
+
+
+def era_headers(received) -> dict:
+    return {name: value for name, value in received.headers.items()
+            if name in ("mcp-protocol-version", "mcp-method", "mcp-name")}
+
+
+@pytest.mark.parametrize("body, expected", [
+    (modern("server/discover"), {"mcp-protocol-version": "2026-07-28", "mcp-method": "server/discover"}),
+    (modern("tools/call", name="text_to_speech", arguments={}),
+     {"mcp-protocol-version": "2026-07-28", "mcp-method": "tools/call", "mcp-name": "text_to_speech"}),
+    (modern("resources/read", uri="voice://Ünïcode name "),  # not a plain header value: base64, as the SDK does
+     {"mcp-protocol-version": "2026-07-28", "mcp-method": "resources/read",
+      "mcp-name": "=?base64?dm9pY2U6Ly/DnG7Dr2NvZGUgbmFtZSA=?="}),
+    (CALL, {}),  # the initialize era: the version rides on the session, no headers
+    (json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-11-25"}}), {}),
+], ids=["discover", "tools-call", "non-ascii-name", "legacy-call", "initialize"])
+def test_the_era_headers_are_derived_from_the_message(task, body, expected):
+    send(body)
+    assert era_headers(task.received[0]) == expected
+
+
+@pytest.mark.parametrize("body", [
+    '{"jsonrpc": "2.0", "id": 1, "method": ["a"], "params": {"_meta": {"io.modelcontextprotocol/protocolVersion": 1}}}',
+    '{"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": [1]}',
+    '{"jsonrpc": "2.0", "id": 1, "method": "x\\r\\nInjected: 1", "params": {"_meta": '
+    '{"io.modelcontextprotocol/protocolVersion": "2026-07-28\\r\\nInjected: 1"}}}',
+], ids=["wrong-types", "params-a-list", "header-injection"])
+def test_hostile_era_fields_neither_crash_the_relay_nor_inject_headers(task, body):
+    task.answer = Answer(body=b'{"jsonrpc":"2.0","id":1,"error":{"code":-32600,"message":"no"}}')
+    assert json.loads(send(body)["body"])["id"] == 1
+    assert "injected" not in task.received[0].headers

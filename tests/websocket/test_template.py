@@ -3,6 +3,8 @@ code, and cfn-lint cleanliness for every option."""
 
 from __future__ import annotations
 
+import ast
+
 import copy
 import json
 from pathlib import Path
@@ -63,9 +65,58 @@ def test_every_case_lints_clean():
                                               (naming.AUTHORIZER_FUNCTION, "authorizer.py")])
 def test_lambda_code_is_the_server_module_inline_within_4096_characters(template, function, module):
     source = (ROOT / "server" / "websocket" / module).read_text()
-    code = props(template, function)["Code"]
-    assert code == {"ZipFile": source} and len(source) <= lambdas.INLINE_CODE_LIMIT
+    code = props(template, function)["Code"]["ZipFile"]
+    assert code == lambdas.without_explanations(source) and len(code) <= lambdas.INLINE_CODE_LIMIT
+    assert syntax_without_docstrings(code) == syntax_without_docstrings(source)  # the same program
     assert props(template, function)["Handler"] == "index.handler"
+
+
+def syntax_without_docstrings(code: str) -> str:
+    tree = ast.parse(code)
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and len(body) > 1 and isinstance(body[0], ast.Expr) \
+                and isinstance(getattr(body[0], "value", None), ast.Constant) and isinstance(body[0].value.value, str):
+            del body[0]
+    return ast.dump(tree)
+
+
+def test_inlining_keeps_multi_line_strings_and_drops_only_explanations():
+    source = (
+        '"""Module docstring."""\n'
+        'import json  # a comment\n'
+        '\n'
+        'TEXT = """first\n'
+        '\n'
+        '    # not a comment, indented\n'
+        '"""\n'
+        'def f(a,\n'
+        '      b):\n'
+        '    """Only statement: kept."""\n'
+        'class C:\n'
+        '    def g(self):\n'
+        '        """Doc."""\n'
+        '        if self:  # why\n'
+        '            return {"k": 1,\n'
+        '                    "h": "#"}\n'
+        '        return None\n')
+    code = lambdas.without_explanations(source)
+    assert code == (
+        'import json\n'
+        'TEXT = """first\n'
+        '\n'
+        '    # not a comment, indented\n'
+        '"""\n'
+        'def f(a,\n'
+        ' b):\n'
+        ' """Only statement: kept."""\n'
+        'class C:\n'
+        ' def g(self):\n'
+        '  if self:\n'
+        '   return {"k": 1,\n'
+        ' "h": "#"}\n'
+        '  return None\n')
+    assert syntax_without_docstrings(code) == syntax_without_docstrings(source)
 
 
 def test_a_module_over_the_inline_limit_is_refused(tmp_path, monkeypatch):
@@ -73,7 +124,8 @@ def test_a_module_over_the_inline_limit_is_refused(tmp_path, monkeypatch):
     (tmp_path / "websocket" / "big.py").write_text("x = 1\n" * 700)
     monkeypatch.setattr(lambdas, "SERVER_PACKAGE", tmp_path)
     monkeypatch.setattr(lambdas, "INLINED_SERVER_CODE", tmp_path / "websocket")
-    with pytest.raises(ValueError, match="4200 characters; inline Lambda code takes at most 4096"):
+    with pytest.raises(ValueError, match="4200 characters without its docstrings and comments; inline Lambda code "
+                                         "takes at most 4096"):
         lambdas.inline_code("websocket/big.py")
 
 
