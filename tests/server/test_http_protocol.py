@@ -108,3 +108,14 @@ def test_sse_mode_streams_the_response(sse_server):
 def test_sse_mode_with_the_real_client(sse_server, mode):
     result = call_tool(sse_server, "check_subscription", mode=mode)
     assert json.loads(texts(result))["tier"] == "creator"
+
+
+@pytest.mark.parametrize("depth", [300, 5_000, 100_000])
+@pytest.mark.parametrize("headers", [{}, MODERN], ids=["2025", "2026"])
+def test_deeply_nested_json_is_a_parse_error_without_a_traceback(main_server, depth, headers):
+    nested = "[" * depth + "]" * depth
+    body = '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"check_subscription","arguments":{"a":'
+    response = post_mcp(main_server, body + nested + "}}}", headers)
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == -32700  # the SDK's own parser (depth 300) keeps the id
+    assert "Traceback" not in main_server.stdout() + main_server.stderr()
