@@ -2,7 +2,8 @@
 
 A remote server cannot read the client's disk, so it never takes a path. Fetching a
 URL on a user's behalf is an SSRF risk, so a URL must be https, every address its host
-resolves to must be public (no private, loopback, link-local or metadata addresses),
+resolves to must be public (no private, loopback, link-local or metadata addresses, nor an IPv6 form embedding
+one: NAT64, 6to4, Teredo, IPv4-mapped/-translated/-compatible; see server.network.is_public),
 the connection goes to the address that was checked (no DNS-rebinding window),
 redirects are re-checked hop by hop, and size and time are capped.
 MCP_ALLOW_INSECURE_INPUT_URLS=true lifts the scheme and address rules: tests only.
@@ -14,6 +15,7 @@ import base64
 import binascii
 import functools
 import socket
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import unquote, urljoin, urlsplit
 
@@ -22,7 +24,7 @@ import httpx2
 from mcp.server.mcpserver.exceptions import ToolError
 
 from server.http_clients import new_client
-from server.network import IPAddress, parse_address
+from server.network import IPAddress, is_public, parse_address
 
 FETCH_TIMEOUT_SECONDS = 10.0
 MAX_REDIRECTS = 3
@@ -39,10 +41,16 @@ class AudioFile:
         return (self.filename, self.data, self.content_type)
 
 
+async def resolve(host: str, port: int) -> list[str]:
+    """The addresses `host` resolves to, from the system resolver (resolved once per fetch: see _pinned_request)."""
+    return [info[4][0] for info in await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
+
+
 class AudioInputs:
-    def __init__(self, max_bytes: int, allow_insecure: bool):
+    def __init__(self, max_bytes: int, allow_insecure: bool, resolver: Callable[[str, int], Awaitable[list[str]]] = resolve):
         self.max_bytes = max_bytes
         self.allow_insecure = allow_insecure
+        self._resolve = resolver  # the tests' seam: a resolver answering what an attacker's DNS would
 
     @functools.cached_property
     def _client(self) -> httpx2.AsyncClient:
@@ -124,13 +132,12 @@ class AudioInputs:
             addresses = [literal]
         else:
             try:
-                infos = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+                addresses = [parse_address(text) for text in await self._resolve(host, port)]
             except OSError:
                 raise ToolError(f"Fetching {field} failed: cannot resolve host {host!r}.") from None
-            addresses = [parse_address(info[4][0]) for info in infos]
         if not addresses or None in addresses:
             raise ToolError(f"Fetching {field} failed: cannot resolve host {host!r}.")
-        if not self.allow_insecure and not all(_is_public(a) for a in addresses):
+        if not self.allow_insecure and not all(is_public(a) for a in addresses):
             raise ToolError(
                 f"{field} points to a private, loopback or link-local address; only public hosts are allowed."
             )
@@ -152,10 +159,6 @@ class AudioInputs:
             raise ToolError(
                 f"{field} is larger than this server's limit of {self.max_bytes} bytes (MCP_MAX_INPUT_BYTES)."
             )
-
-
-def _is_public(address: IPAddress) -> bool:
-    return address.is_global and not address.is_multicast
 
 
 def _filename(url: str) -> str:
