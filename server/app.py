@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.shared.exceptions import MCPError
+from mcp_types import INVALID_PARAMS
+from pydantic import ValidationError
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp
 
 from server.auth import ApiKeyAuthenticator, Authenticator
+from server.call_budget import call_deadline
 from server.config import Settings
 from server.http.access_log import AccessLog
 from server.http.gate import Gate
@@ -33,6 +38,43 @@ INSTRUCTIONS = (
 )
 
 
+class ElevenLabsMCP(MCPServer):
+    """The SDK's server with this server's rules on top:
+
+    - every tool call runs against one deadline (server.call_budget), inputs and ElevenLabs alike;
+    - arguments that fail validation are described in plain words (field: problem), not pydantic's dump;
+    - an unknown prompt is JSON-RPC -32602 (invalid params), as the spec says and resources/read does.
+    """
+
+    def __init__(self, *args: Any, call_seconds: float, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.call_seconds = call_seconds
+
+    async def call_tool(self, name: str, arguments: dict[str, Any], context: Context | None = None) -> Any:
+        with call_deadline(self.call_seconds):
+            try:
+                return await super().call_tool(name, arguments, context)
+            except ToolError as exc:
+                if isinstance(exc.__cause__, ValidationError):  # keep it the cause: the SDK logs its field names
+                    raise ToolError(invalid_arguments(name, exc.__cause__)) from exc.__cause__
+                raise
+
+    async def get_prompt(self, name: str, arguments: dict[str, Any] | None = None, context: Context | None = None
+                         ) -> Any:
+        if name not in {prompt.name for prompt in await self.list_prompts()}:
+            raise MCPError(code=INVALID_PARAMS, message=f"Unknown prompt: {name}")
+        return await super().get_prompt(name, arguments, context)
+
+
+def invalid_arguments(tool: str, error: ValidationError) -> str:
+    """'Invalid arguments for <tool>: <field>: <problem>; ...', never the rejected values."""
+    problems = []
+    for item in error.errors(include_url=False, include_input=False):
+        location = ".".join(str(part) for part in item["loc"])
+        problems.append(f"{location}: {item['msg']}" if location else item["msg"])
+    return f"Invalid arguments for {tool}: " + "; ".join(problems) + "."
+
+
 def build_mcp(services: Services, authenticator: Authenticator | None = None, auth_page: AuthPage | None = None
               ) -> MCPServer:
     @asynccontextmanager
@@ -46,7 +88,11 @@ def build_mcp(services: Services, authenticator: Authenticator | None = None, au
             if auth_page is not None:
                 await auth_page.aclose()
 
-    mcp = MCPServer("elevenlabs", instructions=INSTRUCTIONS, version="0.1.0", lifespan=lifespan)
+    # subscriptions=False: nothing this server offers ever changes, and a stateless task behind API Gateway (which
+    # buffers responses and cuts them at 30 s) cannot hold a subscriptions/listen stream open: the method is not
+    # served, so server/discover advertises no listChanged or subscribe, as initialize does (docs/server.md).
+    mcp = ElevenLabsMCP("elevenlabs", instructions=INSTRUCTIONS, version="0.1.0", lifespan=lifespan,
+                        subscriptions=False, call_seconds=services.settings.upstream_budget_seconds)
     register_tools(mcp)
 
     @mcp.custom_route("/health", methods=["GET"], include_in_schema=False)

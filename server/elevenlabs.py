@@ -5,7 +5,7 @@ break the start-up and memory targets, and the tools need only a handful of plai
 JSON/multipart calls (see docs/server.md). The paths and fields mirror SDK 2.78.
 
 Every call runs within one time budget (MCP_UPSTREAM_BUDGET_SECONDS, below the front
-door's 29 s). 429, 5xx and dropped connections are retried with exponential backoff,
+door's 29 s), shared with the rest of the tool call (server.call_budget). 429, 5xx and dropped connections are retried with exponential backoff,
 honouring Retry-After, while the budget lasts. Every failure becomes an `UpstreamError`
 whose message tells the user what happened and what to do.
 """
@@ -23,6 +23,7 @@ import anyio
 import httpx2
 from mcp.server.mcpserver.exceptions import ToolError
 
+from server.call_budget import seconds_left
 from server.http_clients import new_client
 
 MAX_ATTEMPTS = 4
@@ -73,7 +74,7 @@ class ElevenLabsAPI:
 
     async def send(self, api_key: str, key_owner: str, method: str, path: str, **request: Any) -> httpx2.Response:
         """One logical call: attempts until success, a final answer, or the budget runs out."""
-        deadline = time.monotonic() + self.budget_seconds
+        deadline = time.monotonic() + seconds_left(self.budget_seconds)  # the tool call's deadline, if sooner
         headers = {"xi-api-key": api_key}
         for attempt in range(1, MAX_ATTEMPTS + 1):
             remaining = deadline - time.monotonic()
@@ -84,8 +85,9 @@ class ElevenLabsAPI:
                     )
             except (TimeoutError, httpx2.TimeoutException):
                 raise UpstreamError(
-                    f"ElevenLabs did not answer within this server's {self.budget_seconds:g} s budget "
-                    "(MCP_UPSTREAM_BUDGET_SECONDS). Try again, or with shorter input."
+                    f"ElevenLabs did not answer within this call's {self.budget_seconds:g} s budget "
+                    "(MCP_UPSTREAM_BUDGET_SECONDS, which fetching input URLs draws on too). "
+                    "Try again, or with shorter input."
                 ) from None
             except httpx2.TransportError as exc:
                 failure: httpx2.Response | httpx2.TransportError = exc

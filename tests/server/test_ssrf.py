@@ -10,6 +10,7 @@ import pytest
 from mcp.server.mcpserver.exceptions import ToolError
 
 from server.audio_inputs import AudioInputs
+from server.call_budget import InputMemory
 from server.network import embedded_ipv4, is_public
 
 METADATA = "169.254.169.254"
@@ -58,7 +59,12 @@ def inputs_resolving_to(*addresses: str) -> AudioInputs:
     async def resolver(host: str, port: int) -> list[str]:
         return list(addresses)
 
-    return AudioInputs(max_bytes=1000, allow_insecure=False, resolver=resolver)
+    return new_inputs(resolver)
+
+
+def new_inputs(resolver=None) -> AudioInputs:
+    options = {} if resolver is None else {"resolver": resolver}
+    return AudioInputs(1000, False, memory=InputMemory(10_000), max_call_bytes=5000, **options)
 
 
 def pinned(inputs: AudioInputs, url: str):
@@ -99,7 +105,7 @@ def test_the_request_goes_to_the_checked_address_with_the_original_name():
         calls.append((host, port))
         return [PUBLIC_V4] if len(calls) == 1 else ["127.0.0.1"]
 
-    request = pinned(AudioInputs(1000, False, resolver=resolver), "https://user:pw@audio.example.com:8443/a.mp3?x=1")
+    request = pinned(new_inputs(resolver), "https://user:pw@audio.example.com:8443/a.mp3?x=1")
     assert calls == [("audio.example.com", 8443)]
     assert (request.url.host, request.url.port, request.url.path) == (PUBLIC_V4, 8443, "/a.mp3")
     assert request.headers["host"] == "audio.example.com:8443"  # no userinfo forwarded
@@ -108,7 +114,7 @@ def test_the_request_goes_to_the_checked_address_with_the_original_name():
 
 def test_numeric_host_forms_are_judged_after_resolution():
     """https://2852039166/ is 169.254.169.254 to the system resolver (no DNS query: a numeric form)."""
-    inputs = AudioInputs(1000, False)
+    inputs = new_inputs()
     for url in ("https://2852039166/", "https://0xa9fea9fe/", "https://169.254.43518/"):
         with pytest.raises(ToolError, match="private, loopback or link-local"):
             pinned(inputs, url)

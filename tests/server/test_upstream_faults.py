@@ -81,7 +81,7 @@ def test_delay_beyond_budget_times_out(main_server, fake):
     fake.add_fault(MODELS, delay=UPSTREAM_BUDGET_SECONDS + 5, times=1)
     result, elapsed = list_models(main_server)
     assert result.is_error
-    assert f"did not answer within this server's {UPSTREAM_BUDGET_SECONDS} s budget" in texts(result)
+    assert f"did not answer within this call's {UPSTREAM_BUDGET_SECONDS} s budget" in texts(result)
     assert UPSTREAM_BUDGET_SECONDS - 0.5 < elapsed < UPSTREAM_BUDGET_SECONDS + SLACK_SECONDS
 
 

@@ -1,0 +1,84 @@
+"""What one tool call may spend: one deadline, and the input bytes it may hold.
+
+- Time: a tool call has MCP_UPSTREAM_BUDGET_SECONDS in all, below the front door's 29 s. Fetching its input URLs,
+  every ElevenLabs attempt and retry, and the backoff between them all draw on that one deadline
+  (`seconds_left`), so a call with slow inputs cannot outlive the front door or the drain.
+- Memory: input audio (fetched URLs, decoded base64) is held until it is uploaded. One call may hold at most
+  MCP_MAX_CALL_INPUT_BYTES; all calls together at most the server's input memory, sized from the task's memory
+  (MCP_MEMORY_MIB, which the compiler passes). A call that would go over it gets a "busy, retry" tool error at
+  once instead of taking the task past its memory and being killed with every other call in it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from mcp.server.mcpserver.exceptions import ToolError
+
+_deadline: ContextVar[float | None] = ContextVar("tool_call_deadline", default=None)
+
+
+@contextmanager
+def call_deadline(seconds: float) -> Iterator[None]:
+    """Everything awaited inside (in this task) shares one deadline `seconds` from now."""
+    token = _deadline.set(time.monotonic() + seconds)
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
+
+
+def seconds_left(limit: float) -> float:
+    """`limit`, or what is left of the current tool call's deadline when that is sooner (never below 0)."""
+    deadline = _deadline.get()
+    if deadline is None:
+        return limit
+    return max(0.0, min(limit, deadline - time.monotonic()))
+
+
+class ServerBusy(ToolError):
+    """The server holds as much input audio as its memory allows; the client should retry shortly."""
+
+
+class InputMemory:
+    """The bytes of input audio all calls hold at once, at most `limit`. Single-threaded (one event loop)."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.in_use = 0
+
+    def take(self, size: int) -> None:
+        if self.in_use + size > self.limit:
+            raise ServerBusy(
+                f"This server is busy: the input audio of calls in progress fills its memory budget of {self.limit} "
+                "bytes (MCP_MEMORY_MIB). Retry in a few seconds."
+            )
+        self.in_use += size
+
+    def give_back(self, size: int) -> None:
+        self.in_use -= size
+
+
+class CallAccount:
+    """One call's share of the input memory: at most `limit` bytes, all given back when the call ends."""
+
+    def __init__(self, memory: InputMemory, limit: int):
+        self.memory = memory
+        self.limit = limit
+        self.held = 0
+
+    def reserve(self, size: int, field: str) -> None:
+        if self.held + size > self.limit:
+            raise ToolError(
+                f"The inputs of one call are limited to {self.limit} bytes in all (MCP_MAX_CALL_INPUT_BYTES); "
+                f"{field} goes past that. Give fewer or shorter recordings."
+            )
+        self.memory.take(size)
+        self.held += size
+
+    def close(self) -> None:
+        self.memory.give_back(self.held)
+        self.held = 0
