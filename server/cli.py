@@ -19,7 +19,7 @@ def main() -> None:
 
     from server.runner import serve
 
-    serve(app, settings.host, settings.port, settings.drain_seconds)
+    serve(app, settings.host, settings.port, settings.drain_seconds, settings.header_timeout_seconds)
     sys.exit(0)
 
 

@@ -37,6 +37,7 @@ RANGES = {
     "tokens_cache_seconds": (0, MAX_TOKENS_CACHE_SECONDS, " seconds"),
     "auth_page_token_days": (1, 3650, " days"),
     "auth_page_attempts_per_hour": (1, 1000, ""),
+    "header_timeout_seconds": (1, 60, " seconds"),
 }
 _ORIGIN = re.compile(r"^https?://[^/\s?#]+$")
 _HEADER_NAME = re.compile(r"^[A-Za-z0-9-]+$")
@@ -111,6 +112,9 @@ class Settings(BaseSettings):
     sse: bool = _env("MCP_SSE", False, "Answer with SSE streams instead of single JSON responses.")
     max_request_bytes: int = _env("MCP_MAX_REQUEST_BYTES", 4 * MiB, "Largest accepted request body.")
     drain_seconds: float = _env("MCP_DRAIN_SECONDS", 25.0, "Grace period for in-flight calls after SIGTERM.")
+    header_timeout_seconds: float = _env(
+        "MCP_HEADER_TIMEOUT_SECONDS", 10.0, "Time a client has to send a request's headers (slow-header guard)."
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = _env("MCP_LOG_LEVEL", "INFO", "Log threshold.")
 
     # --- audio in and out ---
