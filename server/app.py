@@ -142,5 +142,6 @@ def build_app(settings: Settings, authenticator: Authenticator | None = None) ->
         trusted_proxies=settings.trusted_proxy_cidrs,
         client_ip_header=settings.client_ip_header,
         authenticator=authenticator,
+        protected_path=MCP_PATH,
     )
     return AccessLog(gated)
