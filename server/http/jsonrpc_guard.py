@@ -7,10 +7,23 @@
   message gets -32600, both with HTTP 400. (The SDK answers the latter with -32602 on
   its 2025 path and -32600 on its 2026 path; this makes both follow JSON-RPC.)
 - Notes the JSON-RPC method and tool name in the request state for the access log.
+- The era from the message when the headers are missing: the SDK takes a 2026-07-28 request by its
+  MCP-Protocol-Version / Mcp-Method (/ Mcp-Name) headers, which a path carrying bare JSON-RPC (the WebSocket
+  relay, a stdio bridge) may not send. A request without MCP-Protocol-Version whose params._meta names a protocol
+  version gets those headers derived from its own body, so the server answers it in its era whatever carried it.
+  Headers a client did send are never touched (the SDK still checks they match the body).
 """
 
 from __future__ import annotations
 
+from mcp.shared.inbound import (
+    MCP_METHOD_HEADER,
+    MCP_NAME_HEADER,
+    MCP_PROTOCOL_VERSION_HEADER,
+    NAME_BEARING_METHODS,
+    encode_header_value,
+)
+from mcp_types import PROTOCOL_VERSION_META_KEY
 from pydantic_core import from_json
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -60,6 +73,7 @@ class JsonRpcGuard:
             await send_json(send, 400, jsonrpc_error(INVALID_REQUEST, f"Invalid Request: {problem}"))
             return
         _note_call(scope, message)
+        _derive_era_headers(scope, message)
         await self.app(scope, _replay(body, receive), send)
 
     async def _read_body(self, scope: Scope, receive: Receive) -> bytes:
@@ -107,6 +121,24 @@ def _note_call(scope: Scope, message: dict) -> None:
     params = message.get("params")
     if message.get("method") == "tools/call" and isinstance(params, dict) and isinstance(params.get("name"), str):
         state["tool"] = params["name"][:MAX_LOGGED_NAME]
+
+
+def _derive_era_headers(scope: Scope, message: dict) -> None:
+    """Add the routing headers of a modern request that came without them (see the module's docstring)."""
+    if any(name == MCP_PROTOCOL_VERSION_HEADER.encode() for name, _ in scope["headers"]):
+        return
+    params = message.get("params")
+    meta = params.get("_meta") if isinstance(params, dict) else None
+    version = meta.get(PROTOCOL_VERSION_META_KEY) if isinstance(meta, dict) else None
+    method = message.get("method")
+    if not isinstance(version, str) or not isinstance(method, str) or not version.isprintable():
+        return
+    derived = [(MCP_PROTOCOL_VERSION_HEADER, version), (MCP_METHOD_HEADER, encode_header_value(method))]
+    name_key = NAME_BEARING_METHODS.get(method)
+    if name_key is not None and isinstance(params.get(name_key), str):
+        derived.append((MCP_NAME_HEADER, encode_header_value(params[name_key])))
+    scope["headers"] = [*(h for h in scope["headers"] if h[0] not in (MCP_METHOD_HEADER.encode(), MCP_NAME_HEADER.encode())),
+                        *((name.encode(), value.encode("latin-1", "replace")) for name, value in derived)]
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:
