@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp
 
 from server.auth import ApiKeyAuthenticator, Authenticator
-from server.call_budget import call_deadline
+from server.call_budget import tool_call
 from server.config import Settings
 from server.http.access_log import AccessLog
 from server.http.gate import Gate
@@ -41,17 +41,19 @@ INSTRUCTIONS = (
 class ElevenLabsMCP(MCPServer):
     """The SDK's server with this server's rules on top:
 
-    - every tool call runs against one deadline (server.call_budget), inputs and ElevenLabs alike;
+    - every tool call runs against one deadline (server.call_budget), inputs and ElevenLabs alike, and its reply
+      carries at most MCP_MAX_INLINE_AUDIO_BYTES of inline audio in all;
     - arguments that fail validation are described in plain words (field: problem), not pydantic's dump;
     - an unknown prompt is JSON-RPC -32602 (invalid params), as the spec says and resources/read does.
     """
 
-    def __init__(self, *args: Any, call_seconds: float, **kwargs: Any):
+    def __init__(self, *args: Any, call_seconds: float, inline_audio_bytes: int, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.call_seconds = call_seconds
+        self.inline_audio_bytes = inline_audio_bytes
 
     async def call_tool(self, name: str, arguments: dict[str, Any], context: Context | None = None) -> Any:
-        with call_deadline(self.call_seconds):
+        with tool_call(self.call_seconds, self.inline_audio_bytes):
             try:
                 return await super().call_tool(name, arguments, context)
             except ToolError as exc:
@@ -92,7 +94,8 @@ def build_mcp(services: Services, authenticator: Authenticator | None = None, au
     # buffers responses and cuts them at 30 s) cannot hold a subscriptions/listen stream open: the method is not
     # served, so server/discover advertises no listChanged or subscribe, as initialize does (docs/server.md).
     mcp = ElevenLabsMCP("elevenlabs", instructions=INSTRUCTIONS, version="0.1.0", lifespan=lifespan,
-                        subscriptions=False, call_seconds=services.settings.upstream_budget_seconds)
+                        subscriptions=False, call_seconds=services.settings.upstream_budget_seconds,
+                        inline_audio_bytes=services.settings.max_inline_audio_bytes)
     register_tools(mcp)
 
     @mcp.custom_route("/health", methods=["GET"], include_in_schema=False)

@@ -16,7 +16,7 @@ import base64
 import binascii
 import functools
 import socket
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import unquote, urljoin, urlsplit
@@ -70,9 +70,14 @@ class AudioInputs:
             await self._client.aclose()
 
     @contextmanager
-    def for_call(self) -> Iterator[CallInputs]:
-        """One tool call's inputs; what they hold is given back when the block ends (after the upload)."""
-        account = CallAccount(self.memory, self.max_call_bytes)
+    def for_call(self, urls: Sequence[str | None] = (), base64_texts: Sequence[str | None] = ()
+                 ) -> Iterator[CallInputs]:
+        """One tool call's inputs, given as the URLs and base64 texts it will load (None: not given). Admission
+        takes the most they can hold (ServerBusy when the server's input memory has no room for that); it is
+        given back when the block ends, after the upload."""
+        most = sum(self.max_bytes for url in urls if url is not None)
+        most += sum(len(text) * 3 // 4 for text in base64_texts if text is not None)
+        account = CallAccount(self.memory, self.max_call_bytes, reserved=most)
         try:
             yield CallInputs(self, account)
         finally:

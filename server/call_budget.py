@@ -1,4 +1,4 @@
-"""What one tool call may spend: one deadline, and the input bytes it may hold.
+"""What one tool call may spend: one deadline, the input bytes it may hold, and the audio its reply carries inline.
 
 - Time: a tool call has MCP_UPSTREAM_BUDGET_SECONDS in all, below the front door's 29 s. Fetching its input URLs,
   every ElevenLabs attempt and retry, and the backoff between them all draw on that one deadline
@@ -7,6 +7,9 @@
   MCP_MAX_CALL_INPUT_BYTES; all calls together at most the server's input memory, sized from the task's memory
   (MCP_MEMORY_MIB, which the compiler passes). A call that would go over it gets a "busy, retry" tool error at
   once instead of taking the task past its memory and being killed with every other call in it.
+- Reply size: MCP_MAX_INLINE_AUDIO_BYTES bounds the audio inline in one reply, all blocks together (text_to_voice
+  returns three previews): behind the WebSocket API a reply must fit one 128 KB message, and three previews each
+  under the limit did not. What does not fit goes to the output bucket like any larger audio (`take_inline`).
 """
 
 from __future__ import annotations
@@ -19,16 +22,30 @@ from contextvars import ContextVar
 from mcp.server.mcpserver.exceptions import ToolError
 
 _deadline: ContextVar[float | None] = ContextVar("tool_call_deadline", default=None)
+_inline_left: ContextVar[list[int] | None] = ContextVar("tool_call_inline_bytes_left", default=None)
 
 
 @contextmanager
-def call_deadline(seconds: float) -> Iterator[None]:
-    """Everything awaited inside (in this task) shares one deadline `seconds` from now."""
-    token = _deadline.set(time.monotonic() + seconds)
+def tool_call(seconds: float, inline_audio_bytes: int) -> Iterator[None]:
+    """Everything awaited inside (in this task) shares one deadline `seconds` from now, and one reply's allowance
+    of inline audio."""
+    deadline = _deadline.set(time.monotonic() + seconds)
+    inline = _inline_left.set([inline_audio_bytes])
     try:
         yield
     finally:
-        _deadline.reset(token)
+        _deadline.reset(deadline)
+        _inline_left.reset(inline)
+
+
+def take_inline(size: int, limit: int) -> bool:
+    """Whether `size` bytes of audio may go inline in this reply (then they are counted against it)."""
+    left = _inline_left.get()
+    if size > (limit if left is None else min(limit, left[0])):
+        return False
+    if left is not None:
+        left[0] -= size
+    return True
 
 
 def seconds_left(limit: float) -> float:
@@ -63,11 +80,16 @@ class InputMemory:
 
 
 class CallAccount:
-    """One call's share of the input memory: at most `limit` bytes, all given back when the call ends."""
+    """One call's share of the input memory. Admission takes the most the call can hold at once (`reserved`:
+    every URL at MCP_MAX_INPUT_BYTES and the base64 given, capped at MCP_MAX_CALL_INPUT_BYTES), so a call that is
+    let in never runs out half-way, and ten calls arriving together do not all start downloading and all fail:
+    those that do not fit are told to retry before anything is fetched. All is given back when the call ends."""
 
-    def __init__(self, memory: InputMemory, limit: int):
+    def __init__(self, memory: InputMemory, limit: int, reserved: int):
         self.memory = memory
         self.limit = limit
+        memory.take(min(reserved, limit))
+        self.taken = min(reserved, limit)
         self.held = 0
 
     def reserve(self, size: int, field: str) -> None:
@@ -76,9 +98,11 @@ class CallAccount:
                 f"The inputs of one call are limited to {self.limit} bytes in all (MCP_MAX_CALL_INPUT_BYTES); "
                 f"{field} goes past that. Give fewer or shorter recordings."
             )
-        self.memory.take(size)
+        if self.held + size > self.taken:  # more than admitted (a base64 estimate fell short): take the rest
+            self.memory.take(self.held + size - self.taken)
+            self.taken = self.held + size
         self.held += size
 
     def close(self) -> None:
-        self.memory.give_back(self.held)
-        self.held = 0
+        self.memory.give_back(self.taken)
+        self.taken = self.held = 0

@@ -120,7 +120,7 @@ async def speech_to_speech(
     COSTS ElevenLabs credits (per second of audio): only call it when the user asks for it.
     """
     api = elevenlabs(ctx)
-    with services(ctx).inputs.for_call() as inputs:
+    with services(ctx).inputs.for_call([audio_url], [audio_base64]) as inputs:
         source = await inputs.load(audio_url, audio_base64)
         voice, label = await resolve_voice(api, voice_id, voice_name)
         audio, content_type = await api.post_for_audio(
@@ -141,7 +141,7 @@ async def isolate_audio(
 
     COSTS ElevenLabs credits (per minute of audio): only call it when the user asks for it.
     """
-    with services(ctx).inputs.for_call() as inputs:
+    with services(ctx).inputs.for_call([audio_url], [audio_base64]) as inputs:
         source = await inputs.load(audio_url, audio_base64)
         audio, content_type = await elevenlabs(ctx).post_for_audio(
             "/v1/audio-isolation", files=[("audio", source.as_upload())]
@@ -161,7 +161,7 @@ async def speech_to_text(
 
     COSTS ElevenLabs credits (per minute of audio): only call it when the user asks for it.
     """
-    with services(ctx).inputs.for_call() as inputs:
+    with services(ctx).inputs.for_call([audio_url], [audio_base64]) as inputs:
         source = await inputs.load(audio_url, audio_base64)
         result = await elevenlabs(ctx).post_multipart(
             "/v1/speech-to-text",
