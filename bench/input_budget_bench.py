@@ -80,10 +80,11 @@ class _Handler(BaseHTTPRequestHandler):
 
 def scenarios(host: InputHost) -> dict[str, tuple[str, callable, int]]:
     """name -> (tool, arguments for call i, number of concurrent calls)."""
-    worst_clone = lambda i: {"name": f"v{i}", "sample_urls": [host.url("big", i * 100 + j) for j in range(25)]}  # noqa: E731
-    two_clone = lambda i: {"name": f"v{i}", "sample_urls": [host.url("big", i * 100 + j) for j in range(2)]}  # noqa: E731
+    def clone(count: int, kind: str = "big"):
+        return lambda i: {"name": f"v{i}", "sample_urls": [host.url(kind, i * 100 + j) for j in range(count)]}
+
+    worst_clone, two_clone, slow_clone = clone(25), clone(2), clone(6, "slow")
     transcribe = lambda i: {"audio_url": host.url("big", i)}  # noqa: E731
-    slow_clone = lambda i: {"name": f"v{i}", "sample_urls": [host.url("slow", i * 100 + j) for j in range(6)]}  # noqa: E731
     return {
         "voice_clone_25x20MiB_x1": ("voice_clone", worst_clone, 1),
         "voice_clone_2x20MiB_x1": ("voice_clone", two_clone, 1),

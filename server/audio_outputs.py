@@ -64,7 +64,8 @@ class AudioOutputs:
         if not self.bucket:
             raise ToolError(
                 f"The audio is {len(audio)} bytes, above this server's inline limit of {self.max_inline_bytes} "
-                "bytes (MCP_MAX_INLINE_AUDIO_BYTES, for all audio of one reply), and no MCP_OUTPUT_BUCKET is configured for larger files. "
+                "bytes (MCP_MAX_INLINE_AUDIO_BYTES, for all audio of one reply), and no MCP_OUTPUT_BUCKET is "
+                "configured for larger files. "
                 "Ask for shorter audio or a smaller output_format, or ask the operator to configure a bucket."
             )
         filename = f"{name}.{_EXTENSIONS.get(mime_type, 'bin')}"

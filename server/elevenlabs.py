@@ -4,10 +4,10 @@ Why not the `elevenlabs` SDK: importing it costs ~0.45 s and ~45 MB, which alone
 break the start-up and memory targets, and the tools need only a handful of plain
 JSON/multipart calls (see docs/server.md). The paths and fields mirror SDK 2.78.
 
-Every call runs within one time budget (MCP_UPSTREAM_BUDGET_SECONDS, below the front
-door's 29 s), shared with the rest of the tool call (server.call_budget). 429, 5xx and dropped connections are retried with exponential backoff,
-honouring Retry-After, while the budget lasts. Every failure becomes an `UpstreamError`
-whose message tells the user what happened and what to do.
+Every call runs within one time budget (MCP_UPSTREAM_BUDGET_SECONDS, below the front door's 29 s),
+shared with the rest of the tool call (server.call_budget). 429, 5xx and dropped connections are
+retried with exponential backoff, honouring Retry-After, while the budget lasts. Every failure
+becomes an `UpstreamError` whose message tells the user what happened and what to do.
 """
 
 from __future__ import annotations

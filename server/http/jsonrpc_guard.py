@@ -3,9 +3,9 @@
 - Only POST: this server is stateless, so there is no GET stream to open and no session
   to DELETE (405, as the streamable HTTP spec allows).
 - Body size: over the limit is refused with 413 from Content-Length, or while reading.
-- JSON-RPC shape: unparseable JSON (nested deeper than the SDK's parser allows included) gets -32700 and a body that is not one JSON-RPC 2.0
-  message gets -32600, both with HTTP 400. (The SDK answers the latter with -32602 on
-  its 2025 path and -32600 on its 2026 path; this makes both follow JSON-RPC.)
+- JSON-RPC shape: unparseable JSON (nested deeper than the SDK's parser allows included) gets -32700 and a
+  body that is not one JSON-RPC 2.0 message gets -32600, both with HTTP 400. (The SDK answers the latter with
+  -32602 on its 2025 path and -32600 on its 2026 path; this makes both follow JSON-RPC.)
 - Notes the JSON-RPC method and tool name in the request state for the access log.
 - The era from the message when the headers are missing: the SDK takes a 2026-07-28 request by its
   MCP-Protocol-Version / Mcp-Method (/ Mcp-Name) headers, which a path carrying bare JSON-RPC (the WebSocket
@@ -137,7 +137,8 @@ def _derive_era_headers(scope: Scope, message: dict) -> None:
     name_key = NAME_BEARING_METHODS.get(method)
     if name_key is not None and isinstance(params.get(name_key), str):
         derived.append((MCP_NAME_HEADER, encode_header_value(params[name_key])))
-    scope["headers"] = [*(h for h in scope["headers"] if h[0] not in (MCP_METHOD_HEADER.encode(), MCP_NAME_HEADER.encode())),
+    replaced = (MCP_METHOD_HEADER.encode(), MCP_NAME_HEADER.encode())
+    scope["headers"] = [*(h for h in scope["headers"] if h[0] not in replaced),
                         *((name.encode(), value.encode("latin-1", "replace")) for name, value in derived)]
 
 

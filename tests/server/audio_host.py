@@ -47,7 +47,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", "0")
             self.end_headers()
             return
-        body = {"/tone.mp3": TONE_MP3, "/big.mp3": b"\xff" * BIG_FILE_BYTES, "/mid.mp3": b"\xff" * MID_FILE_BYTES}.get(path)
+        files = {"/tone.mp3": TONE_MP3, "/big.mp3": b"\xff" * BIG_FILE_BYTES, "/mid.mp3": b"\xff" * MID_FILE_BYTES}
+        body = files.get(path)
         if body is None:
             self.send_error(404)
             return

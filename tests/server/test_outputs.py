@@ -67,7 +67,7 @@ def test_too_large_without_bucket_is_a_clear_error(sse_server):
     result = call_tool(sse_server, "text_to_speech", {"text": "Long enough to pass the inline limit."})
     assert result.is_error
     message = texts(result)
-    assert f"inline limit of {SMALL_INLINE_LIMIT} bytes (MCP_MAX_INLINE_AUDIO_BYTES, for all audio of one reply)" in message
+    assert f"limit of {SMALL_INLINE_LIMIT} bytes (MCP_MAX_INLINE_AUDIO_BYTES, for all audio of one reply)" in message
     assert "no MCP_OUTPUT_BUCKET" in message
 
 
