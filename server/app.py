@@ -137,7 +137,8 @@ def build_app(settings: Settings, authenticator: Authenticator | None = None) ->
         # Host and Origin are checked by our Gate, which knows cloud host patterns.
         transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
     )
-    guarded = JsonRpcGuard(sdk_app, path=MCP_PATH, max_body_bytes=settings.max_request_bytes)
+    guarded = JsonRpcGuard(sdk_app, path=MCP_PATH, max_body_bytes=settings.max_request_bytes,
+                           memory=services.inputs.memory)
     gated = Gate(
         guarded,
         hosts=HostPolicy(settings.allowed_hosts),

@@ -70,8 +70,8 @@ class InputMemory:
     def take(self, size: int) -> None:
         if self.in_use + size > self.limit:
             raise ServerBusy(
-                f"This server is busy: the input audio of calls in progress fills its memory budget of {self.limit} "
-                "bytes (MCP_MEMORY_MIB). Retry in a few seconds."
+                f"This server is busy: calls in progress hold as much audio as its memory allows ({self.limit} "
+                "bytes, sized from MCP_MEMORY_MIB). Retry in a few seconds."
             )
         self.in_use += size
 

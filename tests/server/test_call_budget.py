@@ -3,6 +3,7 @@ capped in all, and the input memory of all calls together answers 'busy, retry' 
 
 from __future__ import annotations
 
+import base64
 import time
 
 import anyio
@@ -102,3 +103,20 @@ def test_input_time_and_upstream_time_add_up_to_one_budget(budget_server, fake, 
     elapsed = time.monotonic() - started
     assert result.is_error and f"this call's {BUDGET_SECONDS} s budget" in texts(result), texts(result)
     assert elapsed < BUDGET_SECONDS + SLACK_SECONDS, elapsed
+
+
+@ERAS
+def test_a_large_body_past_the_servers_input_memory_is_told_to_retry(budget_server, fake, mode):
+    """A 300 KB base64 body costs the SDK ~6x its size while handled; the 0.5 MiB of input memory has no room."""
+    before = len(fake.requests)
+    audio = base64.b64encode(b"\xff" * 300_000).decode()
+    try:
+        result = call_tool(budget_server, "speech_to_text", {"audio_base64": audio}, mode=mode)
+        message = texts(result)
+    except Exception as error:  # noqa: BLE001 (what the SDK's client raises for the 503 is part of what we check)
+        message = repr(error)
+    assert "busy" in message and "Retry" in message, message
+    assert len(fake.requests) == before
+    small = call_tool(budget_server, "speech_to_text", {"audio_base64": base64.b64encode(b"\xff" * 1000).decode()},
+                      mode=mode)
+    assert not small.is_error, texts(small)  # the memory was given back
