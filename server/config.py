@@ -208,7 +208,7 @@ class Settings(BaseSettings):
         per_call = info.data.get("max_call_input_bytes")
         if per_call is not None and input_memory_bytes(value) < per_call:
             raise ValueError(
-                f"leaves {input_memory_bytes(value)} bytes for input audio (half of what is above "
+                f"leaves {input_memory_bytes(value)} bytes for input audio (a third of what is above "
                 f"{RUNTIME_RESERVE_MIB} MiB), less than one call's MCP_MAX_CALL_INPUT_BYTES ({per_call})"
             )
         return value
@@ -277,9 +277,10 @@ class Settings(BaseSettings):
 
 
 def input_memory_bytes(memory_mib: int) -> int:
-    """Bytes of input audio all calls may hold at once: half of the task's memory above what the runtime needs
-    (the other half covers request bodies, copies while uploading and responses): 160 MiB of a 512 MiB task."""
-    return max(0, memory_mib - RUNTIME_RESERVE_MIB) * MiB // 2
+    """Bytes of input audio all calls may hold at once: a third of the task's memory above what the runtime needs
+    (106 MiB of a 512 MiB task). The rest covers the copies made while an input is joined and uploaded (measured
+    up to 2.2x the admitted input at peak: bench/input_budget_bench.py) and the responses."""
+    return max(0, memory_mib - RUNTIME_RESERVE_MIB) * MiB // 3
 
 
 def _split_list(value: str) -> list[str]:

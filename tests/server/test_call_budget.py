@@ -14,8 +14,8 @@ from tests.server.conftest import _running, _upstream
 from tests.server.harness import call_tool, mcp_client, texts
 
 BUDGET_SECONDS = 3
-MAX_CALL_INPUT_BYTES = 2 * MID_FILE_BYTES + 100_000  # two mid-size inputs fit, three do not
-MEMORY_MIB = 193  # leaves 0.5 MiB of input memory (half of what is above 192 MiB): one call of two inputs, not two
+MAX_CALL_INPUT_BYTES = 2 * MID_FILE_BYTES + 40_000  # two mid-size inputs fit, three do not
+MEMORY_MIB = 193  # leaves 1/3 MiB of input memory (a third of what is above 192 MiB): one call of two inputs, not two
 SLACK_SECONDS = 1.5
 ERAS = pytest.mark.parametrize("mode", ["legacy", "auto"], ids=["2025", "2026"])
 
@@ -56,7 +56,7 @@ def test_the_inputs_of_one_call_are_capped_in_all(budget_server, fake, audio_hos
 
 @ERAS
 def test_a_call_past_the_servers_input_memory_is_told_to_retry(budget_server, fake, audio_host, mode):
-    """Two calls of two inputs at once need more than the 0.5 MiB of input memory: one is served, one is busy."""
+    """Two calls of two inputs at once need more than the 1/3 MiB of input memory: one is served, one is busy."""
     fake.add_fault(r"^/v1/voices/add$", delay=1.0)  # holds the first call's inputs while the second arrives
     results = []
 
@@ -107,7 +107,7 @@ def test_input_time_and_upstream_time_add_up_to_one_budget(budget_server, fake, 
 
 @ERAS
 def test_a_large_body_past_the_servers_input_memory_is_told_to_retry(budget_server, fake, mode):
-    """A 300 KB base64 body costs the SDK ~6x its size while handled; the 0.5 MiB of input memory has no room."""
+    """A 300 KB base64 body costs the SDK ~6x its size while handled; the 1/3 MiB of input memory has no room."""
     before = len(fake.requests)
     audio = base64.b64encode(b"\xff" * 300_000).decode()
     try:
