@@ -1,6 +1,6 @@
 """Generated audio back to the client: inline MCP audio content, or an S3 presigned link.
 
-Audio up to MCP_MAX_INLINE_AUDIO_BYTES travels inline (base64 in the JSON-RPC
+Audio up to MCP_MAX_INLINE_AUDIO_BYTES (all audio of one reply together) travels inline (base64 in the JSON-RPC
 response). Larger audio goes to MCP_OUTPUT_BUCKET, and the client gets a short-lived
 presigned GET link (see server/s3.py). With neither possible, the tool fails with a message
 saying so.
@@ -15,6 +15,7 @@ import uuid
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import AudioContent, ContentBlock, ResourceLink, TextContent
 
+from server.call_budget import take_inline
 from server.s3 import S3Error, S3Objects
 
 _EXTENSIONS = {
@@ -54,7 +55,7 @@ class AudioOutputs:
 
     async def deliver(self, audio: bytes, mime_type: str, name: str, summary: str) -> list[ContentBlock]:
         """Content blocks carrying `audio`, preceded by a one-line `summary` for the model."""
-        if len(audio) <= self.max_inline_bytes:
+        if take_inline(len(audio), self.max_inline_bytes):  # the limit holds for the whole reply
             encoded = base64.b64encode(audio).decode("ascii")
             return [
                 TextContent(type="text", text=f"{summary} ({len(audio)} bytes, {mime_type}, inline)."),
@@ -63,7 +64,8 @@ class AudioOutputs:
         if not self.bucket:
             raise ToolError(
                 f"The audio is {len(audio)} bytes, above this server's inline limit of {self.max_inline_bytes} "
-                "bytes (MCP_MAX_INLINE_AUDIO_BYTES), and no MCP_OUTPUT_BUCKET is configured for larger files. "
+                "bytes (MCP_MAX_INLINE_AUDIO_BYTES, for all audio of one reply), and no MCP_OUTPUT_BUCKET is "
+                "configured for larger files. "
                 "Ask for shorter audio or a smaller output_format, or ask the operator to configure a bucket."
             )
         filename = f"{name}.{_EXTENSIONS.get(mime_type, 'bin')}"

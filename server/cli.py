@@ -20,7 +20,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from server.runner import serve
 
-    serve(app, settings.host, settings.port, settings.drain_seconds)
+    serve(app, settings.host, settings.port, settings.drain_seconds, settings.header_timeout_seconds)
     sys.exit(0)
 
 

@@ -23,6 +23,8 @@ FRONT_DOOR_TIMEOUT_SECONDS = 29
 # MCP_DRAIN_SECONDS a few seconds below the task's own stopTimeout; this bound only catches nonsense.
 MAX_ECS_STOP_TIMEOUT_SECONDS = 120
 MIN_SERVER_KEY_LENGTH = 16
+# The server's own resident memory at work (Python, the SDK, uvicorn): about 100 MB; the rest is headroom.
+RUNTIME_RESERVE_MIB = 192
 DEFAULT_TOKENS_CACHE_SECONDS = 60.0  # auth mode tokens: a revoked token works at most this long
 MAX_TOKENS_CACHE_SECONDS = 300  # a revoked token must stop working within minutes
 
@@ -35,6 +37,7 @@ RANGES = {
     "tokens_cache_seconds": (0, MAX_TOKENS_CACHE_SECONDS, " seconds"),
     "auth_page_token_days": (1, 3650, " days"),
     "auth_page_attempts_per_hour": (1, 1000, ""),
+    "header_timeout_seconds": (1, 60, " seconds"),
 }
 _ORIGIN = re.compile(r"^https?://[^/\s?#]+$")
 _HEADER_NAME = re.compile(r"^[A-Za-z0-9-]+$")
@@ -99,7 +102,8 @@ class Settings(BaseSettings):
     elevenlabs_api_key: SecretStr = _env("ELEVENLABS_API_KEY", SecretStr(""), "Key for the ElevenLabs API.")
     elevenlabs_base_url: str = _env("ELEVENLABS_BASE_URL", "https://api.elevenlabs.io", "ElevenLabs API origin.")
     upstream_budget_seconds: float = _env(
-        "MCP_UPSTREAM_BUDGET_SECONDS", 25.0, "Total time for one upstream call, retries included."
+        "MCP_UPSTREAM_BUDGET_SECONDS", 25.0, "Total time for one tool call: fetching its inputs and calling "
+        "ElevenLabs, retries included."
     )
 
     # --- HTTP serving ---
@@ -108,6 +112,9 @@ class Settings(BaseSettings):
     sse: bool = _env("MCP_SSE", False, "Answer with SSE streams instead of single JSON responses.")
     max_request_bytes: int = _env("MCP_MAX_REQUEST_BYTES", 4 * MiB, "Largest accepted request body.")
     drain_seconds: float = _env("MCP_DRAIN_SECONDS", 25.0, "Grace period for in-flight calls after SIGTERM.")
+    header_timeout_seconds: float = _env(
+        "MCP_HEADER_TIMEOUT_SECONDS", 10.0, "Time a client has to send a request's headers (slow-header guard)."
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = _env("MCP_LOG_LEVEL", "INFO", "Log threshold.")
 
     # --- audio in and out ---
@@ -117,6 +124,13 @@ class Settings(BaseSettings):
     output_bucket: str = _env("MCP_OUTPUT_BUCKET", "", "S3 bucket for audio too large to return inline.")
     output_url_expiry_seconds: int = _env("MCP_OUTPUT_URL_EXPIRY_SECONDS", 900, "Lifetime of presigned links.")
     max_input_bytes: int = _env("MCP_MAX_INPUT_BYTES", 20 * MiB, "Largest input audio fetched from a URL.")
+    max_call_input_bytes: int = _env(
+        "MCP_MAX_CALL_INPUT_BYTES", 40 * MiB, "Largest input audio of one tool call in all (voice_clone takes many)."
+    )
+    memory_mib: int = _env(
+        "MCP_MEMORY_MIB", 512, "The task's memory (the compiler passes spec.task.memory); sizes the input memory "
+        "budget of all calls together."
+    )
     allow_insecure_input_urls: bool = _env(
         "MCP_ALLOW_INSECURE_INPUT_URLS", False, "TESTS ONLY: allow http:// and private addresses as inputs."
     )
@@ -181,12 +195,27 @@ class Settings(BaseSettings):
             raise ValueError(f"must be between {low} and {high}{unit}")
         return value
 
-    @field_validator("max_request_bytes", "max_input_bytes")
+    @field_validator("max_request_bytes", "max_input_bytes", "max_call_input_bytes", "memory_mib")
     @classmethod
     def _check_positive(cls, value: int) -> int:
         if value < 1:
             raise ValueError("must be a positive number of bytes")
         return value
+
+    @field_validator("memory_mib")
+    @classmethod
+    def _check_memory(cls, value: int, info: ValidationInfo) -> int:
+        per_call = info.data.get("max_call_input_bytes")
+        if per_call is not None and input_memory_bytes(value) < per_call:
+            raise ValueError(
+                f"leaves {input_memory_bytes(value)} bytes for input audio (a third of what is above "
+                f"{RUNTIME_RESERVE_MIB} MiB), less than one call's MCP_MAX_CALL_INPUT_BYTES ({per_call})"
+            )
+        return value
+
+    @property
+    def input_memory_bytes(self) -> int:
+        return input_memory_bytes(self.memory_mib)
 
     @field_validator("max_inline_audio_bytes")
     @classmethod
@@ -245,6 +274,13 @@ class Settings(BaseSettings):
         if value and not _ORIGIN.match(value.rstrip("/")):
             raise ValueError("must be an http(s) origin such as https://mcp.example.com")
         return value.rstrip("/")
+
+
+def input_memory_bytes(memory_mib: int) -> int:
+    """Bytes of input audio all calls may hold at once: a third of the task's memory above what the runtime needs
+    (106 MiB of a 512 MiB task). The rest covers the copies made while an input is joined and uploaded (measured
+    up to 2.2x the admitted input at peak: bench/input_budget_bench.py) and the responses."""
+    return max(0, memory_mib - RUNTIME_RESERVE_MIB) * MiB // 3
 
 
 def _split_list(value: str) -> list[str]:

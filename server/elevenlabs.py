@@ -4,10 +4,10 @@ Why not the `elevenlabs` SDK: importing it costs ~0.45 s and ~45 MB, which alone
 break the start-up and memory targets, and the tools need only a handful of plain
 JSON/multipart calls (see docs/server.md). The paths and fields mirror SDK 2.78.
 
-Every call runs within one time budget (MCP_UPSTREAM_BUDGET_SECONDS, below the front
-door's 29 s). 429, 5xx and dropped connections are retried with exponential backoff,
-honouring Retry-After, while the budget lasts. Every failure becomes an `UpstreamError`
-whose message tells the user what happened and what to do.
+Every call runs within one time budget (MCP_UPSTREAM_BUDGET_SECONDS, below the front door's 29 s),
+shared with the rest of the tool call (server.call_budget). 429, 5xx and dropped connections are
+retried with exponential backoff, honouring Retry-After, while the budget lasts. Every failure
+becomes an `UpstreamError` whose message tells the user what happened and what to do.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import anyio
 import httpx2
 from mcp.server.mcpserver.exceptions import ToolError
 
+from server.call_budget import seconds_left
 from server.http_clients import new_client
 
 MAX_ATTEMPTS = 4
@@ -73,7 +74,7 @@ class ElevenLabsAPI:
 
     async def send(self, api_key: str, key_owner: str, method: str, path: str, **request: Any) -> httpx2.Response:
         """One logical call: attempts until success, a final answer, or the budget runs out."""
-        deadline = time.monotonic() + self.budget_seconds
+        deadline = time.monotonic() + seconds_left(self.budget_seconds)  # the tool call's deadline, if sooner
         headers = {"xi-api-key": api_key}
         for attempt in range(1, MAX_ATTEMPTS + 1):
             remaining = deadline - time.monotonic()
@@ -84,8 +85,9 @@ class ElevenLabsAPI:
                     )
             except (TimeoutError, httpx2.TimeoutException):
                 raise UpstreamError(
-                    f"ElevenLabs did not answer within this server's {self.budget_seconds:g} s budget "
-                    "(MCP_UPSTREAM_BUDGET_SECONDS). Try again, or with shorter input."
+                    f"ElevenLabs did not answer within this call's {self.budget_seconds:g} s budget "
+                    "(MCP_UPSTREAM_BUDGET_SECONDS, which fetching input URLs draws on too). "
+                    "Try again, or with shorter input."
                 ) from None
             except httpx2.TransportError as exc:
                 failure: httpx2.Response | httpx2.TransportError = exc
@@ -93,11 +95,11 @@ class ElevenLabsAPI:
                 if response.status_code < 400:
                     return response
                 if response.status_code not in RETRYABLE_STATUSES:
-                    raise error_for_status(response, key_owner)
+                    raise error_for_status(response, key_owner, api_key)
                 failure = response
             delay = _backoff(attempt, failure)
             if attempt == MAX_ATTEMPTS or time.monotonic() + delay >= deadline:
-                raise _gave_up(failure, attempt, self.budget_seconds)
+                raise _gave_up(failure, attempt, self.budget_seconds, api_key)
             await anyio.sleep(delay)
         raise AssertionError("unreachable")  # the loop always returns or raises
 
@@ -176,7 +178,8 @@ def _retry_after_seconds(value: str | None) -> float | None:
     return max(0.0, moment.timestamp() - time.time())
 
 
-def _gave_up(failure: httpx2.Response | httpx2.TransportError, attempts: int, budget: float) -> UpstreamError:
+def _gave_up(failure: httpx2.Response | httpx2.TransportError, attempts: int, budget: float, api_key: str
+             ) -> UpstreamError:
     tries = f"{attempts} attempt{'s' if attempts > 1 else ''}"
     if isinstance(failure, httpx2.TransportError):
         return UpstreamError(
@@ -184,7 +187,7 @@ def _gave_up(failure: httpx2.Response | httpx2.TransportError, attempts: int, bu
             "This is usually temporary: try again in a moment."
         )
     status = failure.status_code
-    detail = error_detail(failure)
+    detail = error_detail(failure, api_key)
     if status == 429:
         return UpstreamError(
             f"ElevenLabs is rate limiting this account (HTTP 429: {detail}) and still was after {tries} "
@@ -204,10 +207,11 @@ def _describe_transport_error(exc: httpx2.TransportError) -> str:
     return type(exc).__name__
 
 
-def error_for_status(response: httpx2.Response, key_owner: str) -> UpstreamError:
-    """A final (not retried) HTTP error as a message the user can act on."""
+def error_for_status(response: httpx2.Response, key_owner: str, api_key: str) -> UpstreamError:
+    """A final (not retried) HTTP error as a message the user can act on (without the key, should ElevenLabs
+    echo it)."""
     status = response.status_code
-    detail = error_detail(response)
+    detail = error_detail(response, api_key)
     if _error_status(response) == "quota_exceeded" or status == 402:
         return UpstreamError(
             f"ElevenLabs refused the request for lack of credits or plan (HTTP {status}: {detail}). "
@@ -245,8 +249,9 @@ def _error_status(response: httpx2.Response) -> str | None:
     return detail.get("status") if isinstance(detail, dict) else None
 
 
-def error_detail(response: httpx2.Response) -> str:
-    """The human part of an ElevenLabs error body: {"detail": {"message"}}, a string, or 422's list."""
+def error_detail(response: httpx2.Response, api_key: str) -> str:
+    """The human part of an ElevenLabs error body: {"detail": {"message"}}, a string, or 422's list; the key the
+    request was made with is redacted (the logs redact it too, but this text goes to the client)."""
     body = _error_body(response)
     detail = body.get("detail", body) if isinstance(body, dict) else body
     if isinstance(detail, dict):
@@ -257,6 +262,8 @@ def error_detail(response: httpx2.Response) -> str:
         text = str(detail)
     else:
         text = response.text.strip() or response.reason_phrase or "no details"
+    if api_key:
+        text = text.replace(api_key, "[redacted]")
     return text[:MAX_DETAIL_CHARS]
 
 

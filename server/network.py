@@ -26,6 +26,39 @@ def parse_address(text: str) -> IPAddress | None:
     return address
 
 
+# IPv6 ranges that carry an IPv4 address in their last 32 bits; a packet to one may reach that IPv4 address
+# (NAT64 is routed in AWS IPv6 subnets with DNS64), so the IPv4 inside is judged too.
+_IPV4_IN_LAST_32_BITS = tuple(
+    ipaddress.ip_network(n)
+    for n in (
+        "64:ff9b::/96",  # NAT64 well-known prefix (RFC 6052)
+        "::ffff:0:0:0/96",  # IPv4-translated ::ffff:0:a.b.c.d (RFC 2765)
+        "::/96",  # IPv4-compatible ::a.b.c.d (RFC 4291, deprecated)
+    )
+)
+# RFC 8215's local-use NAT64 prefix: operators carve translation prefixes of any length out of it, so where the
+# IPv4 address sits is not knowable. Never public (Python 3.11's is_global still says it is).
+_LOCAL_NAT64 = ipaddress.ip_network("64:ff9b:1::/48")
+
+
+def embedded_ipv4(address: IPAddress) -> list[ipaddress.IPv4Address]:
+    """Every IPv4 address an IPv6 address carries: IPv4-mapped, -translated, -compatible, NAT64, 6to4, Teredo."""
+    if address.version == 4:
+        return []
+    found = [address.ipv4_mapped, address.sixtofour, *(address.teredo or ())]
+    if any(address in network for network in _IPV4_IN_LAST_32_BITS):
+        found.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    return [v4 for v4 in found if v4 is not None]
+
+
+def is_public(address: IPAddress) -> bool:
+    """An address the server may fetch from on a user's behalf: globally routed, not multicast, and every IPv4
+    address embedded in it (see embedded_ipv4) public too."""
+    if address.is_multicast or not address.is_global or (address.version == 6 and address in _LOCAL_NAT64):
+        return False
+    return all(is_public(inner) for inner in embedded_ipv4(address))
+
+
 def _within(address: IPAddress, networks: Iterable[IPNetwork]) -> bool:
     return any(address in network for network in networks)
 

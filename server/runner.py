@@ -16,6 +16,8 @@ from collections.abc import Iterator
 import uvicorn
 from starlette.types import ASGIApp
 
+from server.http.head_limits import LimitedHttpToolsProtocol
+
 logger = logging.getLogger("server")
 
 
@@ -35,11 +37,13 @@ class DrainingServer(uvicorn.Server):
         self.handle_exit(sig, frame)
 
 
-def serve(app: ASGIApp, host: str, port: int, drain_seconds: float) -> None:
+def serve(app: ASGIApp, host: str, port: int, drain_seconds: float, header_timeout_seconds: float) -> None:
+    protocol = type("HttpProtocol", (LimitedHttpToolsProtocol,), {"header_timeout_seconds": header_timeout_seconds})
     config = uvicorn.Config(
         app,
         host=host,
         port=port,
+        http=protocol,  # uvicorn's httptools protocol with limits on request heads (server.http.head_limits)
         log_config=None,  # keep our JSON logging
         access_log=False,  # server.http.access_log writes one line per request instead
         proxy_headers=False,  # X-Forwarded-For is judged by the Gate, against MCP_TRUSTED_PROXY_CIDRS

@@ -47,6 +47,12 @@ def containers(template):
             yield from resource["Properties"]["ContainerDefinitions"]
 
 
+def task_memory(template) -> int:
+    (memory,) = {int(r["Properties"]["Memory"]) for r in template["Resources"].values()
+                 if r["Type"] == "AWS::ECS::TaskDefinition"}
+    return memory
+
+
 def auth_page_templates():
     """The auth page's variants, compiled in memory: every way the alb topology sets MCP_PUBLIC_URL, and
     nat-instance with and without a sign-up code."""
@@ -88,6 +94,7 @@ def check_environment(template: dict) -> list:
         drain = settings.drain_seconds
         assert drain < container["StopTimeout"], "the server must finish draining before ECS sends SIGKILL"
         assert settings.auth_page == ("MCP_AUTH_PAGE" in environment)
+        assert settings.memory_mib == task_memory(template), "the input memory budget is sized from the task's"
         loaded.append(settings)
     return loaded
 

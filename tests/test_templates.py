@@ -371,6 +371,7 @@ def test_environment_follows_the_server_contract():
         "MCP_AUTH_MODE": "api-key",
         "MCP_DRAIN_SECONDS": "55",
         "MCP_LOG_LEVEL": "INFO",
+        "MCP_MEMORY_MIB": "1024",
         "MCP_PORT": "8080",
         "MCP_TRUSTED_PROXY_CIDRS": props(build({}), naming.VPC)["CidrBlock"],
     }

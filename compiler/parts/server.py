@@ -44,6 +44,7 @@ def environment(spec: CommonSpec, *, allowed_hosts: Value, trusted_proxy_cidrs: 
         "MCP_PORT": str(PORT),
         "MCP_DRAIN_SECONDS": str(spec.task.stop_timeout_seconds - DRAIN_MARGIN_SECONDS),
         "MCP_LOG_LEVEL": "INFO",
+        "MCP_MEMORY_MIB": str(spec.task.memory),  # sizes the server's input memory budget (server/call_budget.py)
     }
     if client_ip_header is not None:
         env["MCP_CLIENT_IP_HEADER"] = client_ip_header

@@ -97,7 +97,7 @@ class AuthPage:
                                    "in a moment.") from None
         if response.status_code in (401, 403):
             raise core.SignupError(401, "elevenlabs_refused_key", f"ElevenLabs refused this key "
-                                   f"(HTTP {response.status_code}: {error_detail(response)}).")
+                                   f"(HTTP {response.status_code}: {error_detail(response, key)}).")
         if response.status_code != 200:
             raise core.SignupError(502, "elevenlabs_error", f"ElevenLabs answered HTTP {response.status_code} "
                                    "while checking the key; try again later.")

@@ -1,7 +1,9 @@
 """Admission for every route except the open ones (/health): Host, client network, credential.
 
 The auth page (/auth and below) is checked for Host and client network like any route, but needs no
-credential: it is where a user gets one.
+credential: it is where a user gets one. Any other path than the MCP endpoint is 404 without asking for a
+credential: MCP clients probe OAuth discovery (/.well-known/oauth-*, /register) before they send the key, and a
+401 there sends them into a Dynamic Client Registration that hides this server's own message.
 """
 
 from __future__ import annotations
@@ -28,8 +30,10 @@ class Gate:
         trusted_proxies: tuple[IPNetwork, ...],
         authenticator: Authenticator,
         client_ip_header: str,
+        protected_path: str,
     ):
         self.app = app
+        self.protected_path = protected_path
         self.hosts = hosts
         self.allowed_cidrs = allowed_cidrs
         self.trusted_proxies = trusted_proxies
@@ -62,6 +66,10 @@ class Gate:
         if _is_auth_page(scope["path"]):
             await self.app(scope, receive, send)
             return
+        if scope["path"] != self.protected_path:
+            await send_json(send, 404, {"error": "not_found", "message": f"Nothing here: this server answers MCP "
+                                        f"at {self.protected_path}, with 'Authorization: Bearer <key>'"})
+            return
         credential = find_credential(headers, scope["query_string"])
         try:
             principal = await self.authenticator.authenticate(credential, headers) if credential else None
@@ -70,7 +78,8 @@ class Gate:
                                         "right now; retry shortly"}, headers=[(b"retry-after", RETRY_AFTER)])
             return
         if principal is None:
-            await _unauthorized(send, credential_given=credential is not None)
+            scheme = headers.get(b"authorization", b"").decode("latin-1").partition(" ")[0]
+            await _unauthorized(send, credential_given=credential is not None, other_scheme=scheme)
             return
         state["principal"] = principal
         scope["query_string"] = without_key_param(scope["query_string"])
@@ -81,13 +90,15 @@ def _is_auth_page(path: str) -> bool:
     return path == AUTH_PAGE_PREFIX or path.startswith(AUTH_PAGE_PREFIX + "/")
 
 
-async def _unauthorized(send: Send, credential_given: bool) -> None:
+async def _unauthorized(send: Send, credential_given: bool, other_scheme: str) -> None:
     challenge = REALM + (', error="invalid_token"' if credential_given else "")
-    message = (
-        "Invalid API key"
-        if credential_given
-        else "Missing API key: send 'Authorization: Bearer <key>', 'X-API-Key: <key>' or '?key=<key>'"
-    )
+    forms = "send 'Authorization: Bearer <key>', 'X-API-Key: <key>' or '?key=<key>'"
+    if credential_given:
+        message = "Invalid API key"
+    elif other_scheme and other_scheme.lower() != "bearer":
+        message = f"Authorization scheme {other_scheme[:20]!r} is not accepted: {forms}"
+    else:
+        message = f"Missing API key: {forms}"
     await send_json(
         send, 401, {"error": "unauthorized", "message": message}, headers=[(b"www-authenticate", challenge.encode())]
     )

@@ -120,14 +120,15 @@ async def speech_to_speech(
     COSTS ElevenLabs credits (per second of audio): only call it when the user asks for it.
     """
     api = elevenlabs(ctx)
-    source = await services(ctx).inputs.load(audio_url, audio_base64)
-    voice, label = await resolve_voice(api, voice_id, voice_name)
-    audio, content_type = await api.post_for_audio(
-        f"/v1/speech-to-speech/{quote(voice, safe='')}",
-        params={"output_format": output_format},
-        data={"model_id": model_id},
-        files=[("audio", source.as_upload())],
-    )
+    with services(ctx).inputs.for_call([audio_url], [audio_base64]) as inputs:
+        source = await inputs.load(audio_url, audio_base64)
+        voice, label = await resolve_voice(api, voice_id, voice_name)
+        audio, content_type = await api.post_for_audio(
+            f"/v1/speech-to-speech/{quote(voice, safe='')}",
+            params={"output_format": output_format},
+            data={"model_id": model_id},
+            files=[("audio", source.as_upload())],
+        )
     return await _deliver(ctx, audio, content_type, output_format, "voice-changed", f"Speech re-voiced as {label}")
 
 
@@ -140,10 +141,11 @@ async def isolate_audio(
 
     COSTS ElevenLabs credits (per minute of audio): only call it when the user asks for it.
     """
-    source = await services(ctx).inputs.load(audio_url, audio_base64)
-    audio, content_type = await elevenlabs(ctx).post_for_audio(
-        "/v1/audio-isolation", files=[("audio", source.as_upload())]
-    )
+    with services(ctx).inputs.for_call([audio_url], [audio_base64]) as inputs:
+        source = await inputs.load(audio_url, audio_base64)
+        audio, content_type = await elevenlabs(ctx).post_for_audio(
+            "/v1/audio-isolation", files=[("audio", source.as_upload())]
+        )
     return await _deliver(ctx, audio, content_type, "mp3_44100_128", "isolated", "Voice isolated")
 
 
@@ -159,12 +161,13 @@ async def speech_to_text(
 
     COSTS ElevenLabs credits (per minute of audio): only call it when the user asks for it.
     """
-    source = await services(ctx).inputs.load(audio_url, audio_base64)
-    result = await elevenlabs(ctx).post_multipart(
-        "/v1/speech-to-text",
-        data={"model_id": model_id, "language_code": language_code, "diarize": diarize},
-        files=[("file", source.as_upload())],
-    )
+    with services(ctx).inputs.for_call([audio_url], [audio_base64]) as inputs:
+        source = await inputs.load(audio_url, audio_base64)
+        result = await elevenlabs(ctx).post_multipart(
+            "/v1/speech-to-text",
+            data={"model_id": model_id, "language_code": language_code, "diarize": diarize},
+            files=[("file", source.as_upload())],
+        )
     language = result.get("language_code") or "unknown"
     transcript = _by_speaker(result.get("words") or []) if diarize else result.get("text", "")
     return f"Language: {language}\n\n{transcript}"

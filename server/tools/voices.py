@@ -76,13 +76,13 @@ async def voice_clone(
     sample_urls, samples_base64 = sample_urls or [], samples_base64 or []
     if not 1 <= len(sample_urls) + len(samples_base64) <= MAX_CLONE_SAMPLES:
         raise ToolError(f"Give 1 to {MAX_CLONE_SAMPLES} recordings in sample_urls and/or samples_base64.")
-    inputs = services(ctx).inputs
-    samples = [await inputs.fetch(url, field="sample_urls") for url in sample_urls]
-    samples += [inputs.decode(text, field="samples_base64") for text in samples_base64]
-    files = [("files", (f"sample{i}_{s.filename}", s.data, s.content_type)) for i, s in enumerate(samples)]
-    created = await elevenlabs(ctx).post_multipart(
-        "/v1/voices/add", data={"name": name, "description": description}, files=files
-    )
+    with services(ctx).inputs.for_call(sample_urls, samples_base64) as inputs:  # one budget for all samples
+        samples = [inputs.decode(text, field="samples_base64") for text in samples_base64]
+        samples += [await inputs.fetch(url, field="sample_urls") for url in sample_urls]
+        files = [("files", (f"sample{i}_{s.filename}", s.data, s.content_type)) for i, s in enumerate(samples)]
+        created = await elevenlabs(ctx).post_multipart(
+            "/v1/voices/add", data={"name": name, "description": description}, files=files
+        )
     return f"Voice {name!r} cloned: voice_id {created.get('voice_id')}."
 
 

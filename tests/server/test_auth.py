@@ -60,10 +60,34 @@ def test_wrong_query_key_is_refused(main_server):
     assert response.status_code == 401
 
 
-@pytest.mark.parametrize("path", ["/mcp", "/", "/anything", "/.well-known/oauth-protected-resource"])
-def test_every_route_but_health_needs_the_key(main_server, path):
-    response = httpx.get(main_server.base_url + path)
+def test_the_mcp_endpoint_needs_the_key(main_server):
+    response = httpx.get(main_server.mcp_url)
     assert response.status_code == 401 and "www-authenticate" in response.headers
+
+
+@pytest.mark.parametrize("path", [
+    "/", "/anything", "/register", "/.well-known/oauth-protected-resource", "/.well-known/oauth-protected-resource/mcp",
+    "/.well-known/oauth-authorization-server", "/.well-known/openid-configuration", "/mcp/", "/mcpx",
+])
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_paths_that_do_not_exist_are_404_without_a_challenge(main_server, path, method):
+    """mcp-remote probes OAuth discovery first: a 401 there started a Dynamic Client Registration."""
+    response = httpx.request(method, main_server.base_url + path, json={})
+    assert response.status_code == 404 and "www-authenticate" not in response.headers
+    assert "/mcp" in response.json()["message"]
+
+
+def test_paths_that_do_not_exist_still_check_host_and_client_network(edge_server):
+    response = httpx.get(edge_server.base_url + "/.well-known/oauth-authorization-server",
+                         headers={"host": "mcp.example.com", "x-forwarded-for": OTHER_CLIENT})
+    assert response.status_code == 403
+
+
+def test_another_authorization_scheme_is_named_in_the_answer(main_server):
+    response = httpx.post(main_server.mcp_url, content=TOOLS_LIST, headers={"Authorization": f"Basic {SERVER_KEY}"})
+    assert response.status_code == 401
+    assert response.json()["message"].startswith("Authorization scheme 'Basic' is not accepted: send 'Authorization: "
+                                                 "Bearer <key>'")
 
 
 def test_real_client_with_wrong_key_fails(main_server):

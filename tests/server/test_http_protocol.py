@@ -108,3 +108,45 @@ def test_sse_mode_streams_the_response(sse_server):
 def test_sse_mode_with_the_real_client(sse_server, mode):
     result = call_tool(sse_server, "check_subscription", mode=mode)
     assert json.loads(texts(result))["tier"] == "creator"
+
+
+@pytest.mark.parametrize("depth", [300, 5_000, 100_000])
+@pytest.mark.parametrize("headers", [{}, MODERN], ids=["2025", "2026"])
+def test_deeply_nested_json_is_a_parse_error_without_a_traceback(main_server, depth, headers):
+    nested = "[" * depth + "]" * depth
+    body = '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"check_subscription","arguments":{"a":'
+    response = post_mcp(main_server, body + nested + "}}}", headers)
+    assert response.status_code == 400
+    assert rpc_error(response)["code"] == -32700
+    assert "Traceback" not in main_server.stdout() + main_server.stderr()
+
+
+ENVELOPE = {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}}
+
+
+@pytest.mark.parametrize(
+    "method, params",
+    [
+        ("server/discover", {}),
+        ("tools/list", {}),
+        ("tools/call", {"name": "check_subscription", "arguments": {}}),
+    ],
+)
+def test_a_modern_message_without_the_era_headers_is_answered_in_its_era(main_server, method, params):
+    """What a relay or a stdio bridge carries: the JSON-RPC message alone. The era comes from params._meta."""
+    body = json.dumps({"jsonrpc": "2.0", "id": 3, "method": method, "params": {**params, "_meta": ENVELOPE}})
+    response = post_mcp(main_server, body)
+    assert response.status_code == 200, response.text
+    result = response.json()["result"]
+    if method == "server/discover":
+        assert "2026-07-28" in result["supportedVersions"]
+    elif method == "tools/list":
+        assert "text_to_speech" in {tool["name"] for tool in result["tools"]}
+    else:
+        assert not result.get("isError") and "creator" in result["content"][0]["text"]
+
+
+def test_era_headers_a_client_sent_are_still_checked_against_the_body(main_server):
+    body = json.dumps({"jsonrpc": "2.0", "id": 3, "method": "tools/list", "params": {"_meta": ENVELOPE}})
+    response = post_mcp(main_server, body, {**MODERN, "mcp-method": "server/discover"})
+    assert response.status_code == 400 and "mcp-method header does not match" in response.text

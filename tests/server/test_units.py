@@ -158,3 +158,18 @@ def test_token_authenticator_closes_its_connection_pool():
     authenticator._dynamodb = JsonApi("dynamodb", "DynamoDB_20120810", client)
     anyio.run(authenticator.aclose)
     assert client.is_closed
+
+
+def test_input_memory_is_sized_from_the_task_memory_and_must_hold_one_call():
+    base = {"MCP_SERVER_API_KEY": "x" * 16}
+    settings = load_settings(base)
+    assert (settings.memory_mib, settings.max_call_input_bytes) == (512, 40 * 1024 * 1024)
+    assert settings.input_memory_bytes == 320 * 1024 * 1024 // 3  # a third of what is above the runtime's 192 MiB
+    assert load_settings({**base, "MCP_MEMORY_MIB": "2048"}).input_memory_bytes == 1856 * 1024 * 1024 // 3
+    with pytest.raises(ConfigError) as raised:
+        load_settings({**base, "MCP_MEMORY_MIB": "256"})
+    assert raised.value.problems == [
+        "MCP_MEMORY_MIB: leaves 22369621 bytes for input audio (a third of what is above 192 MiB), less than one "
+        "call's MCP_MAX_CALL_INPUT_BYTES (41943040)"
+    ]
+    assert load_settings({**base, "MCP_MEMORY_MIB": "256", "MCP_MAX_CALL_INPUT_BYTES": "20000000"}).memory_mib == 256

@@ -8,7 +8,7 @@ import anyio
 import pytest
 
 from tests.server.conftest import UPSTREAM_BUDGET_SECONDS
-from tests.server.harness import call_tool, mcp_client, post_mcp, texts
+from tests.server.harness import ELEVENLABS_KEY, call_tool, mcp_client, post_mcp, texts
 
 MODELS = r"^/v1/models$"
 SLACK_SECONDS = 2  # scheduling on a busy machine
@@ -81,7 +81,7 @@ def test_delay_beyond_budget_times_out(main_server, fake):
     fake.add_fault(MODELS, delay=UPSTREAM_BUDGET_SECONDS + 5, times=1)
     result, elapsed = list_models(main_server)
     assert result.is_error
-    assert f"did not answer within this server's {UPSTREAM_BUDGET_SECONDS} s budget" in texts(result)
+    assert f"did not answer within this call's {UPSTREAM_BUDGET_SECONDS} s budget" in texts(result)
     assert UPSTREAM_BUDGET_SECONDS - 0.5 < elapsed < UPSTREAM_BUDGET_SECONDS + SLACK_SECONDS
 
 
@@ -111,3 +111,21 @@ def test_non_json_error_body_is_described(main_server, fake):
     fake.add_fault(MODELS, status=400, body="upstream says no")
     result, _ = list_models(main_server)
     assert "HTTP 400: upstream says no" in texts(result)
+
+
+@pytest.mark.parametrize(
+    "status, body",
+    [
+        (400, {"detail": {"status": "invalid", "message": f"key {ELEVENLABS_KEY} is not valid here"}}),
+        (401, f"unknown key {ELEVENLABS_KEY}"),
+        (500, {"detail": f"internal error for {ELEVENLABS_KEY}"}),
+    ],
+    ids=["final-400", "final-401", "retried-500"],
+)
+@pytest.mark.parametrize("mode", ["legacy", "auto"], ids=["2025", "2026"])
+def test_an_upstream_error_body_echoing_the_key_reaches_the_client_redacted(main_server, fake, status, body, mode):
+    fake.add_fault(MODELS, status=status, body=body, retry_after=0)
+    result = call_tool(main_server, "list_models", mode=mode)
+    assert result.is_error and "[redacted]" in texts(result), texts(result)
+    assert ELEVENLABS_KEY not in texts(result)
+    assert ELEVENLABS_KEY not in main_server.stdout()
