@@ -63,7 +63,7 @@ def nat_instance(t: Template, network: Network, options: NatInstanceOptions, sch
         HealthCheckType="EC2",
         HealthCheckGracePeriod=60,
         # The policy must exist before the boot script calls EC2; the public route before it reaches EC2 at all.
-        DependsOn=[policy.title, naming.PUBLIC_ROUTE],
+        DependsOn=[policy.title, *network.internet_path],
         # Created only once the boot script reports a working NAT: the tasks that follow need it to pull.
         CreationPolicy=CreationPolicy(ResourceSignal=ResourceSignal(Count=1, Timeout=SIGNAL_TIMEOUT)),
         UpdatePolicy=UpdatePolicy(

@@ -52,7 +52,8 @@ def build(deployment: Deployment, repo: ImageRepository) -> Template:
                                   task_role_statements=[output_bucket.server_access(bucket),
                                                         *store.task_role_statements])
     service = ecs.service(t, run.cluster, run.task, spot=spec.task.spot, subnets=net.subnets, security_group=task_sg,
-                          service_registries=[cloudmap.service_registry(discovery, with_port=False)])
+                          service_registries=[cloudmap.service_registry(discovery, with_port=False)],
+                          depends_on=net.internet_path)  # tasks pull their image over their public address
     schedule.scaling(t, spec.task, spec.schedule, run.cluster, service)
 
     authorizer = relay.authorizer_function(t, name, spec, run.secret, tokens_table=store.table_name)
