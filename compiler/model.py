@@ -97,9 +97,14 @@ class Metadata(Strict):
 
 class ImageRepositorySpec(Strict):
     region: Region = Field(description="Region of the ECR repository; deployments using it must be in it.")
-    keep_images: int = Field(5, ge=1, le=1000, description="Lifecycle policy: keep this many newest images.")
+    keep_images: int = Field(5, ge=1, le=1000, description=(
+        "Lifecycle policy: keep this many newest images (tagged, and as many untagged); a tag a Deployment in "
+        "the file uses is never expired."))
     scan_on_push: bool = Field(True, description="Scan each pushed image for vulnerabilities.")
     immutable_tags: bool = Field(False, description="Refuse to overwrite an existing tag.")
+    empty_on_delete: bool = Field(False, description=(
+        "Delete the images with the stack. false: deleting the stack fails while the repository holds images "
+        "(they are kept; delete them, or set this, then delete again)."))
 
 
 class ImageRepository(Strict):

@@ -121,3 +121,29 @@ def test_public_resources_start_after_the_internet_path_exists(name, template):
 def test_private_tasks_start_after_their_route_to_the_nat(name, template):
     needed = {naming.PRIVATE_ROUTE, naming.private_subnet_route_association(0), naming.NAT_GROUP}
     assert needed <= dependencies(template, naming.SERVICE)
+
+
+# --- finding 6: deleting a stack does not fail on data it was meant to throw away ------------------------------
+
+EMPTIERS = ("Custom::EmptyBucket", "Custom::AuthPage")  # custom resources that empty their Bucket on Delete
+
+
+@pytest.mark.parametrize("name, template", all_deployments(), ids=[n for n, _ in all_deployments()])
+def test_every_bucket_deleted_with_the_stack_is_emptied_first(name, template):
+    resources = template["Resources"]
+    emptied = {r["Properties"]["Bucket"]["Ref"]: logical_id for logical_id, r in resources.items()
+               if r["Type"] in EMPTIERS}
+    for logical_id, r in resources.items():
+        if r["Type"] == "AWS::S3::Bucket" and r.get("DeletionPolicy", "Delete") == "Delete":
+            assert logical_id in emptied, f"{logical_id} is deleted with the stack but nothing empties it"
+    if naming.OUTPUT_BUCKET in resources:
+        # The tasks write the audio: they are gone (deleted first) before the bucket is emptied.
+        assert emptied[naming.OUTPUT_BUCKET] in dependencies(template, naming.SERVICE)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.stem for c in CASES])
+def test_the_repository_says_what_deletion_does_with_its_images(case):
+    for template in templates(case).values():
+        for r in template["Resources"].values():
+            if r["Type"] == "AWS::ECR::Repository":
+                assert isinstance(r["Properties"].get("EmptyOnDelete"), bool)

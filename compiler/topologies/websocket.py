@@ -39,6 +39,7 @@ def build(deployment: Deployment, repo: ImageRepository) -> Template:
     store = tokens.token_store(t, spec.auth)
     dynamodb.gateway_endpoint(t, net, table, task_statements=store.task_role_statements)
     bucket = output_bucket.bucket(t)
+    emptier = output_bucket.emptied_on_delete(t, name, bucket, spec.logs)
 
     environment = {
         **server.environment(spec, allowed_hosts=cloudmap.host_name(name), trusted_proxy_cidrs=net.cidr,
@@ -53,7 +54,9 @@ def build(deployment: Deployment, repo: ImageRepository) -> Template:
                                                         *store.task_role_statements])
     service = ecs.service(t, run.cluster, run.task, spot=spec.task.spot, subnets=net.subnets, security_group=task_sg,
                           service_registries=[cloudmap.service_registry(discovery, with_port=False)],
-                          depends_on=net.internet_path)  # tasks pull their image over their public address
+                          # tasks pull their image over their public address; they are gone before the bucket is
+                          # emptied on deletion
+                          depends_on=[*net.internet_path, emptier.title])
     schedule.scaling(t, spec.task, spec.schedule, run.cluster, service)
 
     authorizer = relay.authorizer_function(t, name, spec, run.secret, tokens_table=store.table_name)
