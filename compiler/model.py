@@ -183,6 +183,11 @@ class AlbOptions(Strict):
 class WebsocketOptions(Strict):
     throttle_rate_per_second: int = Field(50, ge=1, le=10000, description="Stage steady-state message rate.")
     throttle_burst: int = Field(100, ge=1, le=5000, description="Stage burst limit.")
+    auth_api_concurrency: int | None = Field(2, ge=1, le=100, description=(
+        "With auth.authPage: reserved concurrency of the auth page's public API function, so floods of refused "
+        "calls cost at most this many running functions (more are answered 429). null = no reservation: an "
+        "account whose Lambda concurrency quota is still a new account's 10 (or 50) cannot reserve any, and the "
+        "stack fails to create until the quota is raised or this is null."))
 
 
 class NatInstanceOptions(Strict):
