@@ -42,8 +42,9 @@ def build(deployment: Deployment, repo: ImageRepository) -> Template:
     emptier = output_bucket.emptied_on_delete(t, name, bucket, spec.logs)
 
     environment = {
+        # The auth page is a static site and a function here (parts/auth_api.py), never the server's /auth.
         **server.environment(spec, allowed_hosts=cloudmap.host_name(name), trusted_proxy_cidrs=net.cidr,
-                             tokens_table=store.table_name),
+                             tokens_table=store.table_name, serves_auth_page=False),
         "MCP_OUTPUT_BUCKET": Ref(bucket), "MCP_MAX_INLINE_AUDIO_BYTES": str(MAX_INLINE_AUDIO_BYTES),
     }
     if store.table_name is not None:  # the relay names each connection's user by its token's hash

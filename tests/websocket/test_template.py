@@ -261,3 +261,14 @@ def test_in_mode_tokens_the_outputs_say_how_to_issue_a_token_for_the_bridge(toke
         server = json.loads(outputs[name]["Value"])["mcpServers"]["voice-ws"]
         assert server == {"command": "elevenlabs-mcp-bridge", "args": ["<URL printed by TokenCommand>"]}
     assert "secretsmanager" not in json.dumps({k: outputs[k] for k in ("TokenCommand", "ClaudeCodeCommand")})
+
+
+def test_the_task_gets_no_auth_page_settings_it_could_not_serve():
+    """Issue 15 finding 9: on websocket the auth page is a static site and a function; nothing reaches the task's
+    /auth, so MCP_AUTH_PAGE (which would serve a page without its sign-up code) and its settings are dead."""
+    page = build({"auth": {"mode": "tokens", "authPage": {"tokenDays": 30}}})
+    server_env = {e["Name"]: e["Value"] for e in props(page, naming.TASK_DEFINITION)["ContainerDefinitions"][0][
+        "Environment"]}
+    assert server_env["MCP_AUTH_MODE"] == "tokens"
+    assert not [name for name in server_env if name.startswith("MCP_AUTH_PAGE") or name == "MCP_SIGNUP_CODE"]
+    assert "AuthApiFunction" in page["Resources"]  # the page is there, elsewhere
