@@ -102,6 +102,10 @@ class ImageRepositorySpec(Strict):
         "the file uses is never expired."))
     scan_on_push: bool = Field(True, description="Scan each pushed image for vulnerabilities.")
     immutable_tags: bool = Field(False, description="Refuse to overwrite an existing tag.")
+    api_gateway_account: bool | None = Field(None, description=(
+        "Hold the region's API Gateway account setting (the CloudWatch Logs role WebSocket access logs need; one "
+        "per region). Absent = when a websocket Deployment in the file uses this repository. false: the setting "
+        "is managed elsewhere (another tool or stack already sets it)."))
     empty_on_delete: bool = Field(False, description=(
         "Delete the images with the stack. false: deleting the stack fails while the repository holds images "
         "(they are kept; delete them, or set this, then delete again)."))

@@ -102,7 +102,8 @@ def test_the_stage_throttles_and_writes_access_logs_without_the_query_string(tem
     assert stage["DefaultRouteSettings"] == {"ThrottlingBurstLimit": 100, "ThrottlingRateLimit": 50.0}
     assert stage["AccessLogSettings"]["DestinationArn"] == {"Fn::GetAtt": [naming.WEBSOCKET_ACCESS_LOGS, "Arn"]}
     assert "querystring" not in stage["AccessLogSettings"]["Format"].lower()
-    assert naming.API_GATEWAY_ACCOUNT in template["Resources"][naming.WEBSOCKET_STAGE]["DependsOn"]
+    # The region's account setting for access logs is the repository stack's (issue 15 finding 8).
+    assert naming.API_GATEWAY_ACCOUNT not in template["Resources"]
     assert build(CASES["scaling-throttled"])["Resources"][naming.WEBSOCKET_STAGE]["Properties"][
         "DefaultRouteSettings"] == {"ThrottlingBurstLimit": 10, "ThrottlingRateLimit": 5.0}
 
@@ -261,6 +262,34 @@ def test_in_mode_tokens_the_outputs_say_how_to_issue_a_token_for_the_bridge(toke
         server = json.loads(outputs[name]["Value"])["mcpServers"]["voice-ws"]
         assert server == {"command": "elevenlabs-mcp-bridge", "args": ["<URL printed by TokenCommand>"]}
     assert "secretsmanager" not in json.dumps({k: outputs[k] for k in ("TokenCommand", "ClaudeCodeCommand")})
+
+
+def test_one_stack_per_region_holds_the_api_gateway_account_setting():
+    """Issue 15 finding 8: AWS::ApiGateway::Account is a region-wide singleton; each websocket stack holding one
+    overwrote the others'. The ImageRepository stack holds it when a websocket deployment uses it (or when asked),
+    and a file's deployments never do."""
+    from compiler.build import compile_config
+    from compiler.validation import load_config
+
+    files, _ = compile_config(load_config(str(ROOT / "tests" / "cases" / "valid" / "websocket-full.yaml")))
+    stacks = {name: json.loads(text)["Resources"] for name, text in files.items()
+              if name.endswith(".json") and '"Resources"' in text}
+    holders = {name: [r["Type"] for r in resources.values()].count("AWS::ApiGateway::Account")
+               for name, resources in stacks.items()}
+    assert holders == {"images.json": 1, "ws-office-hours.json": 0}
+    repo = json.loads(files["images.json"])["Resources"]
+    assert repo[naming.API_GATEWAY_ACCOUNT]["Properties"]["CloudWatchRoleArn"] == {
+        "Fn::GetAtt": [naming.API_GATEWAY_LOGGING_ROLE, "Arn"]}
+    assert repo[naming.API_GATEWAY_ACCOUNT]["DeletionPolicy"] == "Retain"
+
+    from compiler.topologies import build_repository
+    repository = ImageRepository.model_validate({"apiVersion": "mcpdeploy/v1alpha1", "kind": "ImageRepository",
+                                                 "metadata": {"name": "images"}, "spec": {"region": "us-east-1"}})
+    assert naming.API_GATEWAY_ACCOUNT not in build_repository(repository).to_dict()["Resources"]  # alb/nat only
+    opted_out = repository.model_copy(update={"spec": repository.spec.model_copy(
+        update={"api_gateway_account": False})})
+    assert naming.API_GATEWAY_ACCOUNT not in build_repository(opted_out, serves_websocket=True).to_dict()[
+        "Resources"]
 
 
 def test_the_task_gets_no_auth_page_settings_it_could_not_serve():
