@@ -147,3 +147,14 @@ def test_the_repository_says_what_deletion_does_with_its_images(case):
         for r in template["Resources"].values():
             if r["Type"] == "AWS::ECR::Repository":
                 assert isinstance(r["Properties"].get("EmptyOnDelete"), bool)
+
+
+# --- finding 4: no secret is resolved into a function's environment ---------------------------------------------
+
+@pytest.mark.parametrize("name, template", all_deployments(), ids=[n for n, _ in all_deployments()])
+def test_no_function_environment_resolves_a_secret(name, template):
+    """`{{resolve:secretsmanager:...}}` in a Lambda environment becomes plain text that
+    lambda:GetFunctionConfiguration shows, and stays stale after the secret changes."""
+    for logical_id, r in template["Resources"].items():
+        if r["Type"] == "AWS::Lambda::Function":
+            assert "{{resolve:" not in json.dumps(r["Properties"].get("Environment", {})), logical_id

@@ -12,7 +12,7 @@ import pytest
 from compiler import naming
 from compiler.lint import lint_templates
 from compiler.model import Deployment, ImageRepository
-from compiler.parts import lambdas, relay
+from compiler.parts import lambdas, relay, server
 from compiler.topologies import TOPOLOGIES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -174,13 +174,31 @@ def test_audio_goes_to_a_private_encrypted_bucket_that_empties_daily(template):
     assert int(server_env["MCP_MAX_INLINE_AUDIO_BYTES"]) * 4 / 3 < 128 * 1024 - 4096  # base64 + JSON fit
 
 
-def test_the_authorizer_gets_the_allow_list_and_both_functions_the_key_only_by_reference(template):
+def test_no_function_environment_holds_the_key_or_a_reference_to_it(template, tokens_template):
+    """Issue 15 finding 4: `{{resolve:secretsmanager:...}}` in a Lambda environment is resolved at deploy time
+    into text anyone with lambda:GetFunctionConfiguration reads, and goes stale when the secret changes. The
+    authorizer reads the secret itself (outside the VPC); the relay holds nothing (it presents tickets)."""
+    for built in (template, tokens_template):
+        for logical_id, resource in of_type(built, "AWS::Lambda::Function").items():
+            variables = resource["Properties"].get("Environment", {}).get("Variables", {})
+            assert "resolve:secretsmanager" not in json.dumps(variables), logical_id
+            assert server.SERVER_KEY not in variables, logical_id
+        auth_env = props(built, naming.AUTHORIZER_FUNCTION)["Environment"]["Variables"]
+        assert auth_env["SECRET_ARN"] == {"Ref": naming.SERVER_SECRET}
+        reads = [s for s in policy_statements(built, naming.AUTHORIZER_ROLE)
+                 if "secretsmanager:GetSecretValue" in s["Action"]]
+        assert [s["Resource"] for s in reads] == [{"Ref": naming.SERVER_SECRET}]
+        assert "SECRET_ARN" not in relay_env_of(built)
+        relay_actions = {a for s in policy_statements(built, naming.RELAY_ROLE) for a in (
+            s["Action"] if isinstance(s["Action"], list) else [s["Action"]])}
+        assert not [a for a in relay_actions if a.startswith("secretsmanager:")]
     auth_env = props(template, naming.AUTHORIZER_FUNCTION)["Environment"]["Variables"]
     assert auth_env["ALLOWED_CIDRS"] == "203.0.113.0/24" and auth_env["AUTH_MODE"] == "api-key"
-    reference = {"Fn::Sub": "{{resolve:secretsmanager:${ServerSecret}:SecretString:MCP_SERVER_API_KEY}}"}
-    assert auth_env["MCP_SERVER_API_KEY"] == reference == relay_env_of(template)["MCP_SERVER_API_KEY"]
     assert build({})["Resources"][naming.AUTHORIZER_FUNCTION]["Properties"]["Environment"]["Variables"][
         "ALLOWED_CIDRS"] == ""
+    server_env = {e["Name"]: e["Value"] for e in props(template, naming.TASK_DEFINITION)["ContainerDefinitions"][0]
+                  ["Environment"]}
+    assert server_env["MCP_TRUST_RELAY"] == "true"  # the tasks take the relay's tickets in mode api-key too
 
 
 def test_the_no_task_error_tells_the_schedule(template):
@@ -221,7 +239,7 @@ def policy_statements(template: dict, role: str) -> list[dict]:
 def test_in_mode_tokens_the_authorizer_reads_rows_and_holds_no_key(tokens_template):
     auth_env = props(tokens_template, naming.AUTHORIZER_FUNCTION)["Environment"]["Variables"]
     assert auth_env == {"AUTH_MODE": "tokens", "ALLOWED_CIDRS": "203.0.113.0/24",
-                        "TOKENS_TABLE": {"Ref": naming.TOKENS_TABLE}}
+                        "TOKENS_TABLE": {"Ref": naming.TOKENS_TABLE}, "SECRET_ARN": {"Ref": naming.SERVER_SECRET}}
     table_access = [s for s in policy_statements(tokens_template, naming.AUTHORIZER_ROLE)
                     if any(a.startswith("dynamodb:") for a in s["Action"])]
     assert table_access == [{"Effect": "Allow", "Action": ["dynamodb:GetItem"],
@@ -236,9 +254,7 @@ def test_in_mode_tokens_the_task_trusts_the_relay_and_reads_the_same_table(token
     assert server_env["MCP_TOKENS_TABLE"] == {"Ref": naming.TOKENS_TABLE}
     reads = [s for s in policy_statements(tokens_template, naming.TASK_ROLE) if "dynamodb:GetItem" in s["Action"]]
     assert [s["Resource"] for s in reads] == [{"Fn::GetAtt": [naming.TOKENS_TABLE, "Arn"]}]
-    reference = {"Fn::Sub": "{{resolve:secretsmanager:${ServerSecret}:SecretString:MCP_SERVER_API_KEY}}"}
-    assert relay_env_of(tokens_template)["MCP_SERVER_API_KEY"] == reference  # the relay's own credential
-    assert "MCP_TRUST_RELAY" not in json.dumps(build({})) and naming.TOKENS_TABLE not in build({})["Resources"]
+    assert naming.TOKENS_TABLE not in build({})["Resources"]
 
 
 def test_in_mode_tokens_the_gateway_endpoint_lets_the_tasks_read_the_tokens_table(tokens_template, template):
