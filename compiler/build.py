@@ -36,7 +36,10 @@ def compile_config(config: Config) -> tuple[dict[str, str], dict[str, tuple[str,
     for source in config.repositories:
         repo = source.model
         name = f"{repo.metadata.name}.json"
-        files[name] = emit.render_template(build_repository(repo).to_dict())
+        users = [d.model for d in config.deployments if d.model.spec.image.repository == repo.metadata.name]
+        files[name] = emit.render_template(build_repository(
+            repo, [d.spec.image.tag for d in users], serves_websocket=any(d.spec.topology == "websocket"
+                                                                            for d in users)).to_dict())
         templates[name] = (files[name], repo.spec.region)
     for source in config.deployments:
         deployment = source.model

@@ -14,7 +14,7 @@ import difflib
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
-from . import model
+from . import instance_types, model
 from .diagnostics import Diagnostic
 
 if TYPE_CHECKING:
@@ -133,6 +133,15 @@ def alb_front_door(source: Source) -> Iterator[Diagnostic]:
                                     f"region {spec.region}")
 
 
+def nat_instance_type(source: Source) -> Iterator[Diagnostic]:
+    spec = source.model.spec
+    if spec.topology != "nat-instance":
+        return
+    problem = instance_types.problem(spec.nat_instance.instance_type, spec.region)
+    if problem is not None:
+        yield source.doc.diagnostic(("spec", "natInstance", "instanceType"), problem)
+
+
 def budget_without_email(source: Source) -> Iterator[Diagnostic]:
     alerts = source.model.spec.alerts
     if alerts.monthly_budget_usd is not None and alerts.email is None:
@@ -148,5 +157,5 @@ def _ranges(values: tuple[int, ...]) -> str:
 
 FILE_RULES: list[Callable[[Config], Iterator[Diagnostic]]] = [unique_names]
 DEPLOYMENT_RULES: list[Callable[[Source], Iterator[Diagnostic]]] = [
-    auth_page, task_size, log_retention, schedule_window, alb_front_door, budget_without_email,
+    auth_page, task_size, log_retention, schedule_window, alb_front_door, nat_instance_type, budget_without_email,
 ]

@@ -160,7 +160,8 @@ def deploy_steps(deployment, repo: str, template: dict) -> list[str]:
         "Run from the repository root, with the AWS CLI configured for the account.", "",
         f"1. The shared image repository (once per file, shared by every deployment that uses `{repo}`):", "",
         "   ```sh",
-        f"   aws cloudformation deploy --region {region} --stack-name {repo} --template-file generated/{repo}.json",
+        f"   aws cloudformation deploy --region {region} --stack-name {repo} --template-file generated/{repo}.json \\",
+        "     --capabilities CAPABILITY_IAM",
         "   ```", "",
         f"2. Build the server image for {platform} (the task's architecture) and push it as tag `{tag}` "
         "(docs/container.md has the details, e.g. buildah instead of Docker):", "",

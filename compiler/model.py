@@ -160,9 +160,18 @@ class Metadata(Strict):
 
 class ImageRepositorySpec(Strict):
     region: Region = Field(description="Region of the ECR repository; deployments using it must be in it.")
-    keep_images: int = Field(5, ge=1, le=1000, description="Lifecycle policy: keep this many newest images.")
+    keep_images: int = Field(5, ge=1, le=1000, description=(
+        "Lifecycle policy: keep this many newest images (tagged, and as many untagged); a tag a Deployment in "
+        "the file uses is never expired."))
     scan_on_push: bool = Field(True, description="Scan each pushed image for vulnerabilities.")
     immutable_tags: bool = Field(False, description="Refuse to overwrite an existing tag.")
+    api_gateway_account: bool | None = Field(None, description=(
+        "Hold the region's API Gateway account setting (the CloudWatch Logs role WebSocket access logs need; one "
+        "per region). Absent = when a websocket Deployment in the file uses this repository. false: the setting "
+        "is managed elsewhere (another tool or stack already sets it)."))
+    empty_on_delete: bool = Field(False, description=(
+        "Delete the images with the stack. false: deleting the stack fails while the repository holds images "
+        "(they are kept; delete them, or set this, then delete again)."))
 
 
 class ImageRepository(Strict):
@@ -254,6 +263,11 @@ class AlbOptions(Strict):
 class WebsocketOptions(Strict):
     throttle_rate_per_second: int = Field(50, ge=1, le=10000, description="Stage steady-state message rate.")
     throttle_burst: int = Field(100, ge=1, le=5000, description="Stage burst limit.")
+    auth_api_concurrency: int | None = Field(2, ge=1, le=100, description=(
+        "With auth.authPage: reserved concurrency of the auth page's public API function, so floods of refused "
+        "calls cost at most this many running functions (more are answered 429). null = no reservation: an "
+        "account whose Lambda concurrency quota is still a new account's 10 (or 50) cannot reserve any, and the "
+        "stack fails to create until the quota is raised or this is null."))
 
 
 class NatInstanceOptions(Strict):

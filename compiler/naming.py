@@ -104,6 +104,7 @@ TOKENS_TABLE = "TokensTable"
 DYNAMODB_ENDPOINT = "DynamoDbGatewayEndpoint"
 OUTPUT_BUCKET = "OutputBucket"
 OUTPUT_BUCKET_POLICY = "OutputBucketPolicy"
+OUTPUT_BUCKET_EMPTIER = "OutputBucketEmptier"  # Custom::EmptyBucket, and the prefix of its function's resources
 SIGNUP_CODE_SECRET = "SignupCodeSecret"  # the auth page's sign-up code (auth.authPage.signupCode)
 
 

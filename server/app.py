@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp
 
-from server.auth import ApiKeyAuthenticator, Authenticator
+from server.auth import ApiKeyAuthenticator, Authenticator, relay_ticket_key
 from server.call_budget import tool_call
 from server.config import Settings
 from server.http.access_log import AccessLog
@@ -108,11 +108,11 @@ def build_mcp(services: Services, authenticator: Authenticator | None = None, au
 
 
 def default_authenticator(settings: Settings) -> Authenticator:
+    relay_key = relay_ticket_key(settings.server_api_key.get_secret_value()) if settings.trust_relay else None
     if settings.auth_mode == "tokens":
-        relay_key = settings.server_api_key.get_secret_value() if settings.trust_relay else None
         return TokenAuthenticator(settings.tokens_table, cache_seconds=settings.tokens_cache_seconds,
                                   relay_key=relay_key)
-    return ApiKeyAuthenticator(settings.server_api_key.get_secret_value())
+    return ApiKeyAuthenticator(settings.server_api_key.get_secret_value(), relay_key=relay_key)
 
 
 def _auth_page(settings: Settings, services: Services) -> AuthPage | None:

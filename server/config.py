@@ -62,8 +62,8 @@ class Settings(BaseSettings):
     # --- auth ---
     auth_mode: Literal["api-key", "tokens"] = _env("MCP_AUTH_MODE", "api-key", "How clients authenticate.")
     trust_relay: bool = _env(
-        "MCP_TRUST_RELAY", False, "Tokens mode behind the WebSocket relay: MCP_SERVER_API_KEY is the relay's "
-        "key, and the relay names the user by the X-MCP-Token-Hash header."
+        "MCP_TRUST_RELAY", False, "Behind the WebSocket relay: also accept the relay's tickets (signed by the "
+        "$connect authorizer with a key derived from MCP_SERVER_API_KEY), naming the user by X-MCP-Token-Hash."
     )
     server_api_key: SecretStr = Field(
         SecretStr(""), validation_alias="MCP_SERVER_API_KEY", validate_default=True, description="The clients' key."
@@ -254,7 +254,7 @@ class Settings(BaseSettings):
             raise ValueError(f"must be at least {MIN_SERVER_KEY_LENGTH} characters, without surrounding spaces")
         return value
 
-    @field_validator("trust_relay", "auth_page")
+    @field_validator("auth_page")
     @classmethod
     def _check_tokens_only(cls, value: bool, info: ValidationInfo) -> bool:
         if value and info.data.get("auth_mode") != "tokens":

@@ -9,8 +9,8 @@ Lookups are cached for MCP_TOKENS_CACHE_SECONDS (60 by default), so a revocation
 bound; expiry is checked on every request against the cached row, so it is exact. Looking a row up by the
 token's hash needs no constant-time comparison: timing can reveal at most a hash prefix, not the token.
 
-Behind the WebSocket relay (MCP_TRUST_RELAY), the relay authenticates with MCP_SERVER_API_KEY (compared in
-constant time) and names the connection's user by the hash its authorizer found, in X-MCP-Token-Hash: that row
+Behind the WebSocket relay (MCP_TRUST_RELAY), the relay presents the ticket its authorizer signed for the
+connection (server/auth.py) and names the user by the hash that ticket covers, in X-MCP-Token-Hash: that row
 is looked up like a token, through the same cache, so a revocation reaches open connections within the same
 bound. A token presented directly is accepted too: the tasks admit only the relay, so the one code path is as
 safe and keeps local runs simple.
@@ -18,14 +18,13 @@ safe and keeps local runs simple.
 
 from __future__ import annotations
 
-import hmac
 import logging
 import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from server.auth import AuthUnavailable, Principal
+from server.auth import RELAY_TICKET_PREFIX, AuthUnavailable, Principal, valid_relay_ticket
 from server.aws import AwsError, JsonApi
 from server.config import DEFAULT_TOKENS_CACHE_SECONDS
 from server.http_clients import new_client
@@ -53,20 +52,25 @@ class TokenRow:
 
 
 class TokenAuthenticator:
-    def __init__(self, table: str, *, cache_seconds: float = DEFAULT_TOKENS_CACHE_SECONDS, relay_key: str | None = None,
-                 clock: Callable[[], float] = time.monotonic, wall_clock: Callable[[], float] = time.time):
-        """relay_key: the WebSocket relay's key (MCP_TRUST_RELAY); None = no relay is trusted."""
+    def __init__(self, table: str, *, cache_seconds: float = DEFAULT_TOKENS_CACHE_SECONDS,
+                 relay_key: bytes | None = None, clock: Callable[[], float] = time.monotonic,
+                 wall_clock: Callable[[], float] = time.time):
+        """relay_key: what the WebSocket relay's tickets are signed with (auth.relay_ticket_key, MCP_TRUST_RELAY);
+        None = no relay is trusted."""
         self.table = table
         self.cache_seconds = cache_seconds
-        self._relay_key = relay_key.encode() if relay_key else None
+        self._relay_key = relay_key
         self._clock, self._wall_clock = clock, wall_clock
         self._cache: dict[str, tuple[float, TokenRow | None]] = {}  # hash -> (fetched at, row or None)
         self._dynamodb: JsonApi | None = None
 
     async def authenticate(self, credential: str, headers: Mapping[bytes, bytes]) -> Principal | None:
-        if self._relay_key is not None and hmac.compare_digest(credential.encode(), self._relay_key):
+        if self._relay_key is not None and credential.startswith(RELAY_TICKET_PREFIX):
             named = headers.get(RELAY_HASH_HEADER, b"").decode("latin-1")
-            return await self._principal(named) if HASH_PATTERN.fullmatch(named) else None
+            if HASH_PATTERN.fullmatch(named) and valid_relay_ticket(self._relay_key, credential, named,
+                                                                    self._wall_clock()):
+                return await self._principal(named)
+            return None
         return await self._principal(token_hash(credential))
 
     async def _principal(self, digest: str) -> Principal | None:

@@ -15,6 +15,7 @@ import re
 import subprocess
 import sys
 import time
+import urllib.request
 
 import pytest
 
@@ -22,7 +23,7 @@ from compiler import naming
 from compiler.model import Deployment
 from compiler.parts import httpapi, nat
 from compiler.topologies import TOPOLOGIES, build_repository
-from tests.localaws import MotoServer, aws, aws_env
+from tests.localaws import MotoServer, aws, aws_env, free_port
 from tests.nat import netns
 from tests.system_tools import require
 from tests.test_templates import environment, lint, of_type, props, repository
@@ -108,7 +109,13 @@ def test_nat_admits_only_https_from_the_vpc_and_nobody_on_port_22():
     group = props(template, naming.NAT_SECURITY_GROUP)
     assert [(r["IpProtocol"], r["FromPort"], r["ToPort"], r["CidrIp"]) for r in group["SecurityGroupIngress"]] == [
         ("tcp", 443, 443, props(template, naming.VPC)["CidrBlock"])]
-    assert [(r["FromPort"], r["CidrIp"]) for r in group["SecurityGroupEgress"]] == [(443, "0.0.0.0/0")]
+    # HTTPS out, and the return path: a reply translated back for a task leaves through the primary interface,
+    # which never saw the request (it arrived on the static one), so it is new egress to the task's port.
+    assert [(r["IpProtocol"], r["FromPort"], r["ToPort"], r["CidrIp"]) for r in group["SecurityGroupEgress"]] == [
+        ("tcp", 443, 443, "0.0.0.0/0"), ("tcp", 1024, 65535, props(template, naming.VPC)["CidrBlock"])]
+    # Both interfaces carry this one group.
+    assert launch_data(template)["NetworkInterfaces"][0]["Groups"] == props(
+        template, naming.NAT_NETWORK_INTERFACE)["GroupSet"] == [{"Fn::GetAtt": [naming.NAT_SECURITY_GROUP, "GroupId"]}]
     text = json.dumps(template)
     assert '"FromPort": 22' not in text and "KeyName" not in text
 
@@ -173,18 +180,27 @@ def test_instance_role_allows_exactly_the_boot_script_and_session_manager():
     assert [(s["Action"], s.get("Condition")) for s in statements] == [
         ("ec2:DescribeNetworkInterfaces", None),
         ("ec2:AttachNetworkInterface", None),
-        (["ec2:AttachNetworkInterface", "ec2:ModifyInstanceAttribute"],
+        ("ec2:AttachNetworkInterface",
          {"ArnEquals": {"ec2:InstanceProfile": {"Fn::GetAtt": [naming.NAT_INSTANCE_PROFILE, "Arn"]}}}),
+        ("ec2:ModifyNetworkInterfaceAttribute", {"StringEquals": {"aws:ResourceTag/mcpdeploy:deployment": "voice-nat"}}),
         ("cloudformation:SignalResource", None),
     ]
     assert statements[1]["Resource"]["Fn::Sub"][1] == {"Eni": {"Ref": naming.NAT_NETWORK_INTERFACE}}
     assert statements[2]["Resource"] == {
         "Fn::Sub": "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:instance/*"}
-    # Every boot-script call to EC2 is one of the allowed actions.
-    calls = set(re.findall(r"^[^#\n]*\baws ec2 ([a-z-]+)", nat.BOOT_SCRIPT.read_text(), re.MULTILINE))
-    allowed = {"describe-network-interfaces", "attach-network-interface", "modify-instance-attribute"}
-    assert calls == allowed
     assert statements[3]["Resource"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:network-interface/*"}
+    # The condition matches the primary interface: the launch template tags it with that tag at launch.
+    [interface_tags] = [spec["Tags"] for spec in launch_data(template)["TagSpecifications"]
+                        if spec["ResourceType"] == "network-interface"]
+    assert {"Key": "mcpdeploy:deployment", "Value": "voice-nat"} in interface_tags
+    # Every boot-script call to EC2 is one of the allowed actions; none is the instance-level attribute call.
+    calls = set(re.findall(r"^[^#\n]*\baws ec2 ([a-z-]+)", nat.BOOT_SCRIPT.read_text(), re.MULTILINE))
+    allowed = {"describe-network-interfaces", "attach-network-interface", "modify-network-interface-attribute"}
+    assert calls == allowed
+    assert "--network-interface-id \"$primary_eni\"" in nat.BOOT_SCRIPT.read_text()
+    assert 'imds "network/interfaces/macs/$primary_mac/interface-id"' in nat.BOOT_SCRIPT.read_text()
+    assert statements[4]["Resource"] == {
         "Fn::Sub": "arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stack/${AWS::StackName}/*"}
     assert "aws cloudformation signal-resource" in nat.BOOT_SCRIPT.read_text()
     assert f"--logical-resource-id {naming.NAT_GROUP} " in nat.BOOT_SCRIPT.read_text()
@@ -572,14 +588,15 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 class NatHost:
-    """The lab's "nat" namespace as an EC2 instance: moto plays EC2, tests/nat/imds.py the metadata service."""
+    """The lab's "nat" namespace as an EC2 instance: moto made stricter (tests/nat/ec2.py) plays EC2,
+    tests/nat/imds.py the metadata service."""
 
     def __init__(self, lab: netns.Lab, tmp_path):
         self.lab, self.tmp_path = lab, tmp_path
         self.env = aws_env(f"http://127.0.0.1:{MOTO_PORT}", "us-east-1")
         self.processes = [subprocess.Popen(
-            ["ip", "netns", "exec", lab.name("nat"), os.path.join(VENV_BIN, "moto_server"), "-H", "127.0.0.1",
-             "-p", str(MOTO_PORT)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+            ["ip", "netns", "exec", lab.name("nat"), sys.executable, "-m", "tests.nat.ec2", "-H", "127.0.0.1",
+             "-p", str(MOTO_PORT)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)]
         deadline = time.monotonic() + 30
         while lab.run("nat", "curl", "-sf", "-o", "/dev/null", f"http://127.0.0.1:{MOTO_PORT}/moto-api/",
                       check=False).returncode != 0:
@@ -603,12 +620,19 @@ class NatHost:
         return self.ec2("run-instances", "--image-id", self.image, "--count", "1", "--subnet-id", self.subnet,
                         "--instance-type", "t4g.nano")["Instances"][0]["InstanceId"]
 
+    def primary_interface(self, instance: str) -> str:
+        [reservation] = self.ec2("describe-instances", "--instance-ids", instance)["Reservations"]
+        [primary] = [i for i in reservation["Instances"][0]["NetworkInterfaces"]
+                     if i["Attachment"]["DeviceIndex"] == 0]
+        return primary["NetworkInterfaceId"]
+
     def boot(self, instance: str) -> subprocess.CompletedProcess:
-        """Runs the boot script as EC2 would, as `instance` (the metadata stand-in answers with its ID)."""
+        """Runs the boot script as EC2 would, as `instance` (the metadata stand-in answers with its ID, and
+        with its primary interface's ID for the MAC of the lab's outside device)."""
         primary_mac = self.lab.run("nat", "cat", f"/sys/class/net/{self.lab.outside}/address").stdout.strip()
         imds = subprocess.Popen(["ip", "netns", "exec", self.lab.name("nat"), sys.executable, "-m", "tests.nat.imds",
-                                 str(IMDS_PORT), instance, primary_mac], stdout=subprocess.PIPE, text=True,
-                                cwd=ROOT)
+                                 str(IMDS_PORT), instance, primary_mac, self.primary_interface(instance)],
+                                stdout=subprocess.PIPE, text=True, cwd=ROOT)
         try:
             assert imds.stdout.readline().strip() == "listening"
             return self.lab.run("nat", "bash", str(nat.BOOT_SCRIPT), check=False, timeout=120, env={
@@ -643,6 +667,52 @@ def nat_host(lab, tmp_path):
         host.close()
 
 
+def test_ec2_stand_in_refuses_the_instance_level_source_dest_check_with_two_interfaces():
+    """As EC2 does: the call the boot script used to make, which kept the NAT from ever finishing its boot."""
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "tests.nat.ec2", "-H", "127.0.0.1", "-p", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1).close()
+                break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline, "the EC2 stand-in did not start"
+                time.sleep(0.2)
+
+        def ec2(*args, check=True):
+            result = aws(endpoint, "ec2", *args, check=check)
+            return result if not check else result.json
+
+        vpc = ec2("create-vpc", "--cidr-block", "10.0.0.0/16")["Vpc"]["VpcId"]
+        subnet = ec2("create-subnet", "--vpc-id", vpc, "--cidr-block", "10.0.0.0/24")["Subnet"]["SubnetId"]
+        image = aws(endpoint, "ssm", "get-parameter", "--name", nat.AMI_PARAMETER.format(architecture="arm64")).json
+        [instance] = ec2("run-instances", "--image-id", image["Parameter"]["Value"], "--count", "1", "--subnet-id",
+                         subnet, "--instance-type", "t4g.nano")["Instances"]
+        instance_id, [primary] = instance["InstanceId"], instance["NetworkInterfaces"]
+        # One interface: the instance-level call is accepted.
+        ec2("modify-instance-attribute", "--instance-id", instance_id, "--source-dest-check")
+        eni = ec2("create-network-interface", "--subnet-id", subnet)["NetworkInterface"]["NetworkInterfaceId"]
+        ec2("attach-network-interface", "--network-interface-id", eni, "--instance-id", instance_id,
+            "--device-index", "1")
+        refused = ec2("modify-instance-attribute", "--instance-id", instance_id, "--no-source-dest-check", check=False)
+        assert refused.returncode != 0
+        assert "There are multiple interfaces attached to instance" in refused.stderr
+        assert "Please specify an interface ID for the operation instead" in refused.stderr
+        # By interface ID it works, as on EC2.
+        ec2("modify-network-interface-attribute", "--network-interface-id", primary["NetworkInterfaceId"],
+            "--no-source-dest-check")
+        check = ec2("describe-network-interface-attribute", "--network-interface-id", primary["NetworkInterfaceId"],
+                    "--attribute", "sourceDestCheck")
+        assert check["SourceDestCheck"]["Value"] is False
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
 @needs_root
 def test_whole_boot_script_attaches_the_interface_and_translates(nat_host, lab, tmp_path):
     instance = nat_host.launch()
@@ -654,7 +724,10 @@ def test_whole_boot_script_attaches_the_interface_and_translates(nat_host, lab, 
     assert nat_host.eni_holder() == (instance, 1)
     # moto has no SignalResource, like a stack past its creation: the refusal must not fail the boot.
     assert "no stack creation waiting for a signal" in result.stderr
-    check = nat_host.ec2("describe-instance-attribute", "--instance-id", instance, "--attribute", "sourceDestCheck")
+    # The check is off on the primary interface, by its ID (the instance-level call is refused with two
+    # interfaces attached, by EC2 and by the stand-in: see the test below).
+    check = nat_host.ec2("describe-network-interface-attribute", "--network-interface-id",
+                         nat_host.primary_interface(instance), "--attribute", "sourceDestCheck")
     assert check["SourceDestCheck"]["Value"] is False
     assert (tmp_path / "per-boot" / "nat-instance-boot.sh").read_text() == nat.BOOT_SCRIPT.read_text()
     assert not (tmp_path / "powered-off").exists()

@@ -6,6 +6,7 @@ Templates are checked as data (dicts), not as text. The lint runs in process wit
 from __future__ import annotations
 
 import copy
+import fnmatch
 import json
 import os
 import socket
@@ -19,6 +20,8 @@ import boto3
 import pytest
 
 from compiler import naming
+from compiler.build import compile_config
+from compiler.validation import load_config
 from compiler.model import Deployment, ImageRepository
 from compiler.parts import schedule
 from compiler.parts.outputs import SET_ELEVENLABS_KEY
@@ -499,13 +502,67 @@ def test_repository_stack():
     assert repo["ImageScanningConfiguration"] == {"ScanOnPush": True}
     assert repo["ImageTagMutability"] == "IMMUTABLE"
     assert repo["EncryptionConfiguration"] == {"EncryptionType": "AES256"}
-    assert json.loads(repo["LifecyclePolicy"]["LifecyclePolicyText"])["rules"] == [{
-        "rulePriority": 1, "description": "Keep the 9 newest images", "action": {"type": "expire"},
-        "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 9}}]
+    assert [rule["selection"] for rule in json.loads(repo["LifecyclePolicy"]["LifecyclePolicyText"])["rules"]] == [
+        {"tagStatus": "untagged", "countType": "imageCountMoreThan", "countNumber": 9},
+        {"tagStatus": "tagged", "tagPatternList": ["*"], "countType": "imageCountMoreThan", "countNumber": 9}]
+    assert repo["EmptyOnDelete"] is False  # deleting the stack keeps the images (and fails while there are some)
+    assert props(build_repository(repository(emptyOnDelete=True)).to_dict(), naming.REPOSITORY)["EmptyOnDelete"]
     assert repo["Tags"] == [{"Key": "mcpdeploy:deployment", "Value": "elevenlabs-mcp"}, {"Key": "team", "Value": "voice"}]
     assert {name: o["Export"]["Name"] for name, o in template["Outputs"].items()} == {
         "RepositoryUri": "elevenlabs-mcp-RepositoryUri", "RepositoryArn": "elevenlabs-mcp-RepositoryArn"}
     assert props(build_repository(repository()).to_dict(), naming.REPOSITORY)["ImageTagMutability"] == "MUTABLE"
+
+
+# --- the repository's lifecycle policy, evaluated as ECR documents it ----------------------------------------------
+
+def expired(policy: dict, images: list[tuple[int, list[str]]]) -> set[int]:
+    """Which images (pushed at, tags) a lifecycle policy expires, by ECR's documented evaluation: rules in
+    priority order; an image selected by a rule's tag requirements cannot be expired by a later rule (but is
+    still counted by it); imageCountMoreThan keeps the newest `countNumber` of what a rule selects."""
+    def selects(selection: dict, tags: list[str]) -> bool:
+        if selection["tagStatus"] == "untagged":
+            return not tags
+        if selection["tagStatus"] == "any":
+            return True
+        patterns = selection.get("tagPatternList") or [p + "*" for p in selection["tagPrefixList"]]
+        return bool(tags) and all(any(fnmatch.fnmatchcase(tag, p) for tag in tags) for p in patterns)
+
+    gone: set[int] = set()
+    shielded: set[int] = set()
+    for rule in sorted(policy["rules"], key=lambda r: r["rulePriority"]):
+        selection = rule["selection"]
+        assert selection["countType"] == "imageCountMoreThan"
+        chosen = sorted((i for i, (_, tags) in enumerate(images) if selects(selection, tags)),
+                        key=lambda i: -images[i][0])
+        gone |= {i for i in chosen[selection["countNumber"]:] if i not in shielded}
+        shielded |= set(chosen)
+    return gone
+
+
+def lifecycle(template: dict) -> dict:
+    return json.loads(props(template, naming.REPOSITORY)["LifecyclePolicy"]["LifecyclePolicyText"])
+
+
+def test_lifecycle_never_expires_a_tag_a_deployment_runs():
+    """Issue 15 finding 5: `tagStatus any, more than 5` expired the image of a deployment on an old tag, once
+    five newer images (or untagged leftovers of re-pushed tags) existed; tasks pull it again every morning."""
+    images = [(0, ["1.0.0"])] + [(day, [f"1.0.{day}"]) for day in range(1, 8)] + [(day, []) for day in range(8, 20)]
+    policy = lifecycle(build_repository(repository(keepImages=5), ["1.0.0", "1.0.7"]).to_dict())
+    gone = expired(policy, images)
+    assert 0 not in gone and 7 not in gone  # the tags in use, the oldest among them
+    # the 5 newest tagged stay whatever the untagged count; older tags not in use go
+    assert {i for i in range(1, 8) if i not in gone} == {3, 4, 5, 6, 7}
+    assert {i for i in range(8, 20) if i not in gone} == set(range(15, 20))  # 5 newest untagged stay
+    assert len(policy["rules"]) == 4  # untagged, one per tag in use, tagged
+    # The build passes the file's tags: every deployment's tag is shielded in its repository's template.
+    config = load_config(str(ROOT / "deployment.yaml"))
+    files, _ = compile_config(config)
+    for repo in config.repositories:
+        patterns = [r["selection"].get("tagPatternList") for r in lifecycle(json.loads(
+            files[f"{repo.model.metadata.name}.json"]))["rules"]]
+        for d in config.deployments:
+            if d.model.spec.image.repository == repo.model.metadata.name:
+                assert [d.model.spec.image.tag] in patterns
 
 
 def test_build_is_deterministic_across_processes():

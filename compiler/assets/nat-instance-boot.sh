@@ -8,7 +8,8 @@
 #   NAT_STACK     the stack, signalled once the NAT works (its creation waits for that, so tasks start with egress)
 #
 # Steps, each idempotent: attach the static interface as the second one, wait for its device, turn off the
-# source/destination check, enable forwarding with loose reverse-path filtering, masquerade out of the primary
+# source/destination check of the primary interface (by its ID: EC2 refuses the instance-level call once two
+# interfaces are attached), enable forwarding with loose reverse-path filtering, masquerade out of the primary
 # interface, install itself to run again on every boot (the kernel forgets all of it on a reboot), and signal
 # the stack.
 # Any failure is loud: a FATAL line on the console (aws ec2 get-console-output) and the instance powers off;
@@ -146,15 +147,18 @@ run_every_boot() {
 main() {
   : "${NAT_ENI_ID:?set by the compiler}" "${NAT_VPC_CIDR:?set by the compiler}" "${NAT_REGION:?set by the compiler}"
   : "${NAT_STACK:?set by the compiler}"
-  local instance primary_device eni_mac eni_device
+  local instance primary_mac primary_eni primary_device eni_mac eni_device
   instance=$(imds instance-id)
-  primary_device=$(wait_for_interface "$(imds mac)" "$INTERFACE_WAIT_SECONDS")
+  primary_mac=$(imds mac)
+  primary_eni=$(imds "network/interfaces/macs/$primary_mac/interface-id")
+  primary_device=$(wait_for_interface "$primary_mac" "$INTERFACE_WAIT_SECONDS")
   ensure_iptables
   attach_eni "$NAT_ENI_ID" "$instance"
   eni_mac=$(eni_field "$NAT_ENI_ID" MacAddress)
   eni_device=$(wait_for_interface "$eni_mac" "$INTERFACE_WAIT_SECONDS")
   # Replies to the tasks leave the primary interface with the internet's source address.
-  aws ec2 modify-instance-attribute --region "$NAT_REGION" --instance-id "$instance" --no-source-dest-check
+  aws ec2 modify-network-interface-attribute --region "$NAT_REGION" --network-interface-id "$primary_eni" \
+    --no-source-dest-check
   enable_forwarding "$primary_device" "$eni_device"
   masquerade "$primary_device" "$NAT_VPC_CIDR"
   run_every_boot "$0"

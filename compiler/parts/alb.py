@@ -52,6 +52,9 @@ def load_balancer(t: Template, network: Network, options: AlbOptions, allowed_ci
         IpAddressType="dualstack" if admits_ipv6(allowed_cidrs) else "ipv4",
         Subnets=[Ref(subnet) for subnet in network.subnets],
         SecurityGroups=[GetAtt(security_group, "GroupId")],
+        # An internet-facing load balancer fails to create ("VPC ... has no internet gateway") until the gateway
+        # is attached; CloudFormation's DependsOn documentation names this case.
+        DependsOn=list(network.internet_path),
         LoadBalancerAttributes=_attributes({
             "idle_timeout.timeout_seconds": options.idle_timeout_seconds,
             "routing.http.drop_invalid_header_fields.enabled": "true",

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from troposphere import GetAtt, Output, Ref, Template, awslambda, cloudformation, dynamodb, secretsmanager
 
 from .. import naming
-from ..model import CommonSpec
+from ..model import CommonSpec, WebsocketSpec
 from . import image, lambdas, policies, secrets, static_site
 from .server import Value
 from .static_site import StaticSite
@@ -54,8 +54,9 @@ class AuthApi:
 
 def auth_api(t: Template, deployment: str, spec: CommonSpec, *, repo_stack: str, tag, site: StaticSite,
              tokens_table: dynamodb.Table, bridge_url: Value,
-             signup_code: secretsmanager.Secret | None) -> AuthApi:
-    """The function, its public URL (CORS: the site's origin only) and the permissions a public URL needs."""
+             signup_code: secretsmanager.Secret | None, reserved_concurrency: int | None) -> AuthApi:
+    """The function, its public URL (CORS: the site's origin only) and the permissions a public URL needs.
+    reserved_concurrency caps how many run at once: the URL is public, and every refused call is an invocation."""
     page = spec.auth.auth_page
     environment = {
         "MCP_DEPLOYMENT": deployment, "MCP_TOKENS_TABLE": Ref(tokens_table), "MCP_BRIDGE_URL": bridge_url,
@@ -80,6 +81,8 @@ def auth_api(t: Template, deployment: str, spec: CommonSpec, *, repo_stack: str,
         LoggingConfig=awslambda.LoggingConfig(LogGroup=Ref(log_group)),
         Role=GetAtt(lambdas.role(t, ROLE, log_group, statements), "Arn"),
     ))
+    if reserved_concurrency is not None:
+        function.ReservedConcurrentExecutions = reserved_concurrency
     url = t.add_resource(awslambda.Url(
         URL, AuthType="NONE", TargetFunctionArn=GetAtt(function, "Arn"),
         Cors=awslambda.Cors(AllowOrigins=[site.origin()], AllowMethods=["POST"], AllowHeaders=["content-type"]),
@@ -112,14 +115,15 @@ def outputs(t: Template, api: AuthApi, site: StaticSite) -> None:
     ])
 
 
-def websocket_auth_page(t: Template, deployment: str, spec: CommonSpec, *, repo_stack: str, tag,
+def websocket_auth_page(t: Template, deployment: str, spec: WebsocketSpec, *, repo_stack: str, tag,
                         tokens_table: dynamodb.Table, bridge_url: Value) -> None:
     """Everything the auth page of a `websocket` deployment needs: the static site, the sign-up code (when asked
     for), the API publishing the page, and the outputs."""
     site = static_site.static_site(t, deployment)
     signup_code = secrets.signup_code_secret(t, deployment) if spec.auth.auth_page.signup_code else None
     api = auth_api(t, deployment, spec, repo_stack=repo_stack, tag=tag, site=site, tokens_table=tokens_table,
-                   bridge_url=bridge_url, signup_code=signup_code)
+                   bridge_url=bridge_url, signup_code=signup_code,
+                   reserved_concurrency=spec.websocket.auth_api_concurrency)
     publish_page(t, deployment, spec, api, site, tag)
     outputs(t, api, site)
 

@@ -29,6 +29,7 @@ ROLLING_UPDATE_SUSPENDS = ["HealthCheck", "ReplaceUnhealthy", "AZRebalance", "Al
 SSM_MANAGED_POLICY = "arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore"
 MINUTES_PER_DAY = 24 * 60
 SIGNAL_TIMEOUT = "PT15M"  # boot, attach (up to 5 minutes of retries), a replacement or two
+EPHEMERAL_PORTS = (1024, 65535)  # where replies to the tasks go (Linux picks from 32768-60999)
 ROOT_VOLUME_GIB = 8  # the AL2023 AMI's own snapshot size, the smallest it accepts
 # Graviton families carry a "g" right after the generation number (t4g, c7gn, m6gd); a1 is the first Graviton.
 ARM_FAMILY = re.compile(r"^(a1|[a-z]+\d+g[a-z]*)$")
@@ -53,7 +54,7 @@ def nat_instance(t: Template, network: Network, options: NatInstanceOptions, sch
     interface = t.add_resource(ec2.NetworkInterface(
         naming.NAT_NETWORK_INTERFACE, SubnetId=Ref(public_subnet), GroupSet=[GetAtt(security_group, "GroupId")],
         SourceDestCheck=False, Description="Static NAT interface: the private route table's target"))
-    role, profile, policy = _identity(t, interface)
+    role, profile, policy = _identity(t, interface, tags)
     template = _launch_template(t, options, security_group, profile, network, tags)
     group = t.add_resource(autoscaling.AutoScalingGroup(
         naming.NAT_GROUP,
@@ -66,7 +67,7 @@ def nat_instance(t: Template, network: Network, options: NatInstanceOptions, sch
         HealthCheckType="EC2",
         HealthCheckGracePeriod=60,
         # The policy must exist before the boot script calls EC2; the public route before it reaches EC2 at all.
-        DependsOn=[policy.title, naming.PUBLIC_ROUTE],
+        DependsOn=[policy.title, *network.internet_path],
         # Created only once the boot script reports a working NAT: the tasks that follow need it to pull.
         CreationPolicy=CreationPolicy(ResourceSignal=ResourceSignal(Count=1, Timeout=SIGNAL_TIMEOUT)),
         UpdatePolicy=UpdatePolicy(
@@ -113,8 +114,11 @@ _CRON_DAY = {"SUN": 0, "MON": 1, "TUE": 2, "WED": 3, "THU": 4, "FRI": 5, "SAT": 
 
 
 def _security_group(t: Template, network: Network) -> ec2.SecurityGroup:
-    """Admits only HTTPS from the VPC (all the tasks send) and sends only HTTPS (forwarded task traffic, the
-    boot script's EC2 calls and package download). No port 22: access is through SSM Session Manager."""
+    """Shared by both interfaces. Admits only HTTPS from the VPC (all the tasks send) and sends HTTPS out
+    (forwarded task traffic, the boot script's EC2 calls, packages), plus the return path: a request arrives on
+    the static interface, but its translated reply leaves through the primary one (the route to the VPC), which
+    never saw the connection start and so must allow it as new egress to a task's ephemeral port. No port 22:
+    access is through SSM Session Manager."""
     return t.add_resource(ec2.SecurityGroup(
         naming.NAT_SECURITY_GROUP,
         GroupDescription="NAT instance",
@@ -122,13 +126,18 @@ def _security_group(t: Template, network: Network) -> ec2.SecurityGroup:
         SecurityGroupIngress=[ec2.SecurityGroupRule(
             IpProtocol="tcp", FromPort=HTTPS, ToPort=HTTPS, CidrIp=network.cidr,
             Description="HTTPS from the VPC, to be translated")],
-        SecurityGroupEgress=[ec2.SecurityGroupRule(
-            IpProtocol="tcp", FromPort=HTTPS, ToPort=HTTPS, CidrIp="0.0.0.0/0",
-            Description="HTTPS to the internet: task traffic, EC2 API, packages")],
+        SecurityGroupEgress=[
+            ec2.SecurityGroupRule(IpProtocol="tcp", FromPort=HTTPS, ToPort=HTTPS, CidrIp="0.0.0.0/0",
+                                  Description="HTTPS to the internet: task traffic, EC2 API, packages"),
+            ec2.SecurityGroupRule(IpProtocol="tcp", FromPort=EPHEMERAL_PORTS[0], ToPort=EPHEMERAL_PORTS[1],
+                                  CidrIp=network.cidr,
+                                  Description="Translated replies to the tasks, leaving the primary interface"),
+        ],
     ))
 
 
-def _identity(t: Template, interface: ec2.NetworkInterface) -> tuple[iam.Role, iam.InstanceProfile, iam.PolicyType]:
+def _identity(t: Template, interface: ec2.NetworkInterface,
+              tags: dict[str, str]) -> tuple[iam.Role, iam.InstanceProfile, iam.PolicyType]:
     """The instance's role: SSM Session Manager for access, and exactly the calls of the boot script."""
     role = t.add_resource(iam.Role(
         naming.NAT_ROLE,
@@ -139,6 +148,7 @@ def _identity(t: Template, interface: ec2.NetworkInterface) -> tuple[iam.Role, i
     interface_arn = Sub("arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:network-interface/${Eni}",
                         Eni=Ref(interface))
     own_instances = Sub("arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:instance/*")
+    any_interface = Sub("arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:network-interface/*")
     # A separate policy: inline in the role, the instance-profile condition would make a dependency cycle.
     policy = t.add_resource(iam.PolicyType(
         naming.NAT_ROLE + "BootPolicy",
@@ -149,8 +159,14 @@ def _identity(t: Template, interface: ec2.NetworkInterface) -> tuple[iam.Role, i
             policies.allow("ec2:DescribeNetworkInterfaces", "*"),
             policies.allow("ec2:AttachNetworkInterface", interface_arn),
             # Only instances launched with this profile: the NAT itself (and a predecessor being replaced).
-            {**policies.allow(["ec2:AttachNetworkInterface", "ec2:ModifyInstanceAttribute"], own_instances),
+            {**policies.allow("ec2:AttachNetworkInterface", own_instances),
              "Condition": {"ArnEquals": {"ec2:InstanceProfile": GetAtt(profile, "Arn")}}},
+            # The source/destination check of the primary interface (EC2 refuses the instance-level call once
+            # two interfaces are attached). Its ID is known only at launch: the launch template tags it with the
+            # deployment's tag, so only this deployment's interfaces match.
+            {**policies.allow("ec2:ModifyNetworkInterfaceAttribute", any_interface),
+             "Condition": {"StringEquals": {
+                 f"aws:ResourceTag/{naming.DEPLOYMENT_TAG}": tags[naming.DEPLOYMENT_TAG]}}},
             policies.allow("cloudformation:SignalResource", Sub(
                 "arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stack/${AWS::StackName}/*")),
         ]),

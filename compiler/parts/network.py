@@ -23,6 +23,10 @@ class Network:
     vpc: ec2.VPC
     subnets: list[ec2.Subnet]
     cidr: str = VPC_CIDR
+    # What anything with a public address needs before it starts (a DependsOn list): the gateway attached, the
+    # public default routes and each public subnet's association with their table. CloudFormation does not see
+    # that dependency through references, and a load balancer or task created before it fails or has no egress.
+    internet_path: tuple[str, ...] = ()
 
 
 def public_vpc(t: Template, az_count: int = 2, ipv6: bool = False) -> Network:
@@ -40,10 +44,12 @@ def public_vpc(t: Template, az_count: int = 2, ipv6: bool = False) -> Network:
         t.add_resource(ec2.Route(naming.PUBLIC_ROUTE_IPV6, RouteTableId=Ref(routes), DestinationIpv6CidrBlock="::/0",
                                  GatewayId=Ref(gateway), DependsOn=[attachment.title]))
     subnets = [_public_subnet(t, vpc, index, az_count, ipv6_block) for index in range(az_count)]
-    for index, subnet in enumerate(subnets):
-        t.add_resource(ec2.SubnetRouteTableAssociation(
-            naming.public_subnet_route_association(index), SubnetId=Ref(subnet), RouteTableId=Ref(routes)))
-    return Network(vpc=vpc, subnets=subnets)
+    associations = [t.add_resource(ec2.SubnetRouteTableAssociation(
+        naming.public_subnet_route_association(index), SubnetId=Ref(subnet), RouteTableId=Ref(routes)))
+        for index, subnet in enumerate(subnets)]
+    public_routes = [naming.PUBLIC_ROUTE] + ([naming.PUBLIC_ROUTE_IPV6] if ipv6_block is not None else [])
+    return Network(vpc=vpc, subnets=subnets, internet_path=(
+        attachment.title, *public_routes, *(association.title for association in associations)))
 
 
 def _public_subnet(t: Template, vpc: ec2.VPC, index: int, count: int,

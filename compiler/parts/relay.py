@@ -1,11 +1,13 @@
 """The two functions behind the WebSocket API and their contract with server/websocket/*.py (environment).
 
-The authorizer runs outside the VPC; in mode tokens it reads the tokens table at DynamoDB's public endpoint.
+The authorizer runs outside the VPC; in mode tokens it reads the tokens table at DynamoDB's public endpoint. It
+reads the server's key from the secret itself (SECRET_ARN, GetSecretValue on that secret only), at cold start
+and every 5 minutes, and signs each allowed connection a relay ticket (server/websocket/authorizer.py).
 The relay runs inside the VPC, in the public subnets but without a public address: it reaches the tasks over the
-private network and DynamoDB through the gateway endpoint, and nothing else. Both read the server's API key (the
-authorizer only in mode api-key) through a dynamic reference to the one secret, resolved by CloudFormation at
-deploy time (the relay could not reach Secrets Manager at run time without a NAT or a paid interface endpoint);
-the template holds only the reference.
+private network and DynamoDB through the gateway endpoint, and nothing else; it could not reach Secrets Manager
+without a NAT or a paid interface endpoint (about $7 a month per zone), so it holds no key at all: it presents
+the connection's ticket, kept in its connection row. No secret value, and no dynamic reference to one, is in
+either function's environment (where lambda:GetFunctionConfiguration would show it).
 """
 
 from __future__ import annotations
@@ -26,14 +28,15 @@ UPSTREAM_TIMEOUT_SECONDS = 27
 
 def authorizer_function(t: Template, deployment: str, spec: CommonSpec, secret: secretsmanager.Secret,
                         tokens_table: Value | None = None) -> awslambda.Function:
-    """tokens_table (auth.mode tokens): the authorizer reads token rows (GetItem only) and needs no server key."""
+    """tokens_table (auth.mode tokens): the authorizer reads token rows (GetItem only). In both modes it reads the
+    server's key (to check it in mode api-key, and to sign relay tickets)."""
     log_group = lambdas.log_group(t, naming.AUTHORIZER_LOGS,
                                   naming.websocket_log_group_name(deployment, "authorizer"), spec.logs)
-    if tokens_table is None:
-        credentials, statements = {server.SERVER_KEY: server_key(secret)}, []
-    else:
-        credentials = {"TOKENS_TABLE": tokens_table}
-        statements = [policies.allow(["dynamodb:GetItem"], GetAtt(naming.TOKENS_TABLE, "Arn"))]
+    credentials = {"SECRET_ARN": Ref(secret)}
+    statements = [policies.allow(["secretsmanager:GetSecretValue"], Ref(secret))]
+    if tokens_table is not None:
+        credentials["TOKENS_TABLE"] = tokens_table
+        statements.append(policies.allow(["dynamodb:GetItem"], GetAtt(naming.TOKENS_TABLE, "Arn")))
     return lambdas.function(t, lambdas.InlineFunction(
         naming.AUTHORIZER_FUNCTION, "websocket/authorizer.py", "Checks the token and source address on $connect",
         environment={"AUTH_MODE": spec.auth.mode, "ALLOWED_CIDRS": ",".join(spec.auth.allowed_cidrs), **credentials},
@@ -41,8 +44,7 @@ def authorizer_function(t: Template, deployment: str, spec: CommonSpec, secret: 
     ), role=lambdas.role(t, naming.AUTHORIZER_ROLE, log_group, statements), log_group=log_group)
 
 
-def relay_function(t: Template, deployment: str, spec: CommonSpec, *, secret: secretsmanager.Secret,
-                   table: dynamodb.Table, network: Network, security_group: ec2.SecurityGroup,
+def relay_function(t: Template, deployment: str, spec: CommonSpec, *, table: dynamodb.Table, network: Network, security_group: ec2.SecurityGroup,
                    task_host: str) -> awslambda.Function:
     log_group = lambdas.log_group(t, naming.RELAY_LOGS, naming.websocket_log_group_name(deployment, "relay"),
                                   spec.logs)
@@ -50,8 +52,7 @@ def relay_function(t: Template, deployment: str, spec: CommonSpec, *, secret: se
     return lambdas.function(t, lambdas.InlineFunction(
         naming.RELAY_FUNCTION, "websocket/relay.py", "Forwards WebSocket messages to the MCP server tasks",
         environment={"CONNECTIONS_TABLE": Ref(table), "TASK_HOST": task_host, "TASK_PORT": str(server.PORT),
-                     "UPSTREAM_TIMEOUT": str(UPSTREAM_TIMEOUT_SECONDS), "SCHEDULE_NOTE": schedule_note(spec.schedule),
-                     server.SERVER_KEY: server_key(secret)},
+                     "UPSTREAM_TIMEOUT": str(UPSTREAM_TIMEOUT_SECONDS), "SCHEDULE_NOTE": schedule_note(spec.schedule)},
         timeout_seconds=RELAY_TIMEOUT_SECONDS,
     ), role=role, log_group=log_group,
         network=lambdas.Network(subnets=network.subnets, security_group=security_group))
@@ -72,10 +73,6 @@ def security_group(t: Template, network: Network, tasks: ec2.SecurityGroup) -> e
     ))
     admit_to_tasks(t, naming.TASK_INGRESS_FROM_RELAY, tasks, group, "From the WebSocket relay only")
     return group
-
-
-def server_key(secret: secretsmanager.Secret) -> Sub:
-    return Sub(f"{{{{resolve:secretsmanager:${{{secret.title}}}:SecretString:{server.SERVER_KEY}}}}}")
 
 
 def schedule_note(schedule: Schedule | None) -> str:

@@ -31,12 +31,14 @@ Value = str | AWSHelperFn
 def environment(spec: CommonSpec, *, allowed_hosts: Value, trusted_proxy_cidrs: str,
                 server_checks_cidrs: bool = True, tokens_table: Value | None = None,
                 public_url: Value | None = None, deployment_name: str | None = None,
-                client_ip_header: str | None = None) -> dict[str, Value]:
+                client_ip_header: str | None = None, serves_auth_page: bool = True) -> dict[str, Value]:
     """Plain (non-secret) settings of the server; an empty allow-list is left out (the server then admits all),
     and so is one the front door enforces itself (server_checks_cidrs=False). tokens_table: auth.mode tokens.
     public_url: the origin clients use, for the connection URLs the auth page hands out; None = unknown (the
     server then derives it from the request). deployment_name: the name the page's client configurations give
-    the server. client_ip_header: where the front door names the client, when not X-Forwarded-For."""
+    the server. client_ip_header: where the front door names the client, when not X-Forwarded-For.
+    serves_auth_page=False: the page lives elsewhere (websocket: S3 and a function), so the server gets none of
+    its settings, which nothing could reach."""
     env: dict[str, Value] = {
         "MCP_AUTH_MODE": spec.auth.mode,
         "MCP_ALLOWED_HOSTS": allowed_hosts,
@@ -53,7 +55,7 @@ def environment(spec: CommonSpec, *, allowed_hosts: Value, trusted_proxy_cidrs: 
     if tokens_table is not None:
         env["MCP_TOKENS_TABLE"] = tokens_table
     page = spec.auth.auth_page
-    if page is not None:
+    if page is not None and serves_auth_page:
         env["MCP_AUTH_PAGE"] = "true"
         env["MCP_AUTH_PAGE_TOKEN_DAYS"] = str(page.token_days)
         env["MCP_AUTH_PAGE_ATTEMPTS_PER_HOUR"] = str(page.attempts_per_hour)

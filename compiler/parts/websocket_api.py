@@ -57,7 +57,8 @@ def websocket_api(t: Template, deployment: str, *, authorizer: awslambda.Functio
         naming.DEFAULT_ROUTE_RESPONSE, ApiId=Ref(api), RouteId=Ref(routes[-1]), RouteResponseKey="$default"))
     _allow_invocation(t, naming.AUTHORIZER_PERMISSION, authorizer, api)
     _allow_invocation(t, naming.RELAY_PERMISSION, relay, api)
-    account = _logging_account(t)
+    # Access logs need the region's API Gateway account setting (logging_account), which the ImageRepository
+    # stack holds: one per region, deployed before this stack.
     stage = t.add_resource(apigatewayv2.Stage(
         naming.WEBSOCKET_STAGE, ApiId=Ref(api), StageName=STAGE, AutoDeploy=True,
         Description="Throttled; one access log line per connect, message and disconnect",
@@ -65,7 +66,7 @@ def websocket_api(t: Template, deployment: str, *, authorizer: awslambda.Functio
             ThrottlingRateLimit=float(options.throttle_rate_per_second), ThrottlingBurstLimit=options.throttle_burst),
         AccessLogSettings=apigatewayv2.AccessLogSettings(
             DestinationArn=GetAtt(access_logs, "Arn"), Format=ACCESS_LOG_FORMAT),
-        DependsOn=[account.title, *(route.title for route in routes)]))
+        DependsOn=[route.title for route in routes]))
     return FrontDoor(api=api, stage=stage)
 
 
@@ -93,10 +94,11 @@ def _allow_invocation(t: Template, logical_id: str, function: awslambda.Function
         SourceArn=Sub("arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${Api}/*", Api=Ref(api))))
 
 
-def _logging_account(t: Template) -> apigateway.Account:
+def logging_account(t: Template) -> apigateway.Account:
     """WebSocket (and REST) APIs write access logs only once the region's API Gateway account settings name a
-    role for CloudWatch Logs. This sets it. Both are retained on stack deletion: the setting is region-wide and
-    other APIs may log through it."""
+    role for CloudWatch Logs. This sets it. The setting is a region-wide singleton: every stack holding an
+    AWS::ApiGateway::Account overwrites it, so exactly one stack per region should (the ImageRepository's, see
+    topologies/image_repository.py). Both are retained on stack deletion: other APIs may log through it."""
     role = t.add_resource(iam.Role(
         naming.API_GATEWAY_LOGGING_ROLE,
         AssumeRolePolicyDocument=policies.service_trust("apigateway.amazonaws.com"),

@@ -29,7 +29,8 @@ def build(deployment: Deployment, repo: ImageRepository) -> Template:
         task_role_statements=store.task_role_statements, signup_code=server_task.signup_code(t, name, spec))
     service = ecs.service(
         t, run.cluster, run.task, spot=spec.task.spot, subnets=net.subnets, security_group=task_sg,
-        load_balancers=[alb.service_target(front)], depends_on=[listener.title for listener in front.listeners])
+        load_balancers=[alb.service_target(front)],
+        depends_on=[*(listener.title for listener in front.listeners), *net.internet_path])
     schedule.scaling(t, spec.task, spec.schedule, run.cluster, service)
 
     topic = alerts.email_topic(t, spec.alerts)

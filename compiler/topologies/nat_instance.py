@@ -42,7 +42,7 @@ def build(deployment: Deployment, repo: ImageRepository) -> Template:
         t, run.cluster, run.task, spot=spec.task.spot, subnets=private_subnets, security_group=task_sg, public_ip=False,
         service_registries=[cloudmap.service_registry(discovery)],
         # Tasks pull their image through the NAT: its route must exist and the NAT must work (it signals).
-        depends_on=[naming.PRIVATE_ROUTE, naming.NAT_GROUP])
+        depends_on=[naming.PRIVATE_ROUTE, naming.private_subnet_route_association(0), naming.NAT_GROUP])
     schedule.scaling(t, spec.task, spec.schedule, run.cluster, service)
 
     topic = alerts.email_topic(t, spec.alerts)

@@ -2,8 +2,10 @@
 public IPs for egress only. No NAT gateway, no load balancer: the cheapest way to run the server remotely.
 
 Clients reach it through the stdio bridge (`python -m server.bridge`), since no MCP client speaks WebSocket.
-In auth mode tokens the authorizer checks each user's token on $connect and the relay names the user to the
-server by the token's hash (MCP_TRUST_RELAY), which the server checks again on every request.
+The authorizer checks the token on $connect and signs the connection a relay ticket, the relay's only
+credential toward the tasks (MCP_TRUST_RELAY; no key is in either function's environment); in auth mode tokens
+the relay also names the user by the token's hash, which the ticket covers and the server checks again on every
+request.
 """
 
 from __future__ import annotations
@@ -39,24 +41,29 @@ def build(deployment: Deployment, repo: ImageRepository) -> Template:
     store = tokens.token_store(t, spec.auth)
     dynamodb.gateway_endpoint(t, net, table, task_statements=store.task_role_statements)
     bucket = output_bucket.bucket(t)
+    emptier = output_bucket.emptied_on_delete(t, name, bucket, spec.logs)
 
     environment = {
+        # The auth page is a static site and a function here (parts/auth_api.py), never the server's /auth.
         **server.environment(spec, allowed_hosts=cloudmap.host_name(name), trusted_proxy_cidrs=net.cidr,
-                             tokens_table=store.table_name),
+                             tokens_table=store.table_name, serves_auth_page=False),
         "MCP_OUTPUT_BUCKET": Ref(bucket), "MCP_MAX_INLINE_AUDIO_BYTES": str(MAX_INLINE_AUDIO_BYTES),
     }
-    if store.table_name is not None:  # the relay names each connection's user by its token's hash
-        environment["MCP_TRUST_RELAY"] = "true"
+    # The relay authenticates with the tickets the authorizer signs (and, in mode tokens, names the user by hash).
+    environment["MCP_TRUST_RELAY"] = "true"
     run = server_task.server_task(t, name, spec, repo_stack=repo.metadata.name, tag=tag,
                                   environment=dict(sorted(environment.items())),
                                   task_role_statements=[output_bucket.server_access(bucket),
                                                         *store.task_role_statements])
     service = ecs.service(t, run.cluster, run.task, spot=spec.task.spot, subnets=net.subnets, security_group=task_sg,
-                          service_registries=[cloudmap.service_registry(discovery, with_port=False)])
+                          service_registries=[cloudmap.service_registry(discovery, with_port=False)],
+                          # tasks pull their image over their public address; they are gone before the bucket is
+                          # emptied on deletion
+                          depends_on=[*net.internet_path, emptier.title])
     schedule.scaling(t, spec.task, spec.schedule, run.cluster, service)
 
     authorizer = relay.authorizer_function(t, name, spec, run.secret, tokens_table=store.table_name)
-    relay_fn = relay.relay_function(t, name, spec, secret=run.secret, table=table, network=net,
+    relay_fn = relay.relay_function(t, name, spec, table=table, network=net,
                                     security_group=relay_sg, task_host=cloudmap.host_name(name))
     access_logs = lambdas.log_group(t, naming.WEBSOCKET_ACCESS_LOGS, naming.websocket_log_group_name(name, "access"),
                                     spec.logs)

@@ -1,5 +1,10 @@
 """$connect REQUEST authorizer: the source IP against ALLOWED_CIDRS, then the token (?token=): the server key
-in mode api-key, a row of TOKENS_TABLE in mode tokens. Runs outside the VPC."""
+in mode api-key, a row of TOKENS_TABLE in mode tokens. Outside the VPC, it reads the server key from Secrets
+Manager (SECRET_ARN) itself, at most every 5 minutes: no key in its environment.
+
+An allowed connection gets a relay ticket in its context, "relay.<expiry>.<HMAC of expiry and token hash>" under
+a key derived from the server key. The relay keeps it with the connection and shows it to the tasks, which
+check it (server/auth.py): the relay holds no key; a ticket names one user for 2 hours."""
 import functools
 import hashlib
 import hmac
@@ -7,6 +12,8 @@ import ipaddress
 import json
 import os
 import time
+
+TICKET_SECONDS = 7300  # a WebSocket connection lasts at most 2 hours
 
 
 def handler(event, context):
@@ -16,12 +23,14 @@ def handler(event, context):
         return deny(event, ip, "source IP not allowed")
     try:
         found = authenticate(token)
+        if found:
+            principal, extra = found
+            extra["ticket"] = ticket(extra.get("tokenHash", ""))
     except Exception as error:  # noqa: BLE001 - not the caller's fault: an error (500), not a Deny (403)
         print(json.dumps({"event": "lookup_failed", "sourceIp": ip, "error": type(error).__name__}))
         raise RuntimeError("token lookup failed") from None
     if found is None:
         return deny(event, ip, "bad token")
-    principal, extra = found
     return policy(principal, "Allow", event["methodArn"], {"principal": principal, **extra})
 
 
@@ -29,10 +38,24 @@ def authenticate(token):
     """(principal, extra context) for a valid token, else None."""
     if os.environ.get("AUTH_MODE", "api-key") == "tokens":
         return token_row(token)
-    key = os.environ["MCP_SERVER_API_KEY"]
-    if token and hmac.compare_digest(token.encode(), key.encode()):
+    if token and hmac.compare_digest(token.encode(), server_key().encode()):
         return "api-key", {}
     return None
+
+
+def ticket(token_hash):
+    expires = str(int(time.time()) + TICKET_SECONDS)
+    key = hmac.new(server_key().encode(), b"mcpdeploy relay ticket v1", hashlib.sha256).digest()
+    return f"relay.{expires}." + hmac.new(key, f"{expires}|{token_hash}".encode(), hashlib.sha256).hexdigest()
+
+
+def server_key():
+    return secret(int(time.time() // 300))["MCP_SERVER_API_KEY"]
+
+
+@functools.lru_cache(1)
+def secret(_period):
+    return json.loads(client("secretsmanager").get_secret_value(SecretId=os.environ["SECRET_ARN"])["SecretString"])
 
 
 def token_row(token):
@@ -40,7 +63,7 @@ def token_row(token):
     if not token:
         return None
     digest = hashlib.sha256(token.encode()).hexdigest()
-    row = dynamodb().get_item(
+    row = client("dynamodb").get_item(
         TableName=os.environ["TOKENS_TABLE"], Key={"hash": {"S": digest}}, ConsistentRead=True,
         ProjectionExpression="#n, expires, revoked", ExpressionAttributeNames={"#n": "name"}).get("Item")
     if not row or row.get("revoked", {}).get("BOOL") or time.time() >= float(row.get("expires", {}).get("N", "inf")):
@@ -49,10 +72,10 @@ def token_row(token):
 
 
 @functools.cache
-def dynamodb():
-    import boto3  # here: in mode api-key, cold starts skip it
+def client(service):
+    import boto3
 
-    return boto3.client("dynamodb")
+    return boto3.client(service)
 
 
 def allowed(ip):

@@ -1,4 +1,5 @@
-"""Relay: $default messages to a task's /mcp and back; a DynamoDB row per connection keeps its task (and user)."""
+"""Relay: $default messages to a task's /mcp and back; a DynamoDB row per connection keeps its task, user,
+ticket (the authorizer's: no key here)."""
 import base64
 import functools
 import json
@@ -30,7 +31,7 @@ def handler(event, context):
     if ctx["routeKey"] == "$connect":
         auth = ctx.get("authorizer") or {}
         table().put_item(Item=present({"id": cid, "principal": auth.get("principal"), "hash": auth.get("tokenHash"),
-                                       "expires": int(time.time()) + ROW_TTL}))
+                                       "ticket": auth.get("ticket"), "expires": int(time.time()) + ROW_TTL}))
     elif ctx["routeKey"] == "$disconnect":
         ROWS.pop(cid, 0)
         table().delete_item(Key={"id": cid})
@@ -53,7 +54,7 @@ def relay(cid, body, source_ip):
     for task in sorted(tasks(), key=lambda ip: ip != row.get("task")):  # its own task first
         session = row.get("session") if task == row.get("task") else None
         try:
-            new_session, reply = post(task, body, session, source_ip, row.get("hash"), era(message))
+            new_session, reply = post(task, body, session, source_ip, row, era(message))
         except TimeoutError:
             return error(request_id, TIMEOUT, f"The server did not answer within {timeout()} s")
         except OSError:
@@ -93,16 +94,16 @@ def era(message):
             else "=?base64?%s?=" % base64.b64encode(v.encode()).decode() for k, v in headers.items() if type(v) is str}
 
 
-def post(task, body, session, source_ip, token_hash, era_headers):
-    """(Mcp-Session-Id, reply); TimeoutError if slow, another OSError if gone."""
+def post(task, body, session, source_ip, row, era_headers):
+    """(session, reply); TimeoutError if slow, OSError if gone."""
     headers = {**era_headers, "Content-Type": "application/json", "Accept": "application/json, text/event-stream",
-               "Authorization": "Bearer " + env("MCP_SERVER_API_KEY"), "X-Forwarded-For": source_ip,
-               "Host": env("TASK_HOST").split(",")[0], "Mcp-Session-Id": session, "X-MCP-Token-Hash": token_hash}
+               "Authorization": f"Bearer {row.get('ticket')}", "X-Forwarded-For": source_ip,
+               "Host": env("TASK_HOST").split(",")[0], "Mcp-Session-Id": session, "X-MCP-Token-Hash": row.get("hash")}
     url = f"http://{task}:{env('TASK_PORT')}/mcp"
     try:
         with HTTP.open(urllib.request.Request(url, body.encode(), present(headers)), timeout=timeout()) as response:
             return response.headers.get("Mcp-Session-Id"), response.read(MAX_REPLY + 1)
-    except urllib.request.HTTPError as failure:  # the server's 4xx/5xx
+    except urllib.request.HTTPError as failure:  # 4xx/5xx
         return None, failure.read(MAX_REPLY + 1)
 
 

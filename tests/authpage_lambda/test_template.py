@@ -52,13 +52,24 @@ def test_the_bucket_is_private_and_only_the_distribution_reads_it(template):
     assert config["DefaultCacheBehavior"]["ViewerProtocolPolicy"] == "redirect-to-https"
 
 
+def test_the_public_function_runs_at_most_a_few_at_once(template):
+    """Issue 15 finding 7: the URL is public, so refused callers still cost invocations: a reserved concurrency
+    caps them (2 by default), and null leaves it out for accounts whose quota cannot reserve any."""
+    assert _resource(template, auth_api.FUNCTION)["ReservedConcurrentExecutions"] == 2
+    capped = _template(_spec().model_copy(update={"websocket": _spec().websocket.model_copy(
+        update={"auth_api_concurrency": 5})}))
+    assert _resource(capped, auth_api.FUNCTION)["ReservedConcurrentExecutions"] == 5
+    uncapped = WebsocketSpec.model_validate({**_spec().model_dump(by_alias=True), "websocket": {
+        "authApiConcurrency": None}})
+    assert "ReservedConcurrentExecutions" not in _resource(_template(uncapped), auth_api.FUNCTION)
+
+
 def test_the_function_is_the_shared_image_under_the_runtime_interface(template):
     function = _resource(template, auth_api.FUNCTION)
     assert function["PackageType"] == "Image" and function["Architectures"] == ["x86_64"]
     assert function["Code"]["ImageUri"]["Fn::Sub"][0] == "${Repository}:${ImageTag}"
     assert function["ImageConfig"] == {"Command": auth_api.COMMAND}
     assert auth_api.COMMAND == ["python", "-m", "awslambdaric", "server.authpage.aws_lambda.handler"]
-    assert "ReservedConcurrentExecutions" not in function
     env = function["Environment"]["Variables"]
     assert env["MCP_ALLOWED_CIDRS"] == "203.0.113.0/24" and env["MCP_BRIDGE_URL"] == BRIDGE
     assert env["MCP_SIGNUP_CODE_SECRET"] == {"Ref": naming.SIGNUP_CODE_SECRET}

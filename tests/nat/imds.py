@@ -1,9 +1,10 @@
 """A stand-in for the EC2 instance metadata service (IMDSv2 only), for the boot script run in a namespace.
 
-    python -m tests.nat.imds PORT INSTANCE_ID MAC
+    python -m tests.nat.imds PORT INSTANCE_ID MAC INTERFACE_ID
 
-PUT /latest/api/token issues a token; GET /latest/meta-data/{instance-id,mac} answers only with it, as a
-launch template with HttpTokens=required makes the real one do.
+PUT /latest/api/token issues a token; GET /latest/meta-data/{instance-id,mac,network/interfaces/macs/MAC/
+interface-id} answers only with it, as a launch template with HttpTokens=required makes the real one do.
+INTERFACE_ID is the primary network interface's, the one with MAC.
 """
 
 from __future__ import annotations
@@ -46,4 +47,5 @@ def serve(port: int, metadata: dict[str, str]) -> None:
 
 
 if __name__ == "__main__":
-    serve(int(sys.argv[1]), {"instance-id": sys.argv[2], "mac": sys.argv[3]})
+    port, instance, mac, interface = sys.argv[1:5]
+    serve(int(port), {"instance-id": instance, "mac": mac, f"network/interfaces/macs/{mac}/interface-id": interface})

@@ -145,6 +145,8 @@ def test_auth_settings_belong_to_tokens_mode_and_are_checked():
     with pytest.raises(ConfigError) as raised:
         load_settings({**tokens, "MCP_TRUST_RELAY": "true"})
     assert raised.value.problems == ["MCP_SERVER_API_KEY: required when MCP_TRUST_RELAY is true"]
+    # Behind the relay in mode api-key too: the relay presents tickets, never the key (issue 15 finding 4).
+    assert load_settings({"MCP_SERVER_API_KEY": "x" * 16, "MCP_TRUST_RELAY": "true"}).trust_relay is True
 
 
 def test_token_authenticator_closes_its_connection_pool():

@@ -3,6 +3,7 @@ relay handlers (DynamoDB in moto) -> `python -m server` -> fake ElevenLabs API. 
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
@@ -23,6 +24,7 @@ from tests.server.harness import PROJECT_ROOT, SERVER_KEY, clean_environment
 from tests.websocket.emulator import WebSocketApiEmulator
 
 TABLE = "ws-connections"
+SECRET = "ws-server-secret"  # the stack's one secret, as compiler/parts/secrets.py shapes it
 TOKENS_TABLE = "ws-tokens"  # shaped as compiler/parts/tokens.py builds it
 SCHEDULE_NOTE = "It runs MON-FRI 08:00-20:00 (Europe/Berlin) and is scaled to zero outside those hours."
 
@@ -46,12 +48,20 @@ def put_token(endpoint: str, name: str, *, table: str = TOKENS_TABLE, days_old: 
     return token
 
 
+def create_secret(endpoint: str) -> None:
+    """The server's secret in moto: the authorizer reads the server key from it (no key in any environment)."""
+    aws(endpoint, "secretsmanager", "create-secret", "--name", SECRET, "--secret-string",
+        json.dumps({"MCP_SERVER_API_KEY": SERVER_KEY, "ELEVENLABS_API_KEY": ""}))
+
+
 def handler_environment(moto_endpoint: str, task_port: int, **overrides: str) -> dict[str, str]:
-    """The Lambda functions' environment, as the template sets it, pointed at loopback."""
+    """The Lambda functions' environment, as the template sets it (both functions in one process here), pointed
+    at loopback and moto."""
     return {
         **TEST_CREDENTIALS, "AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT_URL_DYNAMODB": moto_endpoint,
+        "AWS_ENDPOINT_URL_SECRETS_MANAGER": moto_endpoint, "SECRET_ARN": SECRET,
         "CONNECTIONS_TABLE": TABLE, "TASK_HOST": "localhost", "TASK_PORT": str(task_port),
-        "MCP_SERVER_API_KEY": SERVER_KEY, "SCHEDULE_NOTE": SCHEDULE_NOTE, "ALLOWED_CIDRS": "", **overrides,
+        "SCHEDULE_NOTE": SCHEDULE_NOTE, "ALLOWED_CIDRS": "", **overrides,
     }
 
 
@@ -59,7 +69,8 @@ def apply_environment(monkeypatch, environment: dict[str, str]) -> None:
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
     relay.table.cache_clear()  # the next call builds its client from this environment
-    authorizer.dynamodb.cache_clear()
+    authorizer.client.cache_clear()
+    authorizer.secret.cache_clear()  # and reads the secret afresh, as a new Lambda instance does
     relay.ROWS.clear()  # and reads rows afresh, as a new Lambda instance does
 
 

@@ -4,22 +4,31 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import time
 
+import boto3
 import pytest
 
+from server.auth import relay_ticket_key, valid_relay_ticket
 from server.websocket import authorizer
 from tests.localaws import free_port
-from tests.websocket.chain import TOKENS_TABLE, apply_environment, create_tokens_table, handler_environment, put_token
+from tests.server.harness import SERVER_KEY
+from tests.websocket.chain import (SECRET, TOKENS_TABLE, apply_environment, create_secret, create_tokens_table,
+                                   handler_environment, put_token)
 
-KEY = "a-server-key-0123456789abcdef"
+KEY = SERVER_KEY  # in the stack's secret (moto), never in the function's environment
 ARN = "arn:aws:execute-api:us-east-1:123456789012:abc123/mcp/$connect"
 
 
 @pytest.fixture(autouse=True)
-def environment(monkeypatch):
-    monkeypatch.setenv("MCP_SERVER_API_KEY", KEY)
-    monkeypatch.setenv("ALLOWED_CIDRS", "")
+def environment(moto, monkeypatch):
+    """Mode api-key as the template configures it: the secret's ARN, no key."""
+    moto.reset()
+    create_secret(moto.endpoint)
+    apply_environment(monkeypatch, handler_environment(moto.endpoint, 8080))
     monkeypatch.delenv("AUTH_MODE", raising=False)
+    return moto.endpoint
 
 
 def authorize(token: str | None, ip: str = "198.51.100.7") -> dict:
@@ -37,7 +46,31 @@ def effect(result: dict) -> str:
 def test_the_key_is_allowed_and_names_the_principal():
     result = authorize(KEY)
     assert effect(result) == "Allow"
-    assert result["principalId"] == "api-key" and result["context"] == {"principal": "api-key"}
+    assert result["principalId"] == "api-key" and set(result["context"]) == {"principal", "ticket"}
+    assert result["context"]["principal"] == "api-key"
+
+
+def test_the_ticket_is_what_the_server_accepts_from_the_relay_and_no_client_key():
+    """The contract with server/auth.py: signed over '' (no user) in mode api-key, valid for 2 hours."""
+    ticket = authorize(KEY)["context"]["ticket"]
+    assert ticket != KEY and KEY not in ticket
+    key = relay_ticket_key(KEY)
+    now = time.time()
+    assert valid_relay_ticket(key, ticket, "", now)
+    assert valid_relay_ticket(key, ticket, "", now + 7200) and not valid_relay_ticket(key, ticket, "", now + 7400)
+    assert not valid_relay_ticket(key, ticket, "ab" * 32, now), "bound to the hash it was signed for"
+    assert not valid_relay_ticket(relay_ticket_key(KEY + "x"), ticket, "", now), "bound to the server key"
+
+
+def test_the_key_is_read_from_the_secret_and_a_rotation_reaches_warm_instances(environment, monkeypatch):
+    assert "MCP_SERVER_API_KEY" not in os.environ
+    assert effect(authorize(KEY)) == "Allow"
+    boto3.client("secretsmanager", endpoint_url=environment, region_name="us-east-1").put_secret_value(
+        SecretId=SECRET, SecretString=json.dumps({"MCP_SERVER_API_KEY": "rotated-key-0123456789abcdef"}))
+    assert effect(authorize(KEY)) == "Allow", "cached for up to 5 minutes"
+    period = int(time.time() // 300)
+    monkeypatch.setattr(authorizer.time, "time", lambda: (period + 1) * 300 + 1.0)
+    assert effect(authorize(KEY)) == "Deny" and effect(authorize("rotated-key-0123456789abcdef")) == "Allow"
 
 
 @pytest.mark.parametrize("token", [None, "", KEY[:-1], KEY + "x", KEY.upper(), "é" * 8])
@@ -61,12 +94,10 @@ def test_the_source_address_must_be_in_the_allow_list(monkeypatch, cidrs, ip, ex
 
 @pytest.fixture
 def tokens_mode(moto, monkeypatch):
-    """Mode tokens as the template configures it (TOKENS_TABLE, no server key), rows in moto."""
-    moto.reset()
+    """Mode tokens as the template configures it (TOKENS_TABLE and the secret's ARN), rows in moto."""
     create_tokens_table(moto.endpoint)
     apply_environment(monkeypatch, handler_environment(moto.endpoint, 8080, AUTH_MODE="tokens",
                                                        TOKENS_TABLE=TOKENS_TABLE))
-    monkeypatch.delenv("MCP_SERVER_API_KEY")
     return moto.endpoint
 
 
@@ -74,7 +105,10 @@ def test_a_valid_token_is_allowed_as_its_user_with_its_hash(tokens_mode):
     token = put_token(tokens_mode, "alice", expires_days=30, elevenlabs_key="sk_alice_own_key")
     result = authorize(token)
     assert effect(result) == "Allow" and result["principalId"] == "token:alice"
-    assert result["context"] == {"principal": "token:alice", "tokenHash": hashlib.sha256(token.encode()).hexdigest()}
+    digest = hashlib.sha256(token.encode()).hexdigest()
+    assert {k: v for k, v in result["context"].items() if k != "ticket"} == {"principal": "token:alice",
+                                                                           "tokenHash": digest}
+    assert valid_relay_ticket(relay_ticket_key(KEY), result["context"]["ticket"], digest, time.time())
     assert "sk_alice_own_key" not in json.dumps(result)
 
 

@@ -17,7 +17,7 @@ import httpx
 import pytest
 from mcp.shared.exceptions import MCPError
 
-from server.websocket import relay
+from server.websocket import authorizer, relay
 from tests.localaws import TEST_CREDENTIALS, aws
 from tests.server.harness import ELEVENLABS_KEY, SERVER_KEY, ServerProcess, texts
 from tests.tokens_stack import TEMPLATE, tokens_cli
@@ -141,11 +141,12 @@ def test_revoking_stops_an_open_connection_within_the_cache_bound(table, fake, m
     assert "the server refused a message" in (tmp_path / "bridge.err").read_text()
 
 
-def test_the_server_trusts_the_relay_only_with_its_key_and_a_valid_hash(table, fake, monkeypatch, tmp_path):
+def test_the_server_trusts_the_relay_only_with_a_ticket_for_that_hash(table, fake, monkeypatch, tmp_path):
     with deployment(table, fake, tmp_path, monkeypatch) as d:
         token = d.issue("erin").split("?key=")[1]
         digest = hashlib.sha256(token.encode()).hexdigest()
         revoked = d.issue("frank").split("?key=")[1]
+        revoked_hash = hashlib.sha256(revoked.encode()).hexdigest()
         d.revoke("frank")
 
         def status(credential: str, **headers: str) -> int:
@@ -154,12 +155,14 @@ def test_the_server_trusts_the_relay_only_with_its_key_and_a_valid_hash(table, f
                 "Authorization": f"Bearer {credential}", "Accept": "application/json, text/event-stream",
                 "Host": "localhost", **headers}).status_code
 
-        assert status(SERVER_KEY, **{"X-MCP-Token-Hash": digest}) == 200
-        assert status(SERVER_KEY) == 401, "the relay's key alone names nobody"
-        assert status(SERVER_KEY, **{"X-MCP-Token-Hash": digest.upper()}) == 401
-        assert status(SERVER_KEY, **{"X-MCP-Token-Hash": digest[:-1]}) == 401
-        assert status(SERVER_KEY, **{"X-MCP-Token-Hash": hashlib.sha256(revoked.encode()).hexdigest()}) == 401
-        assert status(SERVER_KEY[:-1] + "x", **{"X-MCP-Token-Hash": digest}) == 401
+        ticket = authorizer.ticket(digest)  # as the authorizer signs it, with the key it reads from the secret
+        assert status(ticket, **{"X-MCP-Token-Hash": digest}) == 200
+        assert status(ticket) == 401, "a ticket alone names nobody"
+        assert status(ticket, **{"X-MCP-Token-Hash": digest.upper()}) == 401
+        assert status(ticket, **{"X-MCP-Token-Hash": revoked_hash}) == 401, "signed for another user"
+        assert status(authorizer.ticket(revoked_hash), **{"X-MCP-Token-Hash": revoked_hash}) == 401, "revoked"
+        assert status(ticket[:-1] + "0", **{"X-MCP-Token-Hash": digest}) == 401
+        assert status(SERVER_KEY, **{"X-MCP-Token-Hash": digest}) == 401, "the server key is no relay credential"
         assert status(digest) == 401, "a hash is not a token"
         assert status(token) == 200, "a token presented directly works as in mode tokens elsewhere"
 

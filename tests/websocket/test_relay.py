@@ -12,7 +12,7 @@ from server.websocket import relay
 from tests.websocket.chain import SCHEDULE_NOTE, apply_environment, handler_environment, rows
 from tests.websocket.upstream import Answer, Upstream
 
-KEY = "test-server-key-6f1d0c2b9a"
+TICKET = "relay.1999999999." + "c0" * 32  # what the authorizer put in the connection's context
 CALL = json.dumps({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "list_models"}})
 NOTIFICATION = json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"})
 
@@ -37,7 +37,8 @@ def error_of(response: dict) -> dict:
 def task(table, monkeypatch):
     with Upstream("127.0.0.1") as upstream:
         apply_environment(monkeypatch, handler_environment(table, upstream.port, UPSTREAM_TIMEOUT="2"))
-        relay.handler(event("$connect", authorizer={"principal": "api-key", "principalId": "api-key"}), None)
+        relay.handler(event("$connect", authorizer={"principal": "api-key", "principalId": "api-key",
+                                                    "ticket": TICKET}), None)
         yield upstream
 
 
@@ -55,7 +56,7 @@ def test_a_message_is_posted_to_the_task_and_its_reply_returned(task, table):
     assert response == {"statusCode": 200, "body": '{"jsonrpc":"2.0","id":7,"result":{"ok":true}}'}
     [received] = task.received
     assert received.path == "/mcp" and received.body == CALL.encode()
-    assert received.headers["authorization"] == f"Bearer {KEY}"
+    assert received.headers["authorization"] == f"Bearer {TICKET}"  # the connection's ticket: the relay has no key
     assert received.headers["x-forwarded-for"] == "198.51.100.7"
     assert received.headers["host"] == "localhost"
     assert "application/json" in received.headers["accept"] and "text/event-stream" in received.headers["accept"]
@@ -69,15 +70,16 @@ def test_in_mode_api_key_no_user_is_named(task):
 
 def test_in_mode_tokens_the_row_keeps_the_hash_and_every_request_names_it(task, table):
     digest = "ab" * 32
-    context = {"principal": "token:alice", "tokenHash": digest, "principalId": "token:alice"}
+    context = {"principal": "token:alice", "tokenHash": digest, "principalId": "token:alice", "ticket": TICKET + "2"}
     relay.handler(event("$connect", connection="conn-2", authorizer=context), None)
     relay.ROWS.clear()  # the next message may reach another instance: the hash comes from the row
     send(CALL, "conn-2")
     send(CALL, "conn-2")
     assert [r.headers["x-mcp-token-hash"] for r in task.received] == [digest, digest]
-    assert all(r.headers["authorization"] == f"Bearer {KEY}" for r in task.received)
+    assert all(r.headers["authorization"] == f"Bearer {TICKET}2" for r in task.received)
     [row] = [r for r in rows(table) if r["id"] == {"S": "conn-2"}]
     assert row["hash"] == {"S": digest} and row["principal"] == {"S": "token:alice"}
+    assert row["ticket"] == {"S": TICKET + "2"}  # from the row: any relay instance presents it
 
 
 def test_a_notification_gets_no_reply(task):

@@ -14,7 +14,7 @@ import pytest
 from compiler import naming
 from compiler.lint import lint_templates
 from compiler.model import Deployment, ImageRepository
-from compiler.parts import lambdas, relay
+from compiler.parts import lambdas, relay, server
 from compiler.topologies import TOPOLOGIES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -154,7 +154,8 @@ def test_the_stage_throttles_and_writes_access_logs_without_the_query_string(tem
     assert stage["DefaultRouteSettings"] == {"ThrottlingBurstLimit": 100, "ThrottlingRateLimit": 50.0}
     assert stage["AccessLogSettings"]["DestinationArn"] == {"Fn::GetAtt": [naming.WEBSOCKET_ACCESS_LOGS, "Arn"]}
     assert "querystring" not in stage["AccessLogSettings"]["Format"].lower()
-    assert naming.API_GATEWAY_ACCOUNT in template["Resources"][naming.WEBSOCKET_STAGE]["DependsOn"]
+    # The region's account setting for access logs is the repository stack's (issue 15 finding 8).
+    assert naming.API_GATEWAY_ACCOUNT not in template["Resources"]
     assert build(CASES["scaling-throttled"])["Resources"][naming.WEBSOCKET_STAGE]["Properties"][
         "DefaultRouteSettings"] == {"ThrottlingBurstLimit": 10, "ThrottlingRateLimit": 5.0}
 
@@ -225,13 +226,31 @@ def test_audio_goes_to_a_private_encrypted_bucket_that_empties_daily(template):
     assert int(server_env["MCP_MAX_INLINE_AUDIO_BYTES"]) * 4 / 3 < 128 * 1024 - 4096  # base64 + JSON fit
 
 
-def test_the_authorizer_gets_the_allow_list_and_both_functions_the_key_only_by_reference(template):
+def test_no_function_environment_holds_the_key_or_a_reference_to_it(template, tokens_template):
+    """Issue 15 finding 4: `{{resolve:secretsmanager:...}}` in a Lambda environment is resolved at deploy time
+    into text anyone with lambda:GetFunctionConfiguration reads, and goes stale when the secret changes. The
+    authorizer reads the secret itself (outside the VPC); the relay holds nothing (it presents tickets)."""
+    for built in (template, tokens_template):
+        for logical_id, resource in of_type(built, "AWS::Lambda::Function").items():
+            variables = resource["Properties"].get("Environment", {}).get("Variables", {})
+            assert "resolve:secretsmanager" not in json.dumps(variables), logical_id
+            assert server.SERVER_KEY not in variables, logical_id
+        auth_env = props(built, naming.AUTHORIZER_FUNCTION)["Environment"]["Variables"]
+        assert auth_env["SECRET_ARN"] == {"Ref": naming.SERVER_SECRET}
+        reads = [s for s in policy_statements(built, naming.AUTHORIZER_ROLE)
+                 if "secretsmanager:GetSecretValue" in s["Action"]]
+        assert [s["Resource"] for s in reads] == [{"Ref": naming.SERVER_SECRET}]
+        assert "SECRET_ARN" not in relay_env_of(built)
+        relay_actions = {a for s in policy_statements(built, naming.RELAY_ROLE) for a in (
+            s["Action"] if isinstance(s["Action"], list) else [s["Action"]])}
+        assert not [a for a in relay_actions if a.startswith("secretsmanager:")]
     auth_env = props(template, naming.AUTHORIZER_FUNCTION)["Environment"]["Variables"]
     assert auth_env["ALLOWED_CIDRS"] == "203.0.113.0/24" and auth_env["AUTH_MODE"] == "api-key"
-    reference = {"Fn::Sub": "{{resolve:secretsmanager:${ServerSecret}:SecretString:MCP_SERVER_API_KEY}}"}
-    assert auth_env["MCP_SERVER_API_KEY"] == reference == relay_env_of(template)["MCP_SERVER_API_KEY"]
     assert build({})["Resources"][naming.AUTHORIZER_FUNCTION]["Properties"]["Environment"]["Variables"][
         "ALLOWED_CIDRS"] == ""
+    server_env = {e["Name"]: e["Value"] for e in props(template, naming.TASK_DEFINITION)["ContainerDefinitions"][0]
+                  ["Environment"]}
+    assert server_env["MCP_TRUST_RELAY"] == "true"  # the tasks take the relay's tickets in mode api-key too
 
 
 def test_the_no_task_error_tells_the_schedule(template):
@@ -272,7 +291,7 @@ def policy_statements(template: dict, role: str) -> list[dict]:
 def test_in_mode_tokens_the_authorizer_reads_rows_and_holds_no_key(tokens_template):
     auth_env = props(tokens_template, naming.AUTHORIZER_FUNCTION)["Environment"]["Variables"]
     assert auth_env == {"AUTH_MODE": "tokens", "ALLOWED_CIDRS": "203.0.113.0/24",
-                        "TOKENS_TABLE": {"Ref": naming.TOKENS_TABLE}}
+                        "TOKENS_TABLE": {"Ref": naming.TOKENS_TABLE}, "SECRET_ARN": {"Ref": naming.SERVER_SECRET}}
     table_access = [s for s in policy_statements(tokens_template, naming.AUTHORIZER_ROLE)
                     if any(a.startswith("dynamodb:") for a in s["Action"])]
     assert table_access == [{"Effect": "Allow", "Action": ["dynamodb:GetItem"],
@@ -287,9 +306,7 @@ def test_in_mode_tokens_the_task_trusts_the_relay_and_reads_the_same_table(token
     assert server_env["MCP_TOKENS_TABLE"] == {"Ref": naming.TOKENS_TABLE}
     reads = [s for s in policy_statements(tokens_template, naming.TASK_ROLE) if "dynamodb:GetItem" in s["Action"]]
     assert [s["Resource"] for s in reads] == [{"Fn::GetAtt": [naming.TOKENS_TABLE, "Arn"]}]
-    reference = {"Fn::Sub": "{{resolve:secretsmanager:${ServerSecret}:SecretString:MCP_SERVER_API_KEY}}"}
-    assert relay_env_of(tokens_template)["MCP_SERVER_API_KEY"] == reference  # the relay's own credential
-    assert "MCP_TRUST_RELAY" not in json.dumps(build({})) and naming.TOKENS_TABLE not in build({})["Resources"]
+    assert naming.TOKENS_TABLE not in build({})["Resources"]
 
 
 def test_in_mode_tokens_the_gateway_endpoint_lets_the_tasks_read_the_tokens_table(tokens_template, template):
@@ -313,3 +330,42 @@ def test_in_mode_tokens_the_outputs_say_how_to_issue_a_token_for_the_bridge(toke
         server = json.loads(outputs[name]["Value"])["mcpServers"]["voice-ws"]
         assert server == {"command": "elevenlabs-mcp-bridge", "args": ["<URL printed by TokenCommand>"]}
     assert "secretsmanager" not in json.dumps({k: outputs[k] for k in ("TokenCommand", "ClaudeCodeCommand")})
+
+
+def test_one_stack_per_region_holds_the_api_gateway_account_setting():
+    """Issue 15 finding 8: AWS::ApiGateway::Account is a region-wide singleton; each websocket stack holding one
+    overwrote the others'. The ImageRepository stack holds it when a websocket deployment uses it (or when asked),
+    and a file's deployments never do."""
+    from compiler.build import compile_config
+    from compiler.validation import load_config
+
+    files, _ = compile_config(load_config(str(ROOT / "tests" / "cases" / "valid" / "websocket-full.yaml")))
+    stacks = {name: json.loads(text)["Resources"] for name, text in files.items()
+              if name.endswith(".json") and '"Resources"' in text}
+    holders = {name: [r["Type"] for r in resources.values()].count("AWS::ApiGateway::Account")
+               for name, resources in stacks.items()}
+    assert holders == {"images.json": 1, "ws-office-hours.json": 0}
+    repo = json.loads(files["images.json"])["Resources"]
+    assert repo[naming.API_GATEWAY_ACCOUNT]["Properties"]["CloudWatchRoleArn"] == {
+        "Fn::GetAtt": [naming.API_GATEWAY_LOGGING_ROLE, "Arn"]}
+    assert repo[naming.API_GATEWAY_ACCOUNT]["DeletionPolicy"] == "Retain"
+
+    from compiler.topologies import build_repository
+    repository = ImageRepository.model_validate({"apiVersion": "mcpdeploy/v1alpha1", "kind": "ImageRepository",
+                                                 "metadata": {"name": "images"}, "spec": {"region": "us-east-1"}})
+    assert naming.API_GATEWAY_ACCOUNT not in build_repository(repository).to_dict()["Resources"]  # alb/nat only
+    opted_out = repository.model_copy(update={"spec": repository.spec.model_copy(
+        update={"api_gateway_account": False})})
+    assert naming.API_GATEWAY_ACCOUNT not in build_repository(opted_out, serves_websocket=True).to_dict()[
+        "Resources"]
+
+
+def test_the_task_gets_no_auth_page_settings_it_could_not_serve():
+    """Issue 15 finding 9: on websocket the auth page is a static site and a function; nothing reaches the task's
+    /auth, so MCP_AUTH_PAGE (which would serve a page without its sign-up code) and its settings are dead."""
+    page = build({"auth": {"mode": "tokens", "authPage": {"tokenDays": 30}}})
+    server_env = {e["Name"]: e["Value"] for e in props(page, naming.TASK_DEFINITION)["ContainerDefinitions"][0][
+        "Environment"]}
+    assert server_env["MCP_AUTH_MODE"] == "tokens"
+    assert not [name for name in server_env if name.startswith("MCP_AUTH_PAGE") or name == "MCP_SIGNUP_CODE"]
+    assert "AuthApiFunction" in page["Resources"]  # the page is there, elsewhere
