@@ -2,8 +2,8 @@
 positioned error), never exit 3 (cfn-lint refusing a compiled template: validation missed something) and never
 a traceback. Documents come from compiler/deployment.schema.json (tests/compiler/schema_strategy.py), each checked against it
 with jsonschema: a Deployment and
-the ImageRepository it names (its `image.repository` is pointed at the generated repository, so exit 0 is
-reachable; everything else is as generated)."""
+the ImageRepository it names (name, region and image.repository made to agree, so that exit 0 is reachable;
+everything else is as generated)."""
 
 from __future__ import annotations
 
@@ -39,10 +39,15 @@ def document(kind: str) -> st.SearchStrategy:
 @st.composite
 def deployment_files(draw) -> str:
     repository, deployment = draw(document("ImageRepository")), draw(document("Deployment"))
+    # The cross-document rules that random documents would almost always break: one repository, in the
+    # deployment's region, under another name.
     deployment["spec"]["image"]["repository"] = repository["metadata"]["name"]
+    repository["spec"]["region"] = deployment["spec"]["region"]
+    if deployment["metadata"]["name"] == repository["metadata"]["name"]:
+        deployment["metadata"]["name"] = "x" + deployment["metadata"]["name"][:62]
     for doc in (repository, deployment):
         jsonschema.validate(doc, SCHEMA)
-    return "\n---\n".join(json.dumps(d) for d in (repository, deployment)) + "\n"
+    return "\n---\n".join(json.dumps(d, ensure_ascii=False) for d in (repository, deployment)) + "\n"
 
 
 
