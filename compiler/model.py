@@ -85,7 +85,8 @@ TAG_VALUE_SYMBOLS = set(" _.:/=+-@")
 
 
 def _tag_value(value: str) -> str:
-    """AWS tag values: letters, numbers, spaces and _ . : / = + - @ (any script); nothing else, no control."""
+    """AWS tag values: letters, numbers, spaces and _ . : / = + - @ (any script); nothing else, no control.
+    (Not empty either: ECR refuses an empty tag value, though other services take it.)"""
     wrong = sorted({c for c in value if not (unicodedata.category(c)[0] in "LNZ" or c in TAG_VALUE_SYMBOLS)})
     if wrong:
         raise ValueError(f"{value!r} has characters AWS tags refuse ({', '.join(map(repr, wrong))}); use letters, "
@@ -102,7 +103,7 @@ ResourceName = Annotated[str, Field(pattern=NAME_PATTERN, description="lower-cas
 class Metadata(Strict):
     name: ResourceName = Field(description="Stack name of this document; unique in the file.")
     labels: dict[Annotated[str, Field(pattern=LABEL_KEY_PATTERN)],
-                 Annotated[str, Field(max_length=63), AfterValidator(_tag_value)]] = Field(
+                 Annotated[str, Field(min_length=1, max_length=63), AfterValidator(_tag_value)]] = Field(
         default_factory=dict, description="Become tags on every resource of the stack.")
 
 
