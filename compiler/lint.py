@@ -194,9 +194,10 @@ def _rules():
 
 @cache
 def _project_rules_digest() -> str:
-    """The project rules' code: a changed rule must not trust results cached under the old one."""
+    """The project rules' code (and the convention module they import): a changed rule must not trust results
+    cached under the old one."""
     digest = hashlib.sha256()
-    for path in sorted(PROJECT_RULES_DIR.glob("*.py")):
+    for path in [*sorted(PROJECT_RULES_DIR.glob("*.py")), PROJECT_RULES_DIR.parent / "parts" / "lifecycle.py"]:
         digest.update(f"{path.name}\0".encode() + path.read_bytes())
     return digest.hexdigest()
 

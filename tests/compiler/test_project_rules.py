@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+from pathlib import Path
 
 import pytest
 
@@ -246,3 +247,27 @@ def test_the_lint_cache_key_covers_the_project_rules(monkeypatch):
 def test_each_rule_is_loaded_once_with_an_explanation(rule_id):
     rule = lint._rules()[rule_id]
     assert rule.shortdesc and len(rule.description) > 200 and rule.source_url.startswith("https://docs.aws")
+
+
+def test_a_template_breaking_a_project_rule_fails_the_build_with_exit_3_and_the_reason(tmp_path, monkeypatch,
+                                                                                       capsys):
+    """Through the command itself: the compiler emits a secret into an output, the build refuses to write."""
+    from troposphere import Output
+
+    from compiler import cli, topologies
+
+    original = topologies.TOPOLOGIES["alb"]
+
+    def leaky(deployment, repository):
+        template = original(deployment, repository)
+        template.add_output(Output("Leak", Value=SECRET))
+        return template
+
+    monkeypatch.setitem(topologies.TOPOLOGIES, "alb", leaky)
+    monkeypatch.setenv("MCPDEPLOY_CACHE_DIR", str(tmp_path / "cache"))
+    out = tmp_path / "out"
+    case = Path(__file__).parents[1] / "cases" / "valid" / "minimal.yaml"
+    code = cli.main(["build", "-f", str(case), "-o", str(out), "--no-cache"])
+    stderr = capsys.readouterr().err
+    assert code == 3 and not out.exists()
+    assert "E9002" in stderr and "Outputs/Leak" in stderr and "anyone allowed to describe it" in stderr, stderr
