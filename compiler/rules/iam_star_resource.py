@@ -13,19 +13,12 @@ from cfnlint.rules import CloudFormationLintRule, RuleMatch
 
 from ._template import as_list, properties, resources
 
-# action -> why it is granted on "*". Verified against the Service Authorization Reference (no resource types).
+# action -> why it is granted on "*": actions the Service Authorization Reference lists with no resource type (and
+# AWS's own examples grant on "*"). Only what the templates use, plus PutMetricData; add others with their reason.
 STAR_ONLY = {
     "ecr:GetAuthorizationToken": "ECR: returns a registry-wide login token; the action has no resource type",
     "ec2:DescribeNetworkInterfaces": "EC2 Describe* actions are list actions with no resource type",
-    "ec2:DescribeSubnets": "EC2 Describe* actions are list actions with no resource type",
-    "ec2:DescribeInstances": "EC2 Describe* actions are list actions with no resource type",
     "cloudwatch:PutMetricData": "CloudWatch: no resource type; scope it with the cloudwatch:namespace condition",
-    "xray:PutTraceSegments": "X-Ray: no resource type",
-    "xray:PutTelemetryRecords": "X-Ray: no resource type",
-    "ssmmessages:CreateControlChannel": "ECS Exec's Session Manager channels: no resource type",
-    "ssmmessages:CreateDataChannel": "ECS Exec's Session Manager channels: no resource type",
-    "ssmmessages:OpenControlChannel": "ECS Exec's Session Manager channels: no resource type",
-    "ssmmessages:OpenDataChannel": "ECS Exec's Session Manager channels: no resource type",
 }
 # Scopable in principle, but AWS documents "*" for this use: Lambda creates and deletes a VPC function's network
 # interfaces with the execution role, before their IDs exist; AWS's own AWSLambdaVPCAccessExecutionRole grants
