@@ -28,6 +28,7 @@ class BuildResult:
 
 def compile_config(config: Config) -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
     """All output files (name -> text) and the templates among them (name -> (text, region))."""
+    from .parts import checkov
     from .topologies import TOPOLOGIES, build_repository  # troposphere is only needed from here on
 
     files: dict[str, str] = {}
@@ -37,15 +38,15 @@ def compile_config(config: Config) -> tuple[dict[str, str], dict[str, tuple[str,
         repo = source.model
         name = f"{repo.metadata.name}.json"
         users = [d.model for d in config.deployments if d.model.spec.image.repository == repo.metadata.name]
-        files[name] = emit.render_template(build_repository(
+        files[name] = emit.render_template(checkov.annotate(build_repository(
             repo, [d.spec.image.tag for d in users], serves_websocket=any(d.spec.topology == "websocket"
-                                                                            for d in users)).to_dict())
+                                                                            for d in users)).to_dict()))
         templates[name] = (files[name], repo.spec.region)
     for source in config.deployments:
         deployment = source.model
         repository = config.repository(deployment.spec.image.repository).model
         template = TOPOLOGIES[deployment.spec.topology](deployment, repository)
-        name, body = f"{deployment.metadata.name}.json", template.to_dict()
+        name, body = f"{deployment.metadata.name}.json", checkov.annotate(template.to_dict())
         files[name] = _deployable_text(config, source, name, body)
         templates[name] = (files[name], deployment.spec.region)
         too_big += _deployable_size(source, name, files[name])

@@ -149,6 +149,33 @@ def budget_without_email(source: Source) -> Iterator[Diagnostic]:
                                     "notified when the budget is exceeded", warning=True)
 
 
+# Regions where CloudFormation has no such resource type (cfn-lint 1.58's resource schemas; the test
+# tests/compiler/test_checks_regions.py compares this table with the installed cfn-lint's).
+UNAVAILABLE = {
+    "AWS::Budgets::Budget": frozenset({
+        "af-south-1", "ap-east-1", "ap-east-2", "ap-northeast-3", "ap-south-2", "ap-southeast-3", "ap-southeast-4",
+        "ap-southeast-5", "ap-southeast-7", "ca-west-1", "eu-central-2", "eu-north-1", "eu-south-1", "eu-south-2",
+        "il-central-1", "me-central-1", "mx-central-1"}),
+    "AWS::Lambda::Url": frozenset({
+        "ap-east-2", "ap-south-2", "ap-southeast-4", "ap-southeast-5", "ap-southeast-7", "ca-west-1", "eu-central-2",
+        "il-central-1", "me-central-1", "mx-central-1"}),
+}
+
+
+def regional_resources(source: Source) -> Iterator[Diagnostic]:
+    """Options whose resource CloudFormation does not offer in the deployment's region."""
+    spec = source.model.spec
+    if spec.alerts.monthly_budget_usd is not None and spec.region in UNAVAILABLE["AWS::Budgets::Budget"]:
+        yield source.doc.diagnostic(("spec", "alerts", "monthlyBudgetUsd"), "CloudFormation has no "
+                                    f"AWS::Budgets::Budget in {spec.region}; create the budget in the Billing "
+                                    "console instead, or drop this option")
+    if (spec.topology == "websocket" and spec.auth.auth_page is not None
+            and spec.region in UNAVAILABLE["AWS::Lambda::Url"]):
+        yield source.doc.diagnostic(("spec", "auth", "authPage"), "on websocket the auth page's API is a Lambda "
+                                    f"function URL, which CloudFormation does not offer in {spec.region}; use "
+                                    "another region or topology, or issue tokens with the CLI", at_key=True)
+
+
 def _ranges(values: tuple[int, ...]) -> str:
     if len(values) > 3:
         return f"{values[0]} to {values[-1]} in steps of {values[1] - values[0]}"
@@ -158,4 +185,5 @@ def _ranges(values: tuple[int, ...]) -> str:
 FILE_RULES: list[Callable[[Config], Iterator[Diagnostic]]] = [unique_names]
 DEPLOYMENT_RULES: list[Callable[[Source], Iterator[Diagnostic]]] = [
     auth_page, task_size, log_retention, schedule_window, alb_front_door, nat_instance_type, budget_without_email,
+    regional_resources,
 ]

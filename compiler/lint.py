@@ -1,4 +1,5 @@
-"""cfn-lint in process: rules loaded once per process, results cached by template digest and cfn-lint version.
+"""cfn-lint in process, with the project's own rules (compiler/rules/): rules loaded once per process, results
+cached by template digest, cfn-lint version and the project rules' code.
 
 Only clean results are cached (a marker file per digest), so a cached template is one that linted clean with
 this exact cfn-lint; anything else is linted again and its findings shown.
@@ -20,6 +21,8 @@ from pathlib import Path
 
 from .buildcache import cache_root, installed
 
+PROJECT_RULES = "compiler.rules"  # cfn-lint imports it (append_rules); see compiler/rules/__init__.py
+PROJECT_RULES_DIR = Path(__file__).resolve().parent / "rules"
 FAILING_LEVELS = ("error", "warning")  # informational findings are shown but do not fail the build
 
 
@@ -158,7 +161,7 @@ def _lint_and_cache(templates: Templates, use_cache: bool) -> list[Finding]:
 
 
 def _marker(text: str, region: str) -> Path:
-    key = f"{installed('cfnlint', 'cfn_lint')}\0{region}\0{text}".encode()
+    key = f"{installed('cfnlint', 'cfn_lint')}\0{_project_rules_digest()}\0{region}\0{text}".encode()
     return cache_dir() / hashlib.sha256(key).hexdigest()
 
 
@@ -186,7 +189,17 @@ def _rules():
     from cfnlint.config import ConfigMixIn
     from cfnlint.runner import Runner
 
-    return Runner(ConfigMixIn(regions=["us-east-1"])).rules
+    return Runner(ConfigMixIn(regions=["us-east-1"], append_rules=[PROJECT_RULES])).rules
+
+
+@cache
+def _project_rules_digest() -> str:
+    """The project rules' code (and the convention module they import): a changed rule must not trust results
+    cached under the old one."""
+    digest = hashlib.sha256()
+    for path in [*sorted(PROJECT_RULES_DIR.glob("*.py")), PROJECT_RULES_DIR.parent / "parts" / "lifecycle.py"]:
+        digest.update(f"{path.name}\0".encode() + path.read_bytes())
+    return digest.hexdigest()
 
 
 def _level(rule_id: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import re
+import unicodedata
 from typing import Annotated, Literal, Union
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -143,6 +144,19 @@ def _day(value: object) -> object:
     return day
 
 
+TAG_VALUE_SYMBOLS = set(" _.:/=+-@")
+
+
+def _tag_value(value: str) -> str:
+    """AWS tag values: letters, numbers, spaces and _ . : / = + - @ (any script); nothing else, no control.
+    (Not empty either: ECR refuses an empty tag value, though other services take it.)"""
+    wrong = sorted({c for c in value if not (unicodedata.category(c)[0] in "LNZ" or c in TAG_VALUE_SYMBOLS)})
+    if wrong:
+        raise ValueError(f"{value!r} has characters AWS tags refuse ({', '.join(map(repr, wrong))}); use letters, "
+                         "numbers, spaces and _ . : / = + - @")
+    return value
+
+
 Region = Annotated[str, AfterValidator(_region)]
 TimeZone = Annotated[str, AfterValidator(_time_zone)]
 Cidr = Annotated[str, AfterValidator(_cidr)]
@@ -152,11 +166,16 @@ ResourceName = Annotated[str, Field(pattern=NAME_PATTERN, description="lower-cas
 class Metadata(Strict):
     name: ResourceName = Field(description="Stack name of this document; unique in the file.")
     labels: dict[Annotated[str, Field(pattern=LABEL_KEY_PATTERN)],
-                 Annotated[str, Field(max_length=63)]] = Field(
+                 Annotated[str, Field(min_length=1, max_length=63), AfterValidator(_tag_value)]] = Field(
         default_factory=dict, description="Become tags on every resource of the stack.")
 
 
 # --- ImageRepository --------------------------------------------------------------------------------------------
+
+class RepositoryMetadata(Metadata):
+    name: Annotated[str, Field(pattern=NAME_PATTERN, min_length=2)] = Field(
+        description="Repository and stack name: a lower-case DNS label of 2-63 characters (ECR needs 2).")
+
 
 class ImageRepositorySpec(Strict):
     region: Region = Field(description="Region of the ECR repository; deployments using it must be in it.")
@@ -177,7 +196,7 @@ class ImageRepositorySpec(Strict):
 class ImageRepository(Strict):
     api_version: Literal["mcpdeploy/v1alpha1"] = Field(description="Schema version of this document.")
     kind: Literal["ImageRepository"] = Field(description="The shared ECR repository of the server image.")
-    metadata: Metadata = Field(description="Name (= repository and stack name) and labels (= tags).")
+    metadata: RepositoryMetadata = Field(description="Name (= repository and stack name) and labels (= tags).")
     spec: ImageRepositorySpec = Field(description="Region, lifecycle and scanning of the repository.")
 
 

@@ -14,7 +14,7 @@ from troposphere import GetAtt, Output, Ref, Template, awslambda, cloudformation
 
 from .. import naming
 from ..model import CommonSpec, WebsocketSpec
-from . import image, lambdas, policies, secrets, static_site
+from . import image, lambdas, lifecycle, policies, secrets, static_site
 from .server import Value
 from .static_site import StaticSite
 
@@ -102,6 +102,8 @@ def publish_page(t: Template, deployment: str, spec: CommonSpec, api: AuthApi, s
     page = spec.auth.auth_page
     t.add_resource(AuthPageResource(
         PAGE, ServiceToken=GetAtt(api.function, "Arn"), ServiceTimeout=PUBLISH_TIMEOUT_SECONDS,
+        # Nothing but this resource writes to the bucket, and its Delete removes what it wrote.
+        Metadata=lifecycle.empties_on_delete(site.bucket.title),
         Bucket=Ref(site.bucket), ApiUrl=api.url_value(), Deployment=deployment,
         SignupCode="true" if page.signup_code else "false", TokenDays=str(page.token_days), ImageTag=Ref(tag),
     ))

@@ -21,8 +21,11 @@ def repository(t: Template, name: str, spec: ImageRepositorySpec, tags_in_use: l
         EncryptionConfiguration=ecr.EncryptionConfiguration(EncryptionType="AES256"),
         LifecyclePolicy=ecr.LifecyclePolicy(LifecyclePolicyText=lifecycle_policy(spec.keep_images, tags_in_use)),
         RepositoryPolicyText=_lambda_pulls(),
-        # Without it, deleting the stack fails while the repository holds images (they are kept).
+        # ECR refuses to delete a repository that holds images: with emptyOnDelete the stack's deletion deletes
+        # them too; without it (the default) the stack leaves the repository and its images behind (Retain), so
+        # deleting the stack never fails on them and never takes images a user did not choose to lose.
         EmptyOnDelete=spec.empty_on_delete,
+        **({} if spec.empty_on_delete else {"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"}),
     ))
 
 

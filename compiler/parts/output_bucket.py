@@ -11,7 +11,7 @@ from troposphere import GetAtt, Ref, Sub, Template, cloudformation, s3
 
 from .. import naming
 from ..model import Logs
-from . import lambdas, policies
+from . import lambdas, lifecycle, policies
 
 EXPIRY_DAYS = 1
 EMPTY_TIMEOUT_SECONDS = 60  # a day of audio at most: a few thousand objects, deleted 1,000 per call
@@ -63,7 +63,8 @@ def emptied_on_delete(t: Template, deployment: str, bucket_: s3.Bucket, logs: Lo
         "Empties the audio bucket when the stack is deleted", environment={},
         timeout_seconds=EMPTY_TIMEOUT_SECONDS, memory_mb=128), role=role, log_group=log_group)
     return t.add_resource(EmptyBucket(naming.OUTPUT_BUCKET_EMPTIER, ServiceToken=GetAtt(function, "Arn"),
-                                      ServiceTimeout=EMPTY_TIMEOUT_SECONDS + 30, Bucket=Ref(bucket_)))
+                                      ServiceTimeout=EMPTY_TIMEOUT_SECONDS + 30, Bucket=Ref(bucket_),
+                                      Metadata=lifecycle.empties_on_delete(bucket_.title)))
 
 
 def server_access(bucket_: s3.Bucket) -> dict:

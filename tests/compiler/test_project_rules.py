@@ -1,0 +1,273 @@
+"""The project's cfn-lint rules (compiler/rules/): each refuses a small template that breaks it and passes one
+that meets it, through the same lint the build runs."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+
+from compiler import lint
+
+
+def project_findings(template: dict) -> list[lint.Finding]:
+    findings = lint.lint_templates({"t.json": (json.dumps(template), "us-east-1")}, use_cache=False)
+    return [f for f in findings if f.rule.startswith("E9")]
+
+
+def rules_of(template: dict) -> list[tuple[str, str]]:
+    return sorted({(f.rule, f.path.split("/")[1]) for f in project_findings(template)})
+
+
+def ref(name):
+    return {"Ref": name}
+
+
+def getatt(name, attribute):
+    return {"Fn::GetAtt": [name, attribute]}
+
+
+# --- a small public network, shared by the networking rules ------------------------------------------------------
+NETWORK = {
+    "Vpc": {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.0.0.0/16"}},
+    "Gateway": {"Type": "AWS::EC2::InternetGateway"},
+    "Attachment": {"Type": "AWS::EC2::VPCGatewayAttachment",
+                   "Properties": {"VpcId": ref("Vpc"), "InternetGatewayId": ref("Gateway")}},
+    "PublicRoutes": {"Type": "AWS::EC2::RouteTable", "Properties": {"VpcId": ref("Vpc")}},
+    "PublicRoute": {"Type": "AWS::EC2::Route", "DependsOn": ["Attachment"],
+                    "Properties": {"RouteTableId": ref("PublicRoutes"), "DestinationCidrBlock": "0.0.0.0/0",
+                                   "GatewayId": ref("Gateway")}},
+    "SubnetA": {"Type": "AWS::EC2::Subnet", "Properties": {"VpcId": ref("Vpc"), "CidrBlock": "10.0.0.0/24",
+                                                           "AvailabilityZone": "us-east-1a"}},
+    "SubnetB": {"Type": "AWS::EC2::Subnet", "Properties": {"VpcId": ref("Vpc"), "CidrBlock": "10.0.1.0/24",
+                                                           "AvailabilityZone": "us-east-1b"}},
+    "SubnetAAssociation": {"Type": "AWS::EC2::SubnetRouteTableAssociation",
+                           "Properties": {"SubnetId": ref("SubnetA"), "RouteTableId": ref("PublicRoutes")}},
+    "SubnetBAssociation": {"Type": "AWS::EC2::SubnetRouteTableAssociation",
+                           "Properties": {"SubnetId": ref("SubnetB"), "RouteTableId": ref("PublicRoutes")}},
+    "Group": {"Type": "AWS::EC2::SecurityGroup", "Properties": {"GroupDescription": "g", "VpcId": ref("Vpc")}},
+}
+
+
+def template(**resources) -> dict:
+    return {"Resources": {**copy.deepcopy(NETWORK), **resources}}
+
+
+# --- E9001 -------------------------------------------------------------------------------------------------------
+def load_balancer(**extra) -> dict:
+    return {"Type": "AWS::ElasticLoadBalancingV2::LoadBalancer", **extra,
+            "Properties": {"Subnets": [ref("SubnetA"), ref("SubnetB")], "SecurityGroups": [ref("Group")]}}
+
+
+def public_service(**extra) -> dict:
+    return {"Type": "AWS::ECS::Service", **extra, "Properties": {
+        "Cluster": "c", "TaskDefinition": "arn:aws:ecs:us-east-1:123456789012:task-definition/t:1",
+        "LaunchType": "FARGATE", "DesiredCount": 1,
+        "NetworkConfiguration": {"AwsvpcConfiguration": {
+            "AssignPublicIp": "ENABLED", "Subnets": [ref("SubnetA"), ref("SubnetB")],
+            "SecurityGroups": [ref("Group")]}}}}
+
+
+def test_e9001_internet_facing_load_balancer_waits_for_the_gateway_attachment():
+    assert rules_of(template(LoadBalancer=load_balancer())) == [("E9001", "LoadBalancer")]
+    assert rules_of(template(LoadBalancer=load_balancer(DependsOn=["Attachment"]))) == []
+    internal = load_balancer()
+    internal["Properties"]["Scheme"] = "internal"
+    assert rules_of(template(LoadBalancer=internal)) == []
+
+
+def test_e9001_public_ip_service_waits_for_the_route_and_its_subnets_associations():
+    assert rules_of(template(Service=public_service())) == [("E9001", "Service")]
+    only_route = public_service(DependsOn=["PublicRoute"])  # the route brings the attachment, not the associations
+    assert "associations (SubnetAAssociation, SubnetBAssociation)" in project_findings(
+        template(Service=only_route))[0].message
+    assert rules_of(template(Service=public_service(
+        DependsOn=["PublicRoute", "SubnetAAssociation", "SubnetBAssociation"]))) == []
+
+
+def test_e9001_public_nat_group_waits_for_the_route():
+    launch = {"Type": "AWS::EC2::LaunchTemplate", "Properties": {"LaunchTemplateData": {
+        "ImageId": "ami-12345678", "NetworkInterfaces": [
+            {"DeviceIndex": 0, "AssociatePublicIpAddress": True, "Groups": [getatt("Group", "GroupId")]}]}}}
+    group = {"Type": "AWS::AutoScaling::AutoScalingGroup", "Properties": {
+        "MinSize": "0", "MaxSize": "1", "VPCZoneIdentifier": [ref("SubnetA")],
+        "LaunchTemplate": {"LaunchTemplateId": ref("Launch"), "Version": getatt("Launch", "LatestVersionNumber")}}}
+    assert rules_of(template(Launch=launch, Nat=group)) == [("E9001", "Nat")]
+    assert rules_of(template(Launch=launch, Nat={**group, "DependsOn": ["PublicRoute"]})) == []
+
+
+# --- E9002 -------------------------------------------------------------------------------------------------------
+SECRET = "{{resolve:secretsmanager:arn:aws:secretsmanager:us-east-1:123456789012:secret:s:SecretString:key}}"
+
+
+def function(environment: dict) -> dict:
+    return {"Type": "AWS::Lambda::Function", "Properties": {
+        "Role": "arn:aws:iam::123456789012:role/r", "Runtime": "python3.12", "Handler": "index.handler",
+        "Code": {"ZipFile": "def handler(e, c): pass"}, "Environment": {"Variables": environment}}}
+
+
+def test_e9002_no_secret_resolved_into_a_lambda_environment_or_an_output():
+    broken = {"Resources": {"Function": function({"KEY": {"Fn::Sub": SECRET}})},
+              "Outputs": {"Key": {"Value": SECRET}}}
+    assert rules_of(broken) == [("E9002", "Function"), ("E9002", "Key")]
+    fixed = {"Resources": {"Function": function({"KEY_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:"
+                                                                    "secret:s"})}}
+    assert rules_of(fixed) == []
+
+
+def test_e9002_allows_a_write_only_password_property():
+    database = {"Type": "AWS::RDS::DBInstance", "DeletionPolicy": "Snapshot", "UpdateReplacePolicy": "Snapshot",
+                "Properties": {"Engine": "postgres", "DBInstanceClass": "db.t4g.micro", "AllocatedStorage": "20",
+                               "MasterUsername": "admin", "MasterUserPassword": SECRET}}
+    assert rules_of({"Resources": {"Database": database}}) == []
+
+
+# --- E9003 -------------------------------------------------------------------------------------------------------
+def nat(egress: list[dict]) -> dict:
+    resources = {
+        "Launch": {"Type": "AWS::EC2::LaunchTemplate", "Properties": {"LaunchTemplateData": {
+            "ImageId": "ami-12345678", "NetworkInterfaces": [
+                {"DeviceIndex": 0, "AssociatePublicIpAddress": True, "Groups": [getatt("NatGroup", "GroupId")]}]}}},
+        "Nat": {"Type": "AWS::AutoScaling::AutoScalingGroup", "DependsOn": ["PublicRoute"], "Properties": {
+            "MinSize": "0", "MaxSize": "1", "VPCZoneIdentifier": [ref("SubnetA")],
+            "LaunchTemplate": {"LaunchTemplateId": ref("Launch"),
+                               "Version": getatt("Launch", "LatestVersionNumber")}}},
+        "NatGroup": {"Type": "AWS::EC2::SecurityGroup", "Properties": {
+            "GroupDescription": "nat", "VpcId": ref("Vpc"), "SecurityGroupEgress": egress}},
+        "NatInterface": {"Type": "AWS::EC2::NetworkInterface", "Properties": {
+            "SubnetId": ref("SubnetA"), "SourceDestCheck": False, "GroupSet": [getatt("NatGroup", "GroupId")]}},
+        "PrivateRoutes": {"Type": "AWS::EC2::RouteTable", "Properties": {"VpcId": ref("Vpc")}},
+        "PrivateRoute": {"Type": "AWS::EC2::Route", "Properties": {
+            "RouteTableId": ref("PrivateRoutes"), "DestinationCidrBlock": "0.0.0.0/0",
+            "NetworkInterfaceId": ref("NatInterface")}},
+    }
+    return template(**resources)
+
+
+HTTPS_OUT = {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "CidrIp": "0.0.0.0/0"}
+
+
+def test_e9003_nat_group_allows_the_replies_back_to_the_vpc():
+    assert rules_of(nat([HTTPS_OUT])) == [("E9003", "NatGroup")]
+    assert rules_of(nat([HTTPS_OUT, {"IpProtocol": "tcp", "FromPort": 0, "ToPort": 65535,
+                                     "CidrIp": "10.0.0.0/16"}])) == []
+    assert rules_of(nat([HTTPS_OUT, {"IpProtocol": "tcp", "FromPort": 0, "ToPort": 65535,
+                                     "CidrIp": getatt("Vpc", "CidrBlock")}])) == []
+    assert rules_of(nat([HTTPS_OUT, {"IpProtocol": "tcp", "FromPort": 0, "ToPort": 65535,
+                                     "CidrIp": "10.0.0.0/24"}])) == [("E9003", "NatGroup")], "not the whole VPC"
+
+
+def test_e9003_counts_a_separate_egress_resource():
+    template_ = nat([HTTPS_OUT])
+    template_["Resources"]["ReturnPath"] = {"Type": "AWS::EC2::SecurityGroupEgress", "Properties": {
+        "GroupId": getatt("NatGroup", "GroupId"), "IpProtocol": "-1", "CidrIp": "10.0.0.0/16"}}
+    assert rules_of(template_) == []
+
+
+# --- E9004 -------------------------------------------------------------------------------------------------------
+EMPTIER = {"Type": "Custom::EmptyBucket", "Metadata": {"mcpdeploy:emptiesOnDelete": ["Bucket"]},
+           "Properties": {"ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:f",
+                          "Bucket": ref("Bucket")}}
+
+
+def bucket(policy: str | None = "Delete") -> dict:
+    found = {"Type": "AWS::S3::Bucket"}
+    if policy:
+        found.update(DeletionPolicy=policy, UpdateReplacePolicy=policy)
+    return found
+
+
+def test_e9004_a_bucket_deleted_with_the_stack_is_emptied_by_a_declared_custom_resource():
+    assert rules_of({"Resources": {"Bucket": bucket()}}) == [("E9004", "Bucket")]
+    assert rules_of({"Resources": {"Bucket": bucket(None)}}) == [("E9004", "Bucket")], "Delete is the default"
+    assert rules_of({"Resources": {"Bucket": bucket(), "Emptier": EMPTIER}}) == []
+    assert rules_of({"Resources": {"Bucket": bucket("Retain")}}) == []
+
+
+def test_e9004_the_emptier_must_depend_on_the_bucket():
+    unrelated = copy.deepcopy(EMPTIER)
+    unrelated["Properties"]["Bucket"] = "some-other-bucket"  # deleted in parallel with the bucket: too late
+    assert rules_of({"Resources": {"Bucket": bucket(), "Emptier": unrelated}}) == [("E9004", "Bucket")]
+
+
+def test_e9004_a_repository_deleted_with_the_stack_empties_itself():
+    repository = {"Type": "AWS::ECR::Repository"}
+    assert rules_of({"Resources": {"Repository": repository}}) == [("E9004", "Repository")]
+    assert rules_of({"Resources": {"Repository": {**repository, "Properties": {"EmptyOnDelete": True}}}}) == []
+    assert rules_of({"Resources": {"Repository": {**repository, "DeletionPolicy": "Retain",
+                                                  "UpdateReplacePolicy": "Retain"}}}) == []
+
+
+# --- E9005 -------------------------------------------------------------------------------------------------------
+def role(*statements: dict) -> dict:
+    return {"Resources": {"Role": {"Type": "AWS::IAM::Role", "Properties": {
+        "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}]},
+        "Policies": [{"PolicyName": "p", "PolicyDocument": {"Version": "2012-10-17",
+                                                             "Statement": list(statements)}}]}}}}
+
+
+def test_e9005_star_resource_only_for_actions_that_take_no_resource():
+    assert rules_of(role({"Effect": "Allow", "Action": ["ecr:GetAuthorizationToken"], "Resource": "*"})) == []
+    assert rules_of(role({"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "*"})) == [("E9005", "Role")]
+    assert rules_of(role({"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"})) == [("E9005", "Role")]
+    assert rules_of(role({"Effect": "Allow", "Action": "s3:GetObject",
+                          "Resource": "arn:aws:s3:::bucket/*"})) == []
+    assert rules_of(role({"Effect": "Deny", "Action": "s3:*", "Resource": "*"})) == []
+
+
+def test_e9005_checks_standalone_policies_too():
+    policy = {"Type": "AWS::IAM::Policy", "Properties": {"PolicyName": "p", "Roles": ["r"], "PolicyDocument": {
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "dynamodb:*", "Resource": "*"}]}}}
+    assert rules_of({"Resources": {"Policy": policy}}) == [("E9005", "Policy")]
+
+
+def test_every_allowed_star_action_has_a_reason():
+    from compiler.rules.iam_star_resource import ALLOWED_ON_STAR
+
+    assert ALLOWED_ON_STAR and all(len(reason) > 20 for reason in ALLOWED_ON_STAR.values())
+
+
+# --- the rules run in the lint step, and their code is in the cache key -----------------------------------------
+def test_the_project_rules_run_in_the_build_lint():
+    findings = lint.lint_templates({"t.json": (json.dumps({"Resources": {"Bucket": bucket()}}), "us-east-1")},
+                                   use_cache=False)
+    assert [(f.rule, f.fails) for f in findings if f.rule.startswith("E9")] == [("E9004", True)]
+
+
+def test_the_lint_cache_key_covers_the_project_rules(monkeypatch):
+    before = lint._marker("{}", "us-east-1")
+    monkeypatch.setattr(lint, "_project_rules_digest", lambda: "another rule set")
+    assert lint._marker("{}", "us-east-1") != before
+
+
+@pytest.mark.parametrize("rule_id", ["E9001", "E9002", "E9003", "E9004", "E9005"])
+def test_each_rule_is_loaded_once_with_an_explanation(rule_id):
+    rule = lint._rules()[rule_id]
+    assert rule.shortdesc and len(rule.description) > 200 and rule.source_url.startswith("https://docs.aws")
+
+
+def test_a_template_breaking_a_project_rule_fails_the_build_with_exit_3_and_the_reason(tmp_path, monkeypatch,
+                                                                                       capsys):
+    """Through the command itself: the compiler emits a secret into an output, the build refuses to write."""
+    from troposphere import Output
+
+    from compiler import cli, topologies
+
+    original = topologies.TOPOLOGIES["alb"]
+
+    def leaky(deployment, repository):
+        template = original(deployment, repository)
+        template.add_output(Output("Leak", Value=SECRET))
+        return template
+
+    monkeypatch.setitem(topologies.TOPOLOGIES, "alb", leaky)
+    monkeypatch.setenv("MCPDEPLOY_CACHE_DIR", str(tmp_path / "cache"))
+    out = tmp_path / "out"
+    case = Path(__file__).parents[1] / "cases" / "valid" / "minimal.yaml"
+    code = cli.main(["build", "-f", str(case), "-o", str(out), "--no-cache"])
+    stderr = capsys.readouterr().err
+    assert code == 3 and not out.exists()
+    assert "E9002" in stderr and "Outputs/Leak" in stderr and "anyone allowed to describe it" in stderr, stderr
