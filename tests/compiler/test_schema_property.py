@@ -22,14 +22,8 @@ from compiler.lint import lint_templates
 from compiler.validation import load_config
 
 from .schema_strategy import from_schema
-from .test_goldens import KNOWN_FAILURES_ISSUE_15
 
 SCHEMA = json.loads((Path(__file__).parents[2] / "compiler" / "deployment.schema.json").read_text())
-# Findings of the review (issue 15) that every template of a topology has today, fixed on branch i15fix; from the
-# goldens' exact table, as (resource, rule). Remove with that table.
-KNOWN_TODAY = {(resource, rule) for _, resource, rule in KNOWN_FAILURES_ISSUE_15} | {
-    ("NatLaunchTemplate", "E3628"),  # item 10: natInstance.instanceType is not checked against EC2's list yet
-}
 
 
 def document(kind: str) -> st.SearchStrategy:
@@ -66,9 +60,7 @@ def test_schema_valid_documents_never_reach_exit_3(tmp_path_factory, monkeypatch
     except ConfigError as error:  # exit 1: each problem positioned
         assert error.diagnostics and all(d.line >= 1 and d.column >= 1 for d in error.diagnostics)
         return
-    findings = [f for f in lint_templates(templates) if f.fails]
-    unexplained = [f for f in findings if (f.path.split("/")[1] if "/" in f.path else f.path, f.rule)
-                   not in KNOWN_TODAY]
+    unexplained = [f for f in lint_templates(templates) if f.fails]
     assert unexplained == [], "exit 3 for a schema-valid document:\n" + text + "\n" + "\n".join(map(str, unexplained))
 
 
