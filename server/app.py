@@ -47,7 +47,7 @@ def build_mcp(services: Services, authenticator: Authenticator | None = None, au
                 await auth_page.aclose()
 
     mcp = MCPServer("elevenlabs", instructions=INSTRUCTIONS, version="0.1.0", lifespan=lifespan)
-    register_tools(mcp)
+    register_tools(mcp, services.settings)
 
     @mcp.custom_route("/health", methods=["GET"], include_in_schema=False)
     async def health(_: Request) -> JSONResponse:

@@ -45,6 +45,13 @@ def environment(spec: CommonSpec, *, allowed_hosts: Value, trusted_proxy_cidrs: 
         "MCP_DRAIN_SECONDS": str(spec.task.stop_timeout_seconds - DRAIN_MARGIN_SECONDS),
         "MCP_LOG_LEVEL": "INFO",
     }
+    tools = spec.tools
+    if tools.allow is not None:
+        env["MCP_TOOLS_ALLOW"] = ",".join(tools.allow)
+    if tools.deny:
+        env["MCP_TOOLS_DENY"] = ",".join(tools.deny)
+    if tools.reach_third_parties:
+        env["MCP_TOOLS_REACH_THIRD_PARTIES"] = "true"
     if client_ip_header is not None:
         env["MCP_CLIENT_IP_HEADER"] = client_ip_header
     if spec.auth.allowed_cidrs and server_checks_cidrs:
