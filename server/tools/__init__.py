@@ -8,9 +8,9 @@ from mcp.server.mcpserver import MCPServer
 
 from server.config import Settings
 from server.tool_names import exposed
-from server.tools import account, agents, audio, voices
+from server.tools import account, agents, audio, music, phone, voices
 
-ALL_TOOLS = [*audio.TOOLS, *voices.TOOLS, *account.TOOLS, *agents.TOOLS]
+ALL_TOOLS = [*audio.TOOLS, *music.TOOLS, *voices.TOOLS, *account.TOOLS, *agents.TOOLS, *phone.TOOLS]
 
 
 def register_tools(mcp: MCPServer, settings: Settings) -> None:
