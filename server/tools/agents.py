@@ -159,7 +159,7 @@ async def add_knowledge_base_to_agent(
     text: Annotated[str | None, Field(min_length=1, description="The document's text.")] = None,
     file_base64: Annotated[str | None, Field(description="A document (epub, pdf, docx, txt, html) as base64 or a "
                                              "data: URL.")] = None,
-    file_name: Annotated[str, Field(pattern=r"^[\w .-]{1,100}$", description="Name of that file, with its "
+    file_name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_ .-]{1,100}$", description="Name of that file, with its "
                                     "extension.")] = "document.txt",
 ) -> str:
     """Add a document to the workspace's knowledge base and attach it to an agent (give url, text or file_base64).

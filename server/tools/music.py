@@ -9,7 +9,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import ContentBlock
 from pydantic import Field
 
-from server.tools.audio import _deliver
+from server.tools.audio import deliver_audio
 from server.tools.common import (
     AUDIO_BASE64_HELP,
     AUDIO_URL_HELP,
@@ -70,7 +70,7 @@ async def video_to_music(
     if tags:
         data["tags"] = tags
     audio, content_type = await elevenlabs(ctx).post_for_audio("/v1/music/video-to-music", data=data, files=files)
-    return await _deliver(ctx, audio, content_type, "mp3_44100_128", "video-music", "Music for the video composed")
+    return await deliver_audio(ctx, audio, content_type, "mp3_44100_128", "video-music", "Music for the video composed")
 
 
 async def upload_music_for_inpainting(

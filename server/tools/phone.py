@@ -28,7 +28,7 @@ async def make_outbound_call(
     ctx: Context,
     agent_id: ElevenLabsId,
     agent_phone_number_id: Annotated[ElevenLabsId, Field(description="The number to call from (list_phone_numbers).")],
-    to_number: Annotated[str, Field(pattern=r"^\+[1-9]\d{6,14}$", description="Number to call, E.164: +15551234567.")],
+    to_number: Annotated[str, Field(pattern=r"^\+[1-9][0-9]{6,14}$", description="Number to call, E.164: +15551234567.")],
 ) -> str:
     """Have an agent phone someone now, from one of the account's numbers (Twilio or SIP trunk).
 
