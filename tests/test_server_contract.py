@@ -172,7 +172,9 @@ TOOL_SELECTIONS = {
     "allow": ("alb", {"allow": ["list_models", "check_subscription"]}),
     "deny": ("nat-instance", {"deny": ["voice_clone", "text_to_voice", "create_voice_from_preview"]}),
     "default": ("websocket", {}),
+    "third-parties": ("alb", {"deny": ["voice_clone"], "reachThirdParties": True}),
 }
+TOOLS_VARIABLES = {"allow": "MCP_TOOLS_ALLOW", "deny": "MCP_TOOLS_DENY", "reachThirdParties": "MCP_TOOLS_REACH_THIRD_PARTIES"}
 
 
 @pytest.mark.parametrize("selection", TOOL_SELECTIONS)
@@ -185,8 +187,7 @@ def test_a_compiled_tool_selection_is_what_a_real_client_sees_and_can_call(tmp_p
     topology, tools = TOOL_SELECTIONS[selection]
     compiled = compiled_tools_environment(topology, tools)
     expected = Tools.model_validate(tools).exposed()
-    assert {key for key in compiled if key.startswith("MCP_TOOLS_")} == (
-        {f"MCP_TOOLS_{key.upper()}" for key in tools})
+    assert {key for key in compiled if key.startswith("MCP_TOOLS_")} == {TOOLS_VARIABLES[key] for key in tools}
     keep = {key: value for key, value in compiled.items() if key.startswith(("MCP_TOOLS_", "MCP_AUTH_MODE"))}
     with FakeElevenLabs(port=0) as fake:
         server = ServerProcess(tmp_path, {**keep, "ELEVENLABS_API_KEY": FAKE_API_KEY,
@@ -209,3 +210,5 @@ def test_a_compiled_tool_selection_is_what_a_real_client_sees_and_can_call(tmp_p
             server.terminate()
     if selection == "default":
         assert set(expected) == set(TOOL_NAMES) - REACHES_THIRD_PARTIES  # every tool but the opt-in ones
+    if selection == "third-parties":
+        assert REACHES_THIRD_PARTIES <= set(expected) and "voice_clone" not in expected
