@@ -63,14 +63,23 @@ async def video_to_music(
     if not 1 <= len(video_urls) + len(videos_base64) <= MAX_VIDEOS:
         raise ToolError(f"Give 1 to {MAX_VIDEOS} videos in video_urls and videos_base64 together.")
     inputs = services(ctx).inputs
-    videos = [await inputs.fetch(url, field="video_urls") for url in video_urls]
-    videos += [inputs.decode(text, field="videos_base64") for text in videos_base64]
+    videos = [inputs.decode(text, field="videos_base64") for text in videos_base64]
+    for url in video_urls:
+        _check_total(videos, inputs.max_bytes)  # before each download: at most the limit plus one file in memory
+        videos.append(await inputs.fetch(url, field="video_urls"))
+    _check_total(videos, inputs.max_bytes)
     files = [("videos", (f"video{i}.mp4", v.data, v.content_type)) for i, v in enumerate(videos)]
     data: dict[str, Any] = {"description": description, "model_id": model_id}
     if tags:
         data["tags"] = tags
     audio, content_type = await elevenlabs(ctx).post_for_audio("/v1/music/video-to-music", data=data, files=files)
     return await deliver_audio(ctx, audio, content_type, "mp3_44100_128", "video-music", "Music for the video composed")
+
+
+def _check_total(videos: list, max_bytes: int) -> None:
+    if sum(len(video.data) for video in videos) > max_bytes:
+        raise ToolError(f"The videos together exceed this server's input limit of {max_bytes} bytes "
+                        "(MCP_MAX_INPUT_BYTES); send fewer or smaller ones.")
 
 
 async def upload_music_for_inpainting(

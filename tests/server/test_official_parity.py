@@ -24,6 +24,7 @@ OFFICIAL_TOOLS = {
     "list_phone_numbers", "play_audio", "compose_music", "create_composition_plan", "video_to_music",
     "upload_music_for_inpainting",
 }  # fmt: skip
+MAX_INPUT_BYTES = 200_000
 TONE_B64 = base64.b64encode(TONE_MP3).decode()
 
 
@@ -39,7 +40,8 @@ def listed(server: ServerProcess) -> dict:
 def world_server(fake, log_dir):
     """A deployment with spec.tools.reachThirdParties: true."""
     server = ServerProcess(log_dir, {"ELEVENLABS_API_KEY": ELEVENLABS_KEY, "ELEVENLABS_BASE_URL": fake.url,
-                                     "MCP_TOOLS_REACH_THIRD_PARTIES": "true"}).start()
+                                     "MCP_TOOLS_REACH_THIRD_PARTIES": "true",
+                                     "MCP_MAX_INPUT_BYTES": str(MAX_INPUT_BYTES)}).start()
     yield server
     server.terminate()
 
@@ -117,6 +119,9 @@ def test_music_plan_video_to_music_and_upload(world_server):
     assert plan
     single_audio(call_tool(world_server, "video_to_music", {"videos_base64": [base64.b64encode(b"\0" * 64).decode()],
                                                             "tags": ["cinematic"]}))
+    half = base64.b64encode(b"\0" * (MAX_INPUT_BYTES // 2 + 1)).decode()
+    too_much = call_tool(world_server, "video_to_music", {"videos_base64": [half, half]})
+    assert too_much.is_error and "together exceed" in texts(too_much)
     none = call_tool(world_server, "video_to_music", {})
     assert none.is_error and "1 to 10 videos" in texts(none)
     uploaded = texts(call_tool(world_server, "upload_music_for_inpainting", {"audio_base64": TONE_B64}))
