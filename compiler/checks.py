@@ -14,6 +14,8 @@ import difflib
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
+from server import tool_names
+
 from . import instance_types, model
 from .diagnostics import Diagnostic
 
@@ -176,6 +178,31 @@ def regional_resources(source: Source) -> Iterator[Diagnostic]:
                                     "another region or topology, or issue tokens with the CLI", at_key=True)
 
 
+def tool_selection(source: Source) -> Iterator[Diagnostic]:
+    tools, path = source.model.spec.tools, ("spec", "tools")
+    if tools.allow is not None and tools.deny:
+        yield source.doc.diagnostic(path + ("deny",), "give allow or deny, not both: allow already leaves out "
+                                    "every tool it does not name", at_key=True)
+    for key, names in (("allow", tools.allow or []), ("deny", tools.deny)):
+        seen: set[str] = set()
+        for index, name in enumerate(names):
+            where = path + (key, index)
+            if name in tool_names.NOT_OFFERED:
+                yield source.doc.diagnostic(where, f"this server has no {name}: {tool_names.NOT_OFFERED[name]}")
+            elif name not in tool_names.TOOL_NAMES:
+                close = difflib.get_close_matches(name, tool_names.TOOL_NAMES, n=1)
+                hint = f"did you mean {close[0]!r}?" if close else f"tools: {', '.join(tool_names.TOOL_NAMES)}"
+                yield source.doc.diagnostic(where, f"the server has no tool {name!r}; {hint}")
+            elif name in seen:
+                yield source.doc.diagnostic(where, f"{name} is listed twice", warning=True)
+            elif key == "allow" and name in tool_names.REACHES_THIRD_PARTIES and not tools.reach_third_parties:
+                yield source.doc.diagnostic(where, f"{name} contacts third parties and is offered only with "
+                                            "spec.tools.reachThirdParties: true")
+            seen.add(name)
+    if (tools.allow is not None or tools.deny) and not tools.exposed():
+        yield source.doc.diagnostic(path, "this selection leaves no tool to offer", at_key=True)
+
+
 def _ranges(values: tuple[int, ...]) -> str:
     if len(values) > 3:
         return f"{values[0]} to {values[-1]} in steps of {values[1] - values[0]}"
@@ -185,5 +212,5 @@ def _ranges(values: tuple[int, ...]) -> str:
 FILE_RULES: list[Callable[[Config], Iterator[Diagnostic]]] = [unique_names]
 DEPLOYMENT_RULES: list[Callable[[Source], Iterator[Diagnostic]]] = [
     auth_page, task_size, log_retention, schedule_window, alb_front_door, nat_instance_type, budget_without_email,
-    regional_resources,
+    regional_resources, tool_selection,
 ]

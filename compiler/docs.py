@@ -8,6 +8,8 @@ build renders it.
 
 from __future__ import annotations
 
+from server import tool_names
+
 from . import cost, naming
 
 
@@ -37,10 +39,26 @@ def render(deployment, repository, template: dict) -> str:
         "",
         *connect(name, spec.region, template),
         *auth_page(name, spec, template),
+        *tools_section(spec.tools),
         "## Cost",
         "",
         _cost_section(name, spec),
     ])
+
+
+def tools_section(tools) -> list[str]:
+    """The MCP tools this deployment offers and the ones it leaves out (spec.tools)."""
+    offered = tools.exposed()
+    left_out = [name for name in tool_names.TOOL_NAMES if name not in offered]
+    lines = ["## Tools", "", f"{len(offered)} of the server's {len(tool_names.TOOL_NAMES)} tools are offered "
+             "(`spec.tools`; `python -m compiler explain spec.tools`):", "",
+             ", ".join(f"`{name}`" for name in offered) or "none", ""]
+    if left_out:
+        third_party = [name for name in left_out if name in tool_names.REACHES_THIRD_PARTIES]
+        lines += ["Left out, neither listed nor callable: " + ", ".join(f"`{name}`" for name in left_out)
+                  + (" (those contacting third parties need `reachThirdParties: true`: "
+                     + ", ".join(f"`{n}`" for n in third_party) + ")" if third_party else "") + ".", ""]
+    return lines
 
 
 def _when(spec) -> str:

@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from server import tool_names  # plain data: the server's tool names, nothing of the server itself
+
 API_VERSION = "mcpdeploy/v1alpha1"
 
 # Fargate task sizes: CPU units -> allowed memory (MiB).
@@ -270,6 +272,20 @@ class Alerts(Strict):
     monthly_budget_usd: float | None = Field(None, gt=0, le=100000, description="AWS Budgets cost budget.")
 
 
+class Tools(Strict):
+    allow: list[str] | None = Field(None, min_length=1, description="Offer only these tools (names as in the "
+                                    "server's tools/list); absent = every tool. Not with deny.")
+    deny: list[str] = Field(default_factory=list, description="Offer every tool but these. Not with allow.")
+    reach_third_parties: bool = Field(False, description="Also offer the tools that contact people or services "
+                                      "outside ElevenLabs on the caller's behalf (make_outbound_call rings a "
+                                      "phone). Off: those tools are neither listed nor callable.")
+
+    def exposed(self) -> tuple[str, ...]:
+        """The tools the server offers, in the server's order."""
+        return tool_names.exposed(None if self.allow is None else tuple(self.allow), tuple(self.deny),
+                                  self.reach_third_parties)
+
+
 class AlbOptions(Strict):
     certificate_arn: Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[\w-]+$")] | None = (
         Field(None, description="ACM certificate for the HTTPS listener."))
@@ -309,6 +325,8 @@ class CommonSpec(Strict):
     logs: Logs = Field(default_factory=Logs, description="CloudWatch Logs of the server.")
     auth: Auth = Field(default_factory=Auth, description="Who may call the server.")
     alerts: Alerts = Field(default_factory=Alerts, description="Alarm notifications and a monthly cost budget.")
+    tools: Tools = Field(default_factory=Tools, description="Which MCP tools the server offers (allow or deny). "
+                         f"The server's tools: {', '.join(tool_names.TOOL_NAMES)}.")
 
 
 class AlbSpec(CommonSpec):

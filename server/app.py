@@ -96,7 +96,7 @@ def build_mcp(services: Services, authenticator: Authenticator | None = None, au
     mcp = ElevenLabsMCP("elevenlabs", instructions=INSTRUCTIONS, version="0.1.0", lifespan=lifespan,
                         subscriptions=False, call_seconds=services.settings.upstream_budget_seconds,
                         inline_audio_bytes=services.settings.max_inline_audio_bytes)
-    register_tools(mcp)
+    register_tools(mcp, services.settings)
 
     @mcp.custom_route("/health", methods=["GET"], include_in_schema=False)
     async def health(_: Request) -> JSONResponse:

@@ -14,6 +14,8 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from server.tool_names import TOOL_NAMES
+
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 MiB = 1024 * 1024
@@ -134,6 +136,33 @@ class Settings(BaseSettings):
     allow_insecure_input_urls: bool = _env(
         "MCP_ALLOW_INSECURE_INPUT_URLS", False, "TESTS ONLY: allow http:// and private addresses as inputs."
     )
+
+    # --- which tools are offered (server/tool_names.py) ---
+    tools_allow: Annotated[tuple[str, ...] | None, NoDecode] = _env(
+        "MCP_TOOLS_ALLOW", None, "Only these tools (comma-separated); unset = all."
+    )
+    tools_deny: Annotated[tuple[str, ...], NoDecode] = _env("MCP_TOOLS_DENY", (), "Tools never offered.")
+    tools_reach_third_parties: bool = _env(
+        "MCP_TOOLS_REACH_THIRD_PARTIES", False, "Offer tools that contact third parties (outbound phone calls)."
+    )
+
+    @field_validator("tools_allow", "tools_deny", mode="before")
+    @classmethod
+    def _parse_tool_names(cls, value):
+        if not isinstance(value, str):
+            return value
+        names = tuple(_split_list(value))
+        unknown = [name for name in names if name not in TOOL_NAMES]
+        if unknown:
+            raise ValueError(f"unknown tools {', '.join(unknown)}; known: {', '.join(TOOL_NAMES)}")
+        return names
+
+    @field_validator("tools_deny")
+    @classmethod
+    def _check_allow_or_deny(cls, value: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        if value and info.data.get("tools_allow") is not None:
+            raise ValueError("set MCP_TOOLS_ALLOW or MCP_TOOLS_DENY, not both")
+        return value
 
     @field_validator("allowed_cidrs", "trusted_proxy_cidrs", mode="before")
     @classmethod

@@ -72,11 +72,14 @@ class ElevenLabsAPI:
             raise MissingApiKey()
         return ElevenLabsSession(self, api_key, key_owner)
 
-    async def send(self, api_key: str, key_owner: str, method: str, path: str, **request: Any) -> httpx2.Response:
-        """One logical call: attempts until success, a final answer, or the budget runs out."""
+    async def send(self, api_key: str, key_owner: str, method: str, path: str, *, retry: bool = True,
+                   **request: Any) -> httpx2.Response:
+        """One logical call: attempts until success, a final answer, or the budget runs out. retry=False: one
+        attempt only, for calls that must not happen twice (a phone call after a reset connection)."""
         deadline = time.monotonic() + seconds_left(self.budget_seconds)  # the tool call's deadline, if sooner
         headers = {"xi-api-key": api_key}
-        for attempt in range(1, MAX_ATTEMPTS + 1):
+        attempts = MAX_ATTEMPTS if retry else 1
+        for attempt in range(1, attempts + 1):
             remaining = deadline - time.monotonic()
             try:
                 with anyio.fail_after(remaining):
@@ -98,7 +101,7 @@ class ElevenLabsAPI:
                     raise error_for_status(response, key_owner, api_key)
                 failure = response
             delay = _backoff(attempt, failure)
-            if attempt == MAX_ATTEMPTS or time.monotonic() + delay >= deadline:
+            if attempt == attempts or time.monotonic() + delay >= deadline:
                 raise _gave_up(failure, attempt, self.budget_seconds, api_key)
             await anyio.sleep(delay)
         raise AssertionError("unreachable")  # the loop always returns or raises
@@ -116,10 +119,15 @@ class ElevenLabsSession:
         response = await self._api.send(self._key, self._owner, "GET", path, params=_drop_none(params))
         return _json(response)
 
-    async def post_json(self, path: str, body: Mapping[str, Any], params: Mapping[str, Any] | None = None) -> Any:
+    async def post_json(self, path: str, body: Mapping[str, Any], params: Mapping[str, Any] | None = None, *,
+                        retry: bool = True) -> Any:
         response = await self._api.send(
-            self._key, self._owner, "POST", path, json=_drop_none(body), params=_drop_none(params)
+            self._key, self._owner, "POST", path, json=_drop_none(body), params=_drop_none(params), retry=retry
         )
+        return _json(response)
+
+    async def patch_json(self, path: str, body: Mapping[str, Any]) -> Any:
+        response = await self._api.send(self._key, self._owner, "PATCH", path, json=_drop_none(body))
         return _json(response)
 
     async def post_for_audio(

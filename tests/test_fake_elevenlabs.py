@@ -665,3 +665,16 @@ def test_process_mode_reports_a_busy_port():
         )
     assert result.returncode == 1 and result.stdout == ""
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(("path", "body", "where"), [
+    ("/v1/convai/agents/create", {"conversation_config": {"asr": {"quality": "best"}}}, "conversation_config.asr"),
+    ("/v1/convai/agents/agent_fake_0001/simulate-conversation",
+     {"simulation_specification": {"simulated_user_config": {"prompt": "a bare string"}}}, "simulated_user_config"),
+    ("/v1/convai/agents/agent_fake_0001/simulate-conversation",
+     {"simulation_specification": {"simulated_user_config": {}}, "extra_evaluation_criteria": [{"id": "x"}]},
+     "extra_evaluation_criteria.0"),
+])
+def test_agent_bodies_the_sdk_models_refuse_get_a_422(http, path, body, where):
+    answer = http.post(path, json=body)
+    assert answer.status_code == 422 and where in answer.json()["detail"]["message"], answer.text

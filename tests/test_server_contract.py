@@ -12,7 +12,7 @@ import pytest
 from server.config import load_settings
 from tests.fakes.elevenlabs_api import FAKE_API_KEY, FakeElevenLabs
 from tests.localaws import TEST_CREDENTIALS, MotoServer
-from tests.server.harness import ServerProcess, mcp_client
+from tests.server.harness import ServerProcess, call_tool, mcp_client, texts
 from tests.tokens_stack import create_tokens_stack
 
 ROOT = Path(__file__).parents[1]
@@ -156,3 +156,66 @@ def test_a_compiled_auth_page_environment_issues_a_token_that_works(tmp_path):
             assert len(anyio.run(list_tools).tools) > 10
         finally:
             server.terminate()
+
+
+def compiled_tools_environment(topology: str, tools: dict) -> dict[str, str]:
+    """The server container's environment of a deployment with this spec.tools, compiled in memory through
+    load-time validation (the checks) and the topology, intrinsics resolved as ECS would."""
+    from compiler.model import Deployment, ImageRepository
+    from compiler.topologies import TOPOLOGIES
+
+    repository = ImageRepository.model_validate({"apiVersion": "mcpdeploy/v1alpha1", "kind": "ImageRepository",
+                                                 "metadata": {"name": "images"}, "spec": {"region": "us-east-1"}})
+    options = {"alb": {"allowPlainHttp": True}} if topology == "alb" else {}
+    deployment = Deployment.model_validate({
+        "apiVersion": "mcpdeploy/v1alpha1", "kind": "Deployment", "metadata": {"name": "tools"},
+        "spec": {"region": "us-east-1", "topology": topology, "image": {"repository": "images", "tag": "1.0.0"},
+                 "tools": tools, **options}})
+    (container,) = containers(TOPOLOGIES[topology](deployment, repository).to_dict())
+    return {item["Name"]: resolve(item["Value"]) for item in container["Environment"]}
+
+
+TOOL_SELECTIONS = {
+    "allow": ("alb", {"allow": ["list_models", "check_subscription"]}),
+    "deny": ("nat-instance", {"deny": ["voice_clone", "text_to_voice", "create_voice_from_preview"]}),
+    "default": ("websocket", {}),
+    "third-parties": ("alb", {"deny": ["voice_clone"], "reachThirdParties": True}),
+}
+TOOLS_VARIABLES = {"allow": "MCP_TOOLS_ALLOW", "deny": "MCP_TOOLS_DENY", "reachThirdParties": "MCP_TOOLS_REACH_THIRD_PARTIES"}
+
+
+@pytest.mark.parametrize("selection", TOOL_SELECTIONS)
+def test_a_compiled_tool_selection_is_what_a_real_client_sees_and_can_call(tmp_path, selection):
+    """spec.tools, compiled into the task definition's environment, run as `python -m server`: tools/list shows
+    exactly the deployment's tools, in both protocol eras, and a tool left out cannot be called."""
+    from compiler.model import Tools
+    from server.tool_names import REACHES_THIRD_PARTIES, TOOL_NAMES
+
+    topology, tools = TOOL_SELECTIONS[selection]
+    compiled = compiled_tools_environment(topology, tools)
+    expected = Tools.model_validate(tools).exposed()
+    assert {key for key in compiled if key.startswith("MCP_TOOLS_")} == {TOOLS_VARIABLES[key] for key in tools}
+    keep = {key: value for key, value in compiled.items() if key.startswith(("MCP_TOOLS_", "MCP_AUTH_MODE"))}
+    with FakeElevenLabs(port=0) as fake:
+        server = ServerProcess(tmp_path, {**keep, "ELEVENLABS_API_KEY": FAKE_API_KEY,
+                                          "ELEVENLABS_BASE_URL": fake.url})
+        server.start()
+        try:
+            async def listed(mode):
+                async with mcp_client(server.mcp_url, mode=mode) as client:
+                    return [tool.name for tool in (await client.list_tools()).tools]
+
+            for mode in ("legacy", "auto"):
+                assert sorted(anyio.run(listed, mode)) == sorted(expected), mode
+            left_out = [name for name in TOOL_NAMES if name not in expected]
+            for name in left_out[:2]:
+                result = call_tool(server, name, {})
+                assert result.is_error and "unknown tool" in texts(result).lower(), texts(result)
+            offered = call_tool(server, "list_models" if "list_models" in expected else expected[0], {})
+            assert not offered.is_error or "unknown tool" not in texts(offered).lower()
+        finally:
+            server.terminate()
+    if selection == "default":
+        assert set(expected) == set(TOOL_NAMES) - REACHES_THIRD_PARTIES  # every tool but the opt-in ones
+    if selection == "third-parties":
+        assert REACHES_THIRD_PARTIES <= set(expected) and "voice_clone" not in expected

@@ -48,6 +48,13 @@ def environment(spec: CommonSpec, *, allowed_hosts: Value, trusted_proxy_cidrs: 
         "MCP_LOG_LEVEL": "INFO",
         "MCP_MEMORY_MIB": str(spec.task.memory),  # sizes the server's input memory budget (server/call_budget.py)
     }
+    tools = spec.tools
+    if tools.allow is not None:
+        env["MCP_TOOLS_ALLOW"] = ",".join(tools.allow)
+    if tools.deny:
+        env["MCP_TOOLS_DENY"] = ",".join(tools.deny)
+    if tools.reach_third_parties:
+        env["MCP_TOOLS_REACH_THIRD_PARTIES"] = "true"
     if client_ip_header is not None:
         env["MCP_CLIENT_IP_HEADER"] = client_ip_header
     if spec.auth.allowed_cidrs and server_checks_cidrs:

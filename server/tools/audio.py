@@ -64,7 +64,7 @@ async def text_to_speech(
             },
         },
     )
-    return await _deliver(ctx, audio, content_type, output_format, "speech", f"Speech generated with voice {label}")
+    return await deliver_audio(ctx, audio, content_type, output_format, "speech", f"Speech generated with voice {label}")
 
 
 async def text_to_sound_effects(
@@ -83,7 +83,7 @@ async def text_to_sound_effects(
         params={"output_format": output_format},
         body={"text": text, "duration_seconds": duration_seconds, "loop": loop or None},
     )
-    return await _deliver(ctx, audio, content_type, output_format, "sound-effect", "Sound effect generated")
+    return await deliver_audio(ctx, audio, content_type, output_format, "sound-effect", "Sound effect generated")
 
 
 async def compose_music(
@@ -103,7 +103,7 @@ async def compose_music(
         params={"output_format": output_format},
         body={"prompt": prompt, "music_length_ms": music_length_ms, "force_instrumental": force_instrumental or None},
     )
-    return await _deliver(ctx, audio, content_type, output_format, "music", "Music composed")
+    return await deliver_audio(ctx, audio, content_type, output_format, "music", "Music composed")
 
 
 async def speech_to_speech(
@@ -129,7 +129,7 @@ async def speech_to_speech(
             data={"model_id": model_id},
             files=[("audio", source.as_upload())],
         )
-    return await _deliver(ctx, audio, content_type, output_format, "voice-changed", f"Speech re-voiced as {label}")
+    return await deliver_audio(ctx, audio, content_type, output_format, "voice-changed", f"Speech re-voiced as {label}")
 
 
 async def isolate_audio(
@@ -146,7 +146,7 @@ async def isolate_audio(
         audio, content_type = await elevenlabs(ctx).post_for_audio(
             "/v1/audio-isolation", files=[("audio", source.as_upload())]
         )
-    return await _deliver(ctx, audio, content_type, "mp3_44100_128", "isolated", "Voice isolated")
+    return await deliver_audio(ctx, audio, content_type, "mp3_44100_128", "isolated", "Voice isolated")
 
 
 async def speech_to_text(
@@ -188,7 +188,7 @@ async def resolve_voice(api: ElevenLabsSession, voice_id: str | None, voice_name
     raise ToolError(f"No voice named {voice_name!r} in this account; use search_voices to list them.")
 
 
-async def _deliver(
+async def deliver_audio(
     ctx: Context, audio: bytes, content_type: str | None, output_format: str, name: str, summary: str
 ) -> list[ContentBlock]:
     mime = content_type.split(";")[0] if content_type and content_type.startswith("audio/") else None

@@ -22,6 +22,19 @@ SPENDS_CREDITS = ToolAnnotations(
     read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True
 )
 
+# Creates something on the account (an agent, an uploaded song) without spending credits by itself; each call
+# creates another, so not idempotent, and nothing existing is touched.
+CREATES = SPENDS_CREDITS
+# Changes something that already exists (an agent's configuration) or sends something into the world (a phone
+# call): what destructiveHint is for.
+CHANGES_OR_SENDS = ToolAnnotations(
+    read_only_hint=False, destructive_hint=True, idempotent_hint=False, open_world_hint=True
+)
+# Free and changes nothing, but asks a model, so two calls may answer differently.
+FREE_GENERATION = ToolAnnotations(
+    read_only_hint=True, destructive_hint=False, idempotent_hint=False, open_world_hint=True
+)
+
 ElevenLabsId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,128}$", description="An ElevenLabs id.")]
 
 OutputFormat = Literal[

@@ -2,11 +2,30 @@
 
 from __future__ import annotations
 
+import json
+
 from . import catalog
 from .errors import ApiError
 from .messages import Request, Response
 from .routing import require_text, route
 from .state import FakeState, new_id
+
+
+def sdk_checked(value, type_name: str, field: str):
+    """`value` as the official SDK's request model `type_name` accepts it (strictly, as JSON), else a 422 naming
+    the first problem: the fake refuses request bodies the real API's published models refuse."""
+    from elevenlabs import types as sdk_types  # imported on the first such request: the fake starts fast
+    from pydantic import TypeAdapter, ValidationError
+
+    model = list[getattr(sdk_types, type_name[5:-1])] if type_name.startswith("list[") else getattr(sdk_types,
+                                                                                                    type_name)
+    try:
+        TypeAdapter(model).validate_json(json.dumps(value), strict=True)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in (field, *first["loc"]))
+        raise ApiError(422, "invalid_parameter", f"{where}: {first['msg']}") from None
+    return value
 
 
 def _page(request: Request, items: list[dict], key: str) -> Response:
@@ -50,6 +69,9 @@ def create_agent(request: Request, state: FakeState) -> Response:
     config = payload.get("conversation_config")
     if not isinstance(config, dict):
         raise ApiError(422, "invalid_parameter", "Field 'conversation_config' is required and must be an object.")
+    sdk_checked(config, "ConversationalConfig", "conversation_config")
+    if payload.get("platform_settings") is not None:
+        sdk_checked(payload["platform_settings"], "AgentPlatformSettingsRequestModel", "platform_settings")
     name = payload.get("name") or "Unnamed agent"
     agent_id = state.add_agent(name, config, payload.get("tags") or [])
     return Response.json({"agent_id": agent_id})
@@ -63,14 +85,20 @@ def get_agent(request: Request, state: FakeState, agent_id: str) -> Response:
 @route("PATCH", "/v1/convai/agents/{agent_id}")
 def update_agent(request: Request, state: FakeState, agent_id: str) -> Response:
     payload = request.json()
+    if payload.get("conversation_config") is not None:
+        sdk_checked(payload["conversation_config"], "ConversationalConfig", "conversation_config")
     changes = {key: payload.get(key) for key in ("name", "conversation_config", "platform_settings", "tags")}
     return Response.json(state.update_agent(agent_id, changes))
 
 
 @route("POST", "/v1/convai/agents/{agent_id}/simulate-conversation")
 def simulate_conversation(request: Request, state: FakeState, agent_id: str) -> Response:
-    if not isinstance(request.json().get("simulation_specification"), dict):
+    payload = request.json()
+    if not isinstance(payload.get("simulation_specification"), dict):
         raise ApiError(422, "invalid_parameter", "Field 'simulation_specification' is required.")
+    sdk_checked(payload["simulation_specification"], "ConversationSimulationSpecification", "simulation_specification")
+    if payload.get("extra_evaluation_criteria") is not None:
+        sdk_checked(payload["extra_evaluation_criteria"], "list[PromptEvaluationCriteria]", "extra_evaluation_criteria")
     state.agent(agent_id)
     analysis = {"call_successful": "success", "transcript_summary": "A simulated caller asked for opening hours."}
     return Response.json({"simulated_conversation": catalog.transcript(), "analysis": analysis})
