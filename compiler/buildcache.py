@@ -30,6 +30,8 @@ NOT_BUILD_INPUT = COMPILER_PACKAGE / "ops"
 # Server code that templates carry inline (Lambda ZipFile, parts/lambdas.py): it shapes the output as much as the
 # compiler's own files do, so it is part of the key; lambdas.inline_code refuses code from anywhere else.
 INLINED_SERVER_CODE = COMPILER_PACKAGE.parent / "server" / "websocket"
+# Server data the compiler reads (the tool names that checks and docs use): part of the key for the same reason.
+SERVER_DATA = (COMPILER_PACKAGE.parent / "server" / "tool_names.py",)
 
 
 def cache_root() -> Path:
@@ -51,6 +53,9 @@ def key(source: str, display_name: str) -> str | None:
             if path.is_file() and "__pycache__" not in path.parts and NOT_BUILD_INPUT not in path.parents:
                 digest.update(f"\0{folder.name}/{path.relative_to(folder)}\0".encode())
                 digest.update(path.read_bytes())
+    for path in SERVER_DATA:
+        digest.update(f"\0server/{path.name}\0".encode())
+        digest.update(path.read_bytes())
     return digest.hexdigest()
 
 

@@ -98,6 +98,18 @@ def test_key_covers_the_server_code_templates_carry_inline(tmp_path, monkeypatch
     assert buildcache.key(str(source), "deployment.yaml") != base
 
 
+def test_key_covers_the_server_data_the_compiler_reads(tmp_path, monkeypatch):
+    """checks.py and docs.py read server/tool_names.py: a tool added there must rebuild the docs."""
+    source = tmp_path / "deployment.yaml"
+    source.write_text("a: 1\n")
+    names = tmp_path / "tool_names.py"
+    names.write_text("TOOL_NAMES = ('a',)\n")
+    monkeypatch.setattr(buildcache, "SERVER_DATA", (names,))
+    base = buildcache.key(str(source), "deployment.yaml")
+    names.write_text("TOOL_NAMES = ('a', 'b')\n")
+    assert buildcache.key(str(source), "deployment.yaml") != base
+
+
 def test_inline_code_comes_only_from_the_folder_the_key_covers():
     from compiler.parts import lambdas
 
