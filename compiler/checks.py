@@ -49,6 +49,8 @@ def image_reference(config: Config, source: Source) -> Iterator[Diagnostic]:
     spec = source.model.spec
     repository = config.repository(spec.image.repository)
     path = ("spec", "image", "repository")
+    if repository is None and spec.image.repository in config.broken_repositories:
+        return  # its own errors are reported where it is declared
     if repository is None:
         names = [s.model.metadata.name for s in config.repositories]
         close = difflib.get_close_matches(spec.image.repository, names, n=1)

@@ -6,7 +6,7 @@ import copy
 import difflib
 import types
 import typing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ValidationError
 
@@ -47,6 +47,8 @@ class Config:
     repositories: list[Source]
     deployments: list[Source]
     warnings: list[Diagnostic]
+    # ImageRepository documents too broken to model, by name: a reference to one is not also "no such repository"
+    broken_repositories: set[str] = field(default_factory=set)
 
     def repository(self, name: str) -> Source | None:
         return next((s for s in self.repositories if s.model.metadata.name == name), None)
@@ -55,16 +57,20 @@ class Config:
 def load_config(path: str, display_name: str | None = None) -> Config:
     documents, diagnostics = load_file(path, display_name)
     sources: list[Source] = []
+    broken: set[str] = set()
     for doc in documents:
         source, problems = validate_document(doc)
         diagnostics += problems
         if source is not None:
             sources.append(source)
+        elif isinstance(doc.data, dict) and doc.data.get("kind") == "ImageRepository":
+            broken.add(str((doc.data.get("metadata") or {}).get("name")))
     config = Config(
         file=display_name or path,
         repositories=[s for s in sources if isinstance(s.model, model.ImageRepository)],
         deployments=[s for s in sources if isinstance(s.model, model.Deployment)],
         warnings=[],
+        broken_repositories=broken,
     )
     findings = diagnostics + checks.run(config)
     if any(not d.warning for d in findings):

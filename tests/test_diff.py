@@ -57,9 +57,10 @@ def test_changed_properties_and_removed_resources(built):
     before = {path.name: path.read_text() for path in out.iterdir()}
     text = diff.diff(str(source), out)
     assert f"~ {out / 'web.json'}" in text
-    # a new task definition (Cpu and Memory are create-only), which the service then points at
-    assert ("    ! REPLACE resource TaskDefinition (AWS::ECS::TaskDefinition): Cpu changed (create-only); "
-            "Memory changed (create-only)") in text
+    # a new task definition (Cpu and Memory are create-only; so are the container definitions, whose environment
+    # tells the server its memory, MCP_MEMORY_MIB), which the service then points at
+    assert ("    ! REPLACE resource TaskDefinition (AWS::ECS::TaskDefinition): ContainerDefinitions changed "
+            "(create-only); Cpu changed (create-only); Memory changed (create-only)") in text
     assert '        Properties.Cpu: "256" -> "512"' in text and '        Properties.Memory: "512" -> "1024"' in text
     assert "    ~ modify resource Service (AWS::ECS::Service)" in text
     assert "        Properties.TaskDefinition (refers to TaskDefinition): takes a new value" in text

@@ -149,7 +149,7 @@ EDITS = {
     "task size": ([("voice-alb", "cpu: 256 ", "cpu: 512 "), ("voice-alb", "memory: 512 ", "memory: 1024 ")],
                   {"voice-alb": {"replace": "TaskDefinition", "modify": "Service"}}, []),
     "architecture": ([("voice-alb", "architecture: arm64", "architecture: x86_64")],
-                     {"voice-alb": {"replace": "TaskDefinition", "modify": "Service"}}, []),
+                  {"voice-alb": {"replace": "TaskDefinition", "modify": "Service"}}, []),
     "spot": ([("voice-alb", "spot: true ", "spot: false ")],
              {"voice-alb": {"modify": "ClusterCapacityProviders Service"}}, []),
     "tokens to api-key": (
@@ -188,7 +188,9 @@ EDITS = {
                           [("spec.natInstance", ("voice-nat", "natInstance:"), "replaces the NAT instance",
                             "egress stops")]),
     "image tag": ([("voice-alb", 'tag: "0.1.0"', 'tag: "0.2.0"')],
-                  {"voice-alb": {"replace": "TaskDefinition", "modify": "Service"}}, []),
+                  # the repository's lifecycle policy shields the tags in use: the new tag joins it
+                  {"voice-alb": {"replace": "TaskDefinition", "modify": "Service"},
+                   "elevenlabs-mcp": {"modify": "Repository"}}, []),
     "rename": ([("voice-alb", "name: voice-alb ", "name: voice-api ")], {},
                [("metadata.name", ("voice-api", "name: voice-api"), "stack voice-alb is no longer built", "keeps running and billing",
                  "renamed to voice-api", "empty tokens table", "delete-stack", "--stack-name voice-alb")]),

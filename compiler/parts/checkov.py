@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-KMS_KEY = "encrypted at rest with an AWS key; a customer managed KMS key ($1/month each) would dominate a $5 deployment"
+KMS_KEY = "encrypted at rest with an AWS key; a KMS key ($1/month each) would dominate a $5 deployment"
 
 
 @dataclass(frozen=True)
@@ -54,8 +54,7 @@ SKIPS = (
     Skip("CKV_AWS_136", (REPOSITORY,), KMS_KEY),
     Skip("CKV_AWS_149", ("AWS::SecretsManager::Secret",), KMS_KEY),
     Skip("CKV_AWS_158", (LOG_GROUP,), KMS_KEY),
-    Skip("CKV_AWS_173", (LAMBDA,), "no secret in the environment (rule E9002); Lambda encrypts it at rest with an "
-         "AWS key; a KMS key costs $1/month"),
+    Skip("CKV_AWS_173", (LAMBDA,), "no secret in the environment (rule E9002); encrypted at rest with an AWS key"),
     Skip("CKV_AWS_26", ("AWS::SNS::Topic",), "alarm notifications carry no secret; CloudWatch alarms cannot publish "
          "to a topic under the AWS managed SNS key, and a KMS key costs $1/month"),
     # Logging and monitoring that would cost more than the deployment.
@@ -71,10 +70,10 @@ SKIPS = (
     Skip("CKV_AWS_68", (DISTRIBUTION,), "a web ACL costs $5/month plus rules; the page is static and the API it "
          "calls limits sign-ups per address"),
     # Lambda settings that do not fit synchronous, small functions.
-    Skip("CKV_AWS_116", (LAMBDA,), "invoked synchronously only (API Gateway, a Function URL, CloudFormation): a "
-         "dead-letter queue applies to asynchronous invocations"),
-    Skip("CKV_AWS_115", (LAMBDA,), "reserved concurrency comes out of the account's pool (10 on new accounts, which "
-         "AWS will not go under); API Gateway throttling caps calls",
+    Skip("CKV_AWS_116", (LAMBDA,), "invoked synchronously only (API Gateway, Function URL, CloudFormation); a DLQ "
+         "serves async invocations"),
+    Skip("CKV_AWS_115", (LAMBDA,), "reserved concurrency is taken from the account's pool (10 on new accounts); "
+         "API Gateway throttling caps calls",
          when=lambda _, r: "ReservedConcurrentExecutions" not in _props(r)),
     Skip("CKV_AWS_117", (LAMBDA,), "reads only AWS APIs (DynamoDB, Secrets Manager); inside the VPC it would need a "
          "NAT or endpoints (about $7/month each)", when=lambda _, r: "VpcConfig" not in _props(r)),
@@ -101,8 +100,8 @@ SKIPS = (
          "refuse)", when=lambda _, r: _props(r).get("ImageTagMutability") != "IMMUTABLE"),
     Skip("CKV_AWS_163", (REPOSITORY,), "spec.scanOnPush: false in deployment.yaml",
          when=lambda _, r: (_props(r).get("ImageScanningConfiguration") or {}).get("ScanOnPush") is not True),
-    Skip("CKV_AWS_28", (TABLE,), "rows are re-creatable (tokens can be issued again, connections last hours); "
-         "point-in-time recovery would cost more than the table",
+    Skip("CKV_AWS_28", (TABLE,), "connection rows live as long as a WebSocket connection (2 h at most): "
+         "nothing to recover (the tokens table has point-in-time recovery)",
          when=lambda _, r: (_props(r).get("PointInTimeRecoverySpecification") or {}).get(
              "PointInTimeRecoveryEnabled") is not True),
 )

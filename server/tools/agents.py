@@ -179,11 +179,12 @@ async def add_knowledge_base_to_agent(
         document, kind = await api.post_json("/v1/convai/knowledge-base/text",
                                              body={"text": text, "name": knowledge_base_name}), "text"
     else:
-        upload = services(ctx).inputs.decode(file_base64, field="file_base64")
-        document, kind = await api.post_multipart(
-            "/v1/convai/knowledge-base/file", data={"name": knowledge_base_name},
-            files=[("file", (file_name, upload.data, upload.content_type))],
-        ), "file"
+        with services(ctx).inputs.for_call((), [file_base64]) as call:
+            upload = call.decode(file_base64, field="file_base64")
+            document, kind = await api.post_multipart(
+                "/v1/convai/knowledge-base/file", data={"name": knowledge_base_name},
+                files=[("file", (file_name, upload.data, upload.content_type))],
+            ), "file"
     config = agent.get("conversation_config") or {}
     prompt = (config.setdefault("agent", {}) or {}).setdefault("prompt", {})
     prompt["knowledge_base"] = [*(prompt.get("knowledge_base") or []),

@@ -1,14 +1,18 @@
 """Key comparison that a length-only (or prefix-only) check would pass: wrong keys of exactly the real key's
 length, differing only in the first, a middle or the last character, through the real HTTP server and at the
-authenticators themselves (the relay's key in tokens mode too)."""
+authenticators themselves (the relay's tickets in both modes too)."""
 
 from __future__ import annotations
+
+import hashlib
+import hmac
+import time
 
 import anyio
 import httpx
 import pytest
 
-from server.auth import ApiKeyAuthenticator
+from server.auth import ApiKeyAuthenticator, Principal, relay_ticket_key
 from server.tokens import TokenAuthenticator
 from tests.server.harness import SERVER_KEY, TOOLS_LIST
 
@@ -44,29 +48,50 @@ def test_api_key_authenticator_admits_only_the_exact_key():
         assert anyio.run(judge, wrong) is None, wrong
 
 
-def test_relay_key_must_match_exactly_before_its_hash_header_is_trusted():
-    """In tokens mode the relay's key lets the X-MCP-Token-Hash header name the user: a near-miss of the relay's
-    key must fall through to an ordinary token lookup, never to trusting the header."""
-    relay_key = "relay-key-0123456789abcdef"
-    authenticator = TokenAuthenticator("unused-table", relay_key=relay_key)
+def signed_ticket(server_key: str, token_hash: str, expires: int) -> str:
+    """A relay ticket as the $connect authorizer signs it (server/websocket/authorizer.py), written out here."""
+    key = hmac.new(server_key.encode(), b"mcpdeploy relay ticket v1", hashlib.sha256).digest()
+    return f"relay.{expires}." + hmac.new(key, f"{expires}|{token_hash}".encode(), hashlib.sha256).hexdigest()
+
+
+def test_relay_ticket_must_match_exactly_before_its_hash_header_is_trusted():
+    """In tokens mode the relay's ticket lets the X-MCP-Token-Hash header name the user: a ticket of the right
+    length that differs in one character, or was signed for another user, must not reach the user's row."""
+    expires, named = int(time.time()) + 3600, "a" * 64
+    authenticator = TokenAuthenticator("unused-table", relay_key=relay_ticket_key(SERVER_KEY))
     looked_up: list[str] = []
 
-    async def no_such_token(digest: str):
+    async def known_user(digest: str):
         looked_up.append(digest)
-        return None
+        return Principal(name="token:someone")
 
-    authenticator._principal = no_such_token  # the table is not reached: only which hash is asked for matters
-    header = {b"x-mcp-token-hash": b"a" * 64}
+    authenticator._principal = known_user  # the table is not reached: only which hash is asked for matters
+    header = {b"x-mcp-token-hash": named.encode()}
 
     async def judge(credential: str):
         return await authenticator.authenticate(credential, header)
 
-    anyio.run(judge, relay_key)
-    assert looked_up == ["a" * 64], "the exact relay key trusts the header"
-    for wrong in same_length_variants(relay_key).values():
+    good = signed_ticket(SERVER_KEY, named, expires)
+    assert anyio.run(judge, good) is not None and looked_up == [named], "the exact ticket trusts the header"
+    wrong = [*same_length_variants(good).values(), signed_ticket(SERVER_KEY, "b" * 64, expires),
+             signed_ticket(SERVER_KEY, named, int(time.time()) - 1), signed_ticket("other-key", named, expires)]
+    for ticket in wrong:
         looked_up.clear()
-        anyio.run(judge, wrong)
-        assert looked_up and looked_up[0] != "a" * 64, wrong
+        anyio.run(judge, ticket)
+        assert named not in looked_up, ticket
+
+
+def test_api_key_mode_admits_a_relay_ticket_only_when_exact():
+    expires = int(time.time()) + 3600
+    authenticator = ApiKeyAuthenticator(SERVER_KEY, relay_key=relay_ticket_key(SERVER_KEY))
+
+    async def judge(credential: str):
+        return await authenticator.authenticate(credential, {})
+
+    good = signed_ticket(SERVER_KEY, "", expires)
+    assert anyio.run(judge, good).name == "api-key"
+    for wrong in same_length_variants(good).values():
+        assert anyio.run(judge, wrong) is None, wrong
 
 
 def test_key_param_is_removed_and_every_other_parameter_kept_as_sent():
