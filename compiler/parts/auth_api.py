@@ -59,6 +59,7 @@ def auth_api(t: Template, deployment: str, spec: CommonSpec, *, repo_stack: str,
     page = spec.auth.auth_page
     environment = {
         "MCP_DEPLOYMENT": deployment, "MCP_TOKENS_TABLE": Ref(tokens_table), "MCP_BRIDGE_URL": bridge_url,
+        "MCP_AUTH_PAGE_ORIGIN": site.origin(),  # the function refuses a POST from any other Origin
         "MCP_AUTH_PAGE_TOKEN_DAYS": str(page.token_days),
         "MCP_AUTH_PAGE_ATTEMPTS_PER_HOUR": str(page.attempts_per_hour),
     }

@@ -23,7 +23,14 @@ from .network import HTTPS, Network
 
 BOOT_SCRIPT = Path(__file__).resolve().parent.parent / "assets" / "nat-instance-boot.sh"
 AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-{architecture}"
-SSM_MANAGED_POLICY = "arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore"
+# What SSM Agent needs for Session Manager and nothing more: register the instance, open the session channels.
+# AWS's own AWSCloud9SSMInstanceProfile policy is exactly these; AmazonSSMManagedInstanceCore would add
+# ssm:GetParameter(s) on every parameter of the account, Run Command (ec2messages) and more.
+SESSION_MANAGER_ACTIONS = [
+    "ssm:UpdateInstanceInformation",
+    "ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
+    "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel",
+]
 MINUTES_PER_DAY = 24 * 60
 SIGNAL_TIMEOUT = "PT15M"  # boot, attach (up to 5 minutes of retries), a replacement or two
 ROOT_VOLUME_GIB = 8  # the AL2023 AMI's own snapshot size, the smallest it accepts
@@ -125,7 +132,9 @@ def _identity(t: Template, interface: ec2.NetworkInterface) -> tuple[iam.Role, i
     role = t.add_resource(iam.Role(
         naming.NAT_ROLE,
         AssumeRolePolicyDocument=policies.service_trust("ec2.amazonaws.com", same_account=False),
-        ManagedPolicyArns=[Sub(SSM_MANAGED_POLICY)],
+        # These actions have no resource-level permissions: "*" is the only resource they take.
+        Policies=[iam.Policy(PolicyName="session-manager", PolicyDocument=policies.document([
+            policies.allow(SESSION_MANAGER_ACTIONS, "*")]))],
     ))
     profile = t.add_resource(iam.InstanceProfile(naming.NAT_INSTANCE_PROFILE, Roles=[Ref(role)]))
     interface_arn = Sub("arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:network-interface/${Eni}",

@@ -11,7 +11,7 @@ import boto3
 
 from server import bridge, token_rows
 from server.authpage import aws_lambda, bridge_clients
-from tests.authpage_lambda.conftest import BRIDGE_URL, SIGNUP_CODE, TABLE, url_event
+from tests.authpage_lambda.conftest import BRIDGE_URL, PAGE_ORIGIN, SIGNUP_CODE, TABLE, Clock, url_event
 from tests.fakes import FAKE_API_KEY
 
 GOOD = {"elevenlabsKey": FAKE_API_KEY, "name": "Ada Lovelace", "signupCode": SIGNUP_CODE}
@@ -205,3 +205,38 @@ def test_a_missing_setting_is_a_503_and_a_log_line_not_a_traceback(aws, fake, mo
     assert response["statusCode"] == 503 and _json(response)["error"] == "unavailable"
     assert '"misconfigured"' in caplog.text and "MCP_TOKENS_TABLE" in caplog.text
     assert aws_lambda._api is None  # tried again on the next request
+
+
+def test_a_cross_site_simple_request_is_refused_before_anything_is_counted_or_spent(make_api, fake):
+    """A form or fetch(..., {mode: "no-cors"}) on another site reaches the function without a CORS preflight:
+    text/plain, or another Origin, must not issue a token."""
+    api = make_api(MCP_AUTH_PAGE_ATTEMPTS_PER_HOUR="1")
+    calls = len(fake.requests)
+    for headers, status, error in (
+            ({"content-type": "text/plain", "origin": "https://evil.example"}, 403, "origin_not_allowed"),
+            ({"content-type": "application/json", "origin": "https://evil.example"}, 403, "origin_not_allowed"),
+            ({"content-type": "application/json"}, 403, "origin_not_allowed"),
+            ({"content-type": "text/plain;charset=UTF-8", "origin": PAGE_ORIGIN}, 415, "unsupported_media_type"),
+            ({"origin": PAGE_ORIGIN}, 415, "unsupported_media_type")):
+        response = api.signup(url_event(GOOD, headers=headers))
+        assert (response["statusCode"], _json(response)["error"]) == (status, error), headers
+    assert _rows() == [] and len(fake.requests) == calls
+    admitted = api.signup(url_event(GOOD, headers={"content-type": "application/json; charset=utf-8",
+                                                   "origin": PAGE_ORIGIN + "/"}))
+    assert admitted["statusCode"] == 200  # the refusals above were not counted against the address
+
+
+def test_a_rotated_sign_up_code_replaces_the_old_one_within_the_cache_bound_on_a_warm_instance(make_api, aws):
+    """docs/auth.md's rotation: put-secret-value, then (websocket) nothing to restart: a warm instance reads the
+    secret again once its copy is SIGNUP_CODE_CACHE_SECONDS old."""
+    clock = Clock()
+    api = make_api(clock=clock, MCP_AUTH_PAGE_ATTEMPTS_PER_HOUR="100")
+    assert api.signup(url_event(GOOD))["statusCode"] == 200  # warm: the code is cached
+    boto3.client("secretsmanager").put_secret_value(SecretId=aws["secret_arn"], SecretString="rotated-code-2027")
+    clock.now += aws_lambda.SIGNUP_CODE_CACHE_SECONDS - 1
+    assert api.signup(url_event(GOOD))["statusCode"] == 200  # still within the bound
+    clock.now += 1
+    old = api.signup(url_event(GOOD))
+    assert old["statusCode"] == 403 and _json(old)["error"] == "wrong_signup_code"
+    assert api.signup(url_event({**GOOD, "signupCode": "rotated-code-2027"}))["statusCode"] == 200
+    assert aws_lambda.SIGNUP_CODE_CACHE_SECONDS <= 60
