@@ -3,6 +3,8 @@
 import fcntl
 import os
 import shutil
+import subprocess
+import time
 import uuid
 
 import pytest
@@ -53,10 +55,24 @@ def debian_base(buildah) -> str:
     return base_image.IMAGE_NAME
 
 
+def source_date_epoch() -> int:
+    """The time of the commit checked out (docs/container.md builds with it); now, outside a git checkout."""
+    result = subprocess.run(["git", "-C", str(PROJECT_ROOT), "log", "-1", "--format=%ct"], capture_output=True,
+                            text=True)
+    return int(result.stdout) if result.returncode == 0 and result.stdout.strip() else int(time.time())
+
+
+def build_app_image(buildah, base: str) -> str:
+    """The Dockerfile built as docs/container.md says for a reproducible build."""
+    tag = f"localhost/mcpdeploy-test-app:{uuid.uuid4().hex[:12]}"
+    epoch = source_date_epoch()
+    buildah.build(PROJECT_ROOT, tag, build_args={"BASE": base, "SOURCE_DATE_EPOCH": str(epoch)}, timestamp=epoch)
+    return tag
+
+
 @pytest.fixture(scope="session")
 def app_image(buildah, debian_base):
-    tag = f"localhost/mcpdeploy-test-app:{uuid.uuid4().hex[:12]}"
-    buildah.build(PROJECT_ROOT, tag, build_args={"BASE": debian_base})
+    tag = build_app_image(buildah, debian_base)
     yield tag
     buildah.remove_image(tag)
 
