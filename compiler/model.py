@@ -99,7 +99,9 @@ class ImageRepositorySpec(Strict):
     region: Region = Field(description="Region of the ECR repository; deployments using it must be in it.")
     keep_images: int = Field(5, ge=1, le=1000, description="Lifecycle policy: keep this many newest images.")
     scan_on_push: bool = Field(True, description="Scan each pushed image for vulnerabilities.")
-    immutable_tags: bool = Field(False, description="Refuse to overwrite an existing tag.")
+    immutable_tags: bool = Field(True, description="Refuse to overwrite an existing tag (the default: a tag "
+                                 "names one image for good, so a redeploy or a rebuild cannot change what it "
+                                 "runs); false allows pushing over a tag.")
 
 
 class ImageRepository(Strict):

@@ -133,7 +133,7 @@ def test_alb_template_lints_clean(case):
     assert lint(build(overrides), overrides.get("region", "us-east-1")) == []
 
 
-@pytest.mark.parametrize("spec", [{}, {"keepImages": 20, "scanOnPush": False, "immutableTags": True}])
+@pytest.mark.parametrize("spec", [{}, {"keepImages": 20, "scanOnPush": False, "immutableTags": False}])
 def test_repository_template_lints_clean(spec):
     assert lint(build_repository(repository(**spec)).to_dict(), "us-east-1") == []
 
@@ -492,7 +492,7 @@ def test_outputs_tell_how_to_connect_and_operate():
 
 
 def test_repository_stack():
-    template = build_repository(repository(keepImages=9, immutableTags=True)).to_dict()
+    template = build_repository(repository(keepImages=9)).to_dict()
     repo = props(template, naming.REPOSITORY)
     assert repo["RepositoryName"] == "elevenlabs-mcp"
     assert repo["ImageScanningConfiguration"] == {"ScanOnPush": True}
@@ -504,7 +504,9 @@ def test_repository_stack():
     assert repo["Tags"] == [{"Key": "mcpdeploy:deployment", "Value": "elevenlabs-mcp"}, {"Key": "team", "Value": "voice"}]
     assert {name: o["Export"]["Name"] for name, o in template["Outputs"].items()} == {
         "RepositoryUri": "elevenlabs-mcp-RepositoryUri", "RepositoryArn": "elevenlabs-mcp-RepositoryArn"}
-    assert props(build_repository(repository()).to_dict(), naming.REPOSITORY)["ImageTagMutability"] == "MUTABLE"
+    # Immutable by default: a tag names one image for good (a stack deployed with it, a reproducible build).
+    mutable = build_repository(repository(immutableTags=False)).to_dict()
+    assert props(mutable, naming.REPOSITORY)["ImageTagMutability"] == "MUTABLE"
 
 
 def test_build_is_deterministic_across_processes():
