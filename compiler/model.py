@@ -150,8 +150,8 @@ class AuthPage(Strict):
                               "issuing a token; false lets anyone with an ElevenLabs key mint one.")
     token_days: int = Field(90, ge=1, le=3650, description="Tokens the page issues expire after this many days.")
     attempts_per_hour: int = Field(10, ge=1, le=1000, description="Sign-up attempts one client (an IPv4 address, an "
-                                   "IPv6 /64) may make per hour (each server task or function instance counts on "
-                                   "its own).")
+                                   "IPv6 /64) may make per hour, counted across every task or function instance "
+                                   "(docs/auth.md).")
 
 
 class Auth(Strict):

@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 
 from .diagnostics import ExitCode
+from .parts.tokens import SHARED_COUNT_PREFIX
 
 MIN_HASH_PREFIX = 6  # shorter prefixes than this are not accepted by revoke
 SHOWN_HASH_CHARS = 12
@@ -157,7 +158,8 @@ def _scan(table) -> list[dict]:
     while "LastEvaluatedKey" in page:
         page = table.scan(ExclusiveStartKey=page["LastEvaluatedKey"], **options)
         rows += page["Items"]
-    return rows
+    # The auth page's attempt counts share the table (compiler/parts/tokens.py): not tokens.
+    return [row for row in rows if not row["hash"].startswith(SHARED_COUNT_PREFIX)]
 
 
 def _date(epoch) -> str:

@@ -637,11 +637,20 @@ def test_without_a_sign_up_code_there_is_no_second_secret():
     (AUTH_PAGE["auth"], ["dynamodb:GetItem", "dynamodb:PutItem"]),
 ])
 def test_the_task_adds_token_rows_only_with_the_auth_page(auth, actions):
+    table = {"Fn::GetAtt": [naming.TOKENS_TABLE, "Arn"]}
     for template in (build({"auth": auth}), build_nat({"auth": auth})):
         (policy,) = props(template, naming.TASK_ROLE)["Policies"]
-        (statement,) = policy["PolicyDocument"]["Statement"]
-        assert statement == {"Effect": "Allow", "Action": actions,
-                             "Resource": {"Fn::GetAtt": [naming.TOKENS_TABLE, "Arn"]}}
+        statement, *counts = policy["PolicyDocument"]["Statement"]
+        assert statement == {"Effect": "Allow", "Action": actions, "Resource": table}
+        ttl = props(template, naming.TOKENS_TABLE).get("TimeToLiveSpecification")
+        if "dynamodb:PutItem" in actions:
+            # The page's attempt counts: UpdateItem on `attempts#...` rows only, never on a token's row (which
+            # could un-revoke it); DynamoDB deletes them by TTL.
+            assert counts == [{"Effect": "Allow", "Action": ["dynamodb:UpdateItem"], "Resource": table, "Condition": {
+                "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["attempts#*"]}}}]
+            assert ttl == {"AttributeName": "purge_at", "Enabled": True}
+        else:
+            assert counts == [] and ttl is None
 
 
 def test_alb_forwards_every_path_to_the_tasks():

@@ -74,6 +74,16 @@ def test_list_shows_names_and_hash_prefixes_never_tokens_or_keys(moto, stack):
     assert alice not in result.stdout and "sk_secret_of_alice" not in result.stdout + result.stderr
 
 
+def test_the_auth_pages_attempt_counts_in_the_table_are_not_tokens(moto, stack):
+    issue(moto, "--name", "alice")
+    aws(moto.endpoint, "dynamodb", "put-item", "--table-name", stack["TokensTable"], "--item",
+        json.dumps({"hash": {"S": "attempts#203.0.113.7#499000"}, "attempts": {"N": "3"}, "purge_at": {"N": "1"}}))
+    listed = tokens_cli(moto.endpoint, "list", STACK)
+    assert listed.returncode == 0 and [line.split()[0] for line in listed.stdout.splitlines()[1:]] == ["alice"]
+    refused = tokens_cli(moto.endpoint, "revoke", STACK, "--hash", "attempts#203")
+    assert refused.returncode == 2 and "no token with a hash starting" in refused.stderr
+
+
 def test_revoke_by_name_and_by_hash_prefix(moto, stack):
     issue(moto, "--name", "alice")
     bob = token_of(issue(moto, "--name", "bob"))

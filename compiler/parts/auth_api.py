@@ -14,7 +14,7 @@ from troposphere import GetAtt, Output, Ref, Template, awslambda, cloudformation
 
 from .. import naming
 from ..model import CommonSpec
-from . import image, lambdas, policies, secrets, static_site
+from . import image, lambdas, policies, secrets, static_site, tokens
 from .server import Value
 from .static_site import StaticSite
 
@@ -63,7 +63,8 @@ def auth_api(t: Template, deployment: str, spec: CommonSpec, *, repo_stack: str,
         "MCP_AUTH_PAGE_TOKEN_DAYS": str(page.token_days),
         "MCP_AUTH_PAGE_ATTEMPTS_PER_HOUR": str(page.attempts_per_hour),
     }
-    statements = [policies.allow(["dynamodb:PutItem"], GetAtt(tokens_table, "Arn")), site.publisher_access()]
+    statements = [policies.allow(["dynamodb:PutItem"], GetAtt(tokens_table, "Arn")),
+                  tokens.count_attempts(tokens_table), site.publisher_access()]
     if signup_code is not None:
         environment["MCP_SIGNUP_CODE_SECRET"] = Ref(signup_code)
         statements.append(policies.allow(["secretsmanager:GetSecretValue"], Ref(signup_code)))

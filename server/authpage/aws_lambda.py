@@ -4,7 +4,7 @@
 - function-URL requests: the page's POST (server/authpage/core.py's contract). It must come from the page
   (Origin: MCP_AUTH_PAGE_ORIGIN) as application/json (which a cross-site form or a CORS "simple request" cannot
   send), the client address must be in MCP_ALLOWED_CIDRS (when set) and within its attempts per hour (counted
-  per function instance), the sign-up code right (read from its secret at most SIGNUP_CODE_CACHE_SECONDS
+  per function instance, and per clock hour in the tokens table across instances), the sign-up code right (read from its secret at most SIGNUP_CODE_CACHE_SECONDS
   before), and ElevenLabs must accept the key; then a token row goes to the tokens table and the answer
   carries the bridge configurations (bridge_clients.py).
 - CloudFormation custom resource events (Custom::AuthPage): on Create and Update the page (index.html) and its
@@ -106,6 +106,7 @@ class AuthApi:
         if not address_allowed(client, self.settings.allowed_cidrs):
             raise core.SignupError(403, "address_not_allowed", "This deployment does not admit your network.")
         self.limiter.check(str(client) if client else None)
+        self._count_shared(str(client) if client else None)
         request = core.parse_request(_body(event), signup_code_required=bool(self.settings.signup_code_secret))
         if self.settings.signup_code_secret:
             core.check_signup_code(request.signup_code, self._expected_signup_code())
@@ -115,6 +116,18 @@ class AuthApi:
         self._store(item)
         log.info(json.dumps({"event": "token_issued", "name": request.name, "hash_prefix": item["hash"][:8]}))
         return token, item.get("expires")
+
+    def _count_shared(self, client: str | None) -> None:
+        """The attempt counted in the tokens table too, across instances: refused once the hour's are spent."""
+        params, wait = core.shared_count(self.settings.tokens_table, client, self.settings.attempts_per_hour,
+                                         time.time())
+        try:
+            self.dynamodb.update_item(**params)
+        except self.dynamodb.exceptions.ConditionalCheckFailedException:
+            raise core.too_many_attempts(wait) from None
+        except Exception as error:  # noqa: BLE001 - no count, no sign-up: the token could not be stored either
+            log.error(json.dumps({"event": "attempts_not_counted", "error": type(error).__name__}))
+            raise _unavailable() from None
 
     def _expected_signup_code(self) -> str:
         """The code from its secret, read again once the copy is SIGNUP_CODE_CACHE_SECONDS old: a warm instance

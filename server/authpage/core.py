@@ -168,12 +168,37 @@ class AttemptLimiter:
         """`attempt`, raising the 429 when over the limit."""
         wait = self.attempt(client)
         if wait is not None:
-            minutes = max(1, round(wait / 60))
-            raise SignupError(429, "too_many_attempts", f"Too many attempts from your address; try again in about "
-                              f"{minutes} minute{'s' if minutes != 1 else ''}.", retry_after=wait)
+            raise too_many_attempts(wait)
 
     def __len__(self) -> int:
         return len(self._attempts)
+
+
+def too_many_attempts(wait: int) -> SignupError:
+    minutes = max(1, round(wait / 60))
+    return SignupError(429, "too_many_attempts", f"Too many attempts from your address; try again in about "
+                       f"{minutes} minute{'s' if minutes != 1 else ''}.", retry_after=wait)
+
+
+SHARED_COUNT_PREFIX = "attempts#"  # the key of a shared count's row in the tokens table (a token's is hex)
+SHARED_COUNT_PURGE = "purge_at"  # the tokens table's TTL attribute: DynamoDB deletes a count's row after it
+
+
+def shared_count(table: str, client: str | None, limit: int, now: float) -> tuple[dict, int]:
+    """One attempt of `client` counted where every task and function instance sees it: DynamoDB UpdateItem
+    parameters adding 1 to the client's row for the current clock hour in the tokens table, refused by DynamoDB
+    (ConditionalCheckFailedException) once `limit` attempts are counted; and the seconds until that hour ends (the
+    Retry-After of a refusal). The row carries the TTL attribute: DynamoDB deletes it an hour after its hour."""
+    hour = int(now // WINDOW_SECONDS)
+    params = {
+        "TableName": table, "Key": {"hash": {"S": f"{SHARED_COUNT_PREFIX}{client_key(client)}#{hour}"}},
+        "UpdateExpression": "ADD #n :one SET #p = if_not_exists(#p, :purge)",
+        "ConditionExpression": "attribute_not_exists(#n) OR #n < :limit",
+        "ExpressionAttributeNames": {"#n": "attempts", "#p": SHARED_COUNT_PURGE},
+        "ExpressionAttributeValues": {":one": {"N": "1"}, ":limit": {"N": str(limit)},
+                                      ":purge": {"N": str(int((hour + 2) * WINDOW_SECONDS))}},
+    }
+    return params, _wait((hour + 1) * WINDOW_SECONDS - now)
 
 
 def client_key(address: str | None) -> str:

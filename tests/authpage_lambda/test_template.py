@@ -90,10 +90,13 @@ def test_the_role_may_put_tokens_write_the_site_and_read_the_code_only(template)
         "logs:CreateLogStream": {"Fn::GetAtt": [auth_api.LOGS, "Arn"]},
         "logs:PutLogEvents": {"Fn::GetAtt": [auth_api.LOGS, "Arn"]},
         "dynamodb:PutItem": {"Fn::GetAtt": [naming.TOKENS_TABLE, "Arn"]},
+        "dynamodb:UpdateItem": {"Fn::GetAtt": [naming.TOKENS_TABLE, "Arn"]},  # attempt counts only (below)
         "s3:PutObject": {"Fn::Sub": "${AuthPageBucket.Arn}/*"},
         "s3:DeleteObject": {"Fn::Sub": "${AuthPageBucket.Arn}/*"},
         "secretsmanager:GetSecretValue": {"Ref": naming.SIGNUP_CODE_SECRET},
     }
+    [count] = [s for s in policy["PolicyDocument"]["Statement"] if s["Action"] == ["dynamodb:UpdateItem"]]
+    assert count["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["attempts#*"]}}
 
 
 def test_the_page_is_published_by_the_function_with_a_bounded_wait(template):

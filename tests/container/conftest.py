@@ -1,6 +1,7 @@
 """Fixtures building the real Dockerfile with buildah over a debootstrapped Debian base."""
 
 import fcntl
+import functools
 import os
 import shutil
 import subprocess
@@ -55,8 +56,12 @@ def debian_base(buildah) -> str:
     return base_image.IMAGE_NAME
 
 
+@functools.cache
 def source_date_epoch() -> int:
-    """The time of the commit checked out (docs/container.md builds with it); now, outside a git checkout."""
+    """$SOURCE_DATE_EPOCH, else the time of the commit checked out (docs/container.md builds with it), else now
+    (outside a git checkout): one value for the whole session."""
+    if os.environ.get("SOURCE_DATE_EPOCH", "").isdigit():
+        return int(os.environ["SOURCE_DATE_EPOCH"])
     result = subprocess.run(["git", "-C", str(PROJECT_ROOT), "log", "-1", "--format=%ct"], capture_output=True,
                             text=True)
     return int(result.stdout) if result.returncode == 0 and result.stdout.strip() else int(time.time())
