@@ -14,8 +14,11 @@
 ARG BASE=python:3.11-slim-bookworm@sha256:a36c24f9cbdf4fd0f52d67f0823eeac19c2028c637cecc392d97f980d4fec56b
 
 FROM ${BASE} AS builder
+# No bytecode written on import while building (pip and setuptools would leave
+# pycs holding the build's clock); compileall below writes all of it.
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
     PYTHONHASHSEED=0
 WORKDIR /src
 RUN python3 -m venv /opt/venv
@@ -31,11 +34,12 @@ COPY server ./server
 # setuptools. Modes are normalized (a checkout's umask must not change the
 # image). Bytecode is compiled once here, hash-based and unchecked (the image is
 # immutable, and pycs stay valid whatever mtimes COPY --from leaves behind),
-# one file after another with a fixed hash seed so the bytes are the same on
-# every build.
+# all of them again (-f: the pycs `python3 -m venv` left for pip are
+# timestamped), one file after another with a fixed hash seed so the bytes are
+# the same on every build.
 RUN chmod -R u=rwX,go=rX /src \
     && /opt/venv/bin/pip install --no-compile --no-deps --no-index --no-build-isolation . \
-    && /opt/venv/bin/python -m compileall -q -j 1 \
+    && /opt/venv/bin/python -m compileall -q -f -j 1 \
        --invalidation-mode unchecked-hash /opt/venv/lib
 
 FROM ${BASE}
