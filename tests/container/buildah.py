@@ -58,10 +58,11 @@ class Buildah:
         return name in names
 
     def build(self, context: Path, tag: str, containerfile: Path | None = None,
-              build_args: dict[str, str] | None = None, timestamp: int | None = None) -> None:
+              build_args: dict[str, str] | None = None, timestamp: int | None = None,
+              image_format: str = "docker") -> None:
         """`timestamp` (seconds since the epoch) dates the image and every file of the layers it commits,
         instead of now: what makes a rebuild bit for bit the same."""
-        args = ["build", "--pull=never", "--isolation=chroot", "--network=host", "--format=docker",
+        args = ["build", "--pull=never", "--isolation=chroot", "--network=host", f"--format={image_format}",
                 "-t", tag]
         if timestamp is not None:
             args += [f"--timestamp={timestamp}"]
@@ -78,6 +79,10 @@ class Buildah:
         """(image ID, manifest digest): the ID is the config's SHA-256, which names every layer's content."""
         inspected = json.loads(self.run_cli("inspect", "--type", "image", name))
         return inspected["FromImageID"], inspected["FromImageDigest"]
+
+    def layers(self, name: str) -> list[str]:
+        """The SHA-256 of each layer's uncompressed content, whatever the image's format."""
+        return json.loads(self.run_cli("inspect", "--type", "image", name))["OCIv1"]["rootfs"]["diff_ids"]
 
     def image_config(self, name: str) -> dict:
         """The image's Docker-format config (Cmd, Entrypoint, Env, User, Healthcheck...)."""

@@ -67,11 +67,12 @@ def source_date_epoch() -> int:
     return int(result.stdout) if result.returncode == 0 and result.stdout.strip() else int(time.time())
 
 
-def build_app_image(buildah, base: str) -> str:
+def build_app_image(buildah, base: str, image_format: str = "docker") -> str:
     """The Dockerfile built as docs/container.md says for a reproducible build."""
     tag = f"localhost/mcpdeploy-test-app:{uuid.uuid4().hex[:12]}"
     epoch = source_date_epoch()
-    buildah.build(PROJECT_ROOT, tag, build_args={"BASE": base, "SOURCE_DATE_EPOCH": str(epoch)}, timestamp=epoch)
+    buildah.build(PROJECT_ROOT, tag, build_args={"BASE": base, "SOURCE_DATE_EPOCH": str(epoch)}, timestamp=epoch,
+                  image_format=image_format)
     return tag
 
 
