@@ -106,8 +106,8 @@ class AuthApi:
         if not address_allowed(client, self.settings.allowed_cidrs):
             raise core.SignupError(403, "address_not_allowed", "This deployment does not admit your network.")
         self.limiter.check(str(client) if client else None)
-        self._count_shared(str(client) if client else None)
         request = core.parse_request(_body(event), signup_code_required=bool(self.settings.signup_code_secret))
+        self._count_shared(str(client) if client else None)  # a well-formed attempt: worth a DynamoDB write
         if self.settings.signup_code_secret:
             core.check_signup_code(request.signup_code, self._expected_signup_code())
         check_elevenlabs_key(self.settings.elevenlabs_url, request.elevenlabs_key)

@@ -1,8 +1,9 @@
 """The auth page on the server: GET /auth (and /auth/), GET /auth/config.json, POST /auth/token.
 
 The Gate in front checks Host and the client's network (MCP_ALLOWED_CIDRS) and sets the client address; these
-routes need no credential. A sign-up: body checks, one attempt counted for the client address (in this
-process, then in the tokens table across tasks), the sign-up code, the ElevenLabs key checked with GET /v1/user, then a new row PutItem'd into the tokens table.
+routes need no credential. A sign-up: one attempt counted for the client address in this process, body
+checks, the attempt counted in the tokens table across tasks, the sign-up code, the ElevenLabs key checked with
+GET /v1/user, then a new row PutItem'd into the tokens table.
 """
 
 from __future__ import annotations
@@ -66,8 +67,8 @@ class AuthPage:
         try:
             raw = await _json_body(request)
             self.limiter.check(client)
-            await self._count_shared(client)
             signup = core.parse_request(raw, bool(self.signup_code))
+            await self._count_shared(client)  # a well-formed attempt: worth a DynamoDB write
             name = signup.name
             if self.signup_code:
                 core.check_signup_code(signup.signup_code, self.signup_code)
