@@ -185,14 +185,16 @@ class ImageRepositorySpec(Strict):
         "Lifecycle policy: keep this many newest images (tagged, and as many untagged); a tag a Deployment in "
         "the file uses is never expired."))
     scan_on_push: bool = Field(True, description="Scan each pushed image for vulnerabilities.")
-    immutable_tags: bool = Field(False, description="Refuse to overwrite an existing tag.")
+    immutable_tags: bool = Field(True, description="Refuse to overwrite an existing tag (the default: a tag "
+                                 "names one image for good, so a redeploy or a rebuild cannot change what it "
+                                 "runs); false allows pushing over a tag.")
     api_gateway_account: bool | None = Field(None, description=(
         "Hold the region's API Gateway account setting (the CloudWatch Logs role WebSocket access logs need; one "
         "per region). Absent = when a websocket Deployment in the file uses this repository. false: the setting "
         "is managed elsewhere (another tool or stack already sets it)."))
     empty_on_delete: bool = Field(False, description=(
-        "Delete the images with the stack. false: deleting the stack fails while the repository holds images "
-        "(they are kept; delete them, or set this, then delete again)."))
+        "Delete the images with the stack. false: deleting the stack leaves the repository and its images "
+        "behind (DeletionPolicy Retain)."))
 
 
 class ImageRepository(Strict):
@@ -253,8 +255,9 @@ class AuthPage(Strict):
     signup_code: bool = Field(True, description="Ask for a sign-up code (generated into Secrets Manager) before "
                               "issuing a token; false lets anyone with an ElevenLabs key mint one.")
     token_days: int = Field(90, ge=1, le=3650, description="Tokens the page issues expire after this many days.")
-    attempts_per_hour: int = Field(10, ge=1, le=1000, description="Sign-up attempts one source address may make "
-                                   "per hour (each server task or function instance counts on its own).")
+    attempts_per_hour: int = Field(10, ge=1, le=1000, description="Sign-up attempts one client (an IPv4 address, an "
+                                   "IPv6 /64) may make per hour, counted across every task or function instance "
+                                   "(docs/auth.md).")
 
 
 class Auth(Strict):

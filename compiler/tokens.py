@@ -16,9 +16,11 @@ from urllib.parse import quote
 
 from . import aws_errors
 from .diagnostics import CommandError, ExitCode
+from .parts.tokens import SHARED_COUNT_PREFIX
 
 MIN_HASH_PREFIX = 6  # shorter prefixes than this are not accepted by revoke
 SHOWN_HASH_CHARS = 12
+DEFAULT_EXPIRES_DAYS = 90  # as the auth page's tokenDays; 0 = never
 
 
 class TokensError(CommandError):
@@ -30,9 +32,15 @@ def add_parser(commands) -> None:
                                  "(auth.mode: tokens)")
     tokens.add_argument("action", choices=["issue", "list", "revoke"])
     tokens.add_argument("deployment", help="metadata.name of the deployment (its stack's name)")
-    tokens.add_argument("target", nargs="?", help="revoke: the token's name or hash prefix (as list shows)")
-    tokens.add_argument("--name", help="issue: who the token is for (shown by list, used by revoke)")
-    tokens.add_argument("--expires-days", type=int, help="issue: days until the token stops working")
+    tokens.add_argument("target", nargs="?", help="revoke: the token's name or hash prefix (as list shows); "
+                        "refused when it is both")
+    tokens.add_argument("--name", help="issue: who the token is for (shown by list); revoke: the token with "
+                        "this name, never a hash prefix")
+    tokens.add_argument("--hash", dest="hash_prefix", metavar="PREFIX",
+                        help=f"revoke: the token whose hash starts so (at least {MIN_HASH_PREFIX} characters)")
+    tokens.add_argument("--expires-days", type=int, default=DEFAULT_EXPIRES_DAYS,
+                        help=f"issue: days until the token stops working (default {DEFAULT_EXPIRES_DAYS}; "
+                        "0 = never)")
     tokens.add_argument("--elevenlabs-key-env", metavar="VAR",
                         help="issue: environment variable holding this user's own ElevenLabs key")
     tokens.add_argument("--region", help="the stack's region (default: the AWS CLI's configured region)")
@@ -52,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
         elif args.action == "list":
             print(_list(table))
         else:
-            print(_revoke(table, args.target))
+            print(_revoke(table, _revoke_target(args)))
     except (BotoCoreError, ClientError) as exc:
         raise aws_errors.command_error(exc, args.region) from None
     return ExitCode.OK
@@ -77,8 +85,8 @@ def _stack_outputs(session, stack: str) -> dict[str, str]:
 def _issue(table, endpoint: str, args: argparse.Namespace) -> str:
     if not args.name:
         raise TokensError("issue needs --name (who the token is for)")
-    if args.expires_days is not None and args.expires_days < 1:
-        raise TokensError("--expires-days must be at least 1")
+    if args.expires_days < 0:
+        raise TokensError("--expires-days must be 0 (never expires) or more")
     key = None
     if args.elevenlabs_key_env:
         key = os.environ.get(args.elevenlabs_key_env, "").strip()
@@ -86,7 +94,7 @@ def _issue(table, endpoint: str, args: argparse.Namespace) -> str:
             raise TokensError(f"environment variable {args.elevenlabs_key_env} is empty or not set")
     from server.token_rows import new_token  # the server's modules load only when a tokens command runs
 
-    token, item = new_token(args.name, expires_days=args.expires_days, elevenlabs_key=key)
+    token, item = new_token(args.name, expires_days=args.expires_days or None, elevenlabs_key=key)
     table.put_item(Item=item, ConditionExpression="attribute_not_exists(#h)", ExpressionAttributeNames={"#h": "hash"})
     print(f"issued token {args.name!r} (hash {item['hash'][:SHOWN_HASH_CHARS]}); the URL below is shown only "
           "once, it cannot be recovered:", file=sys.stderr)
@@ -103,19 +111,37 @@ def _list(table) -> str:
     return "\n".join(lines)
 
 
-def _revoke(table, target: str | None) -> str:
-    if not target:
-        raise TokensError("revoke needs the token's name or hash prefix")
+def _revoke_target(args: argparse.Namespace) -> tuple[str, str]:
+    """(how, what): how is "name", "hash" or "either" (the positional target)."""
+    given = [(how, what) for how, what in (("either", args.target), ("name", args.name), ("hash", args.hash_prefix))
+             if what]
+    if len(given) != 1:
+        raise TokensError("revoke needs one of: the token's name or hash prefix, --name NAME, --hash PREFIX")
+    return given[0]
+
+
+def _revoke(table, target: tuple[str, str]) -> str:
+    how, what = target
+    if how == "hash" and len(what) < MIN_HASH_PREFIX:
+        raise TokensError(f"--hash needs at least {MIN_HASH_PREFIX} characters")
     rows = _scan(table)
-    matches = [r for r in rows if r["name"] == target]
-    if not matches and len(target) >= MIN_HASH_PREFIX:
-        matches = [r for r in rows if r["hash"].startswith(target.lower())]
+    by_name = [r for r in rows if r["name"] == what] if how != "hash" else []
+    by_hash = ([r for r in rows if r["hash"].startswith(what.lower())]
+               if how != "name" and len(what) >= MIN_HASH_PREFIX else [])
+    if by_name and by_hash and {r["hash"] for r in by_name} != {r["hash"] for r in by_hash}:
+        # Users choose their names on the auth page: a name can be made to look like someone's hash prefix.
+        raise TokensError(f"{what!r} is both the name of {len(by_name)} token(s) and a prefix of the hash of "
+                          f"{len(by_hash)}; say which with --name or --hash")
+    matches = by_name or by_hash
     if not matches:
-        raise TokensError(f"no token named {target!r} nor with a hash starting so (at least {MIN_HASH_PREFIX} "
-                          "characters)", ExitCode.UNKNOWN_NAME)
+        kinds = {"name": "no token named {!r}", "hash": "no token with a hash starting {!r}",
+                 "either": "no token named {!r} nor with a hash starting so"}
+        raise TokensError(kinds[how].format(what) + (f" (a hash prefix needs at least {MIN_HASH_PREFIX} "
+                                                     "characters)" if how != "name" else ""),
+                          ExitCode.UNKNOWN_NAME)
     if len(matches) > 1:
         prefixes = ", ".join(r["hash"][:SHOWN_HASH_CHARS] for r in matches)
-        raise TokensError(f"{target!r} matches {len(matches)} tokens; revoke one by hash prefix: {prefixes}")
+        raise TokensError(f"{what!r} matches {len(matches)} tokens; revoke one with --hash: {prefixes}")
     from server.config import DEFAULT_TOKENS_CACHE_SECONDS
 
     table.update_item(Key={"hash": matches[0]["hash"]}, UpdateExpression="SET revoked = :yes",
@@ -133,7 +159,8 @@ def _scan(table) -> list[dict]:
     while "LastEvaluatedKey" in page:
         page = table.scan(ExclusiveStartKey=page["LastEvaluatedKey"], **options)
         rows += page["Items"]
-    return rows
+    # The auth page's attempt counts share the table (compiler/parts/tokens.py): not tokens.
+    return [row for row in rows if not row["hash"].startswith(SHARED_COUNT_PREFIX)]
 
 
 def _date(epoch) -> str:

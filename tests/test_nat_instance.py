@@ -172,8 +172,13 @@ def test_instance_role_allows_exactly_the_boot_script_and_session_manager():
     template = build({})
     role = props(template, naming.NAT_ROLE)
     assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {"Service": "ec2.amazonaws.com"}
-    assert role["ManagedPolicyArns"] == [
-        {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore"}]
+    # Session Manager only, inline: no managed policy (AmazonSSMManagedInstanceCore reads every SSM parameter).
+    assert "ManagedPolicyArns" not in role
+    [session_manager] = role["Policies"]
+    [statement] = session_manager["PolicyDocument"]["Statement"]
+    assert statement == {"Effect": "Allow", "Resource": "*", "Action": [
+        "ssm:UpdateInstanceInformation", "ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
+        "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"]}
     [policy] = of_type(template, "AWS::IAM::Policy").values()
     assert policy["Properties"]["Roles"] == [{"Ref": naming.NAT_ROLE}]
     statements = policy["Properties"]["PolicyDocument"]["Statement"]

@@ -136,7 +136,7 @@ def test_alb_template_lints_clean(case):
     assert lint(build(overrides), overrides.get("region", "us-east-1")) == []
 
 
-@pytest.mark.parametrize("spec", [{}, {"keepImages": 20, "scanOnPush": False, "immutableTags": True}])
+@pytest.mark.parametrize("spec", [{}, {"keepImages": 20, "scanOnPush": False, "immutableTags": False}])
 def test_repository_template_lints_clean(spec):
     assert lint(build_repository(repository(**spec)).to_dict(), "us-east-1") == []
 
@@ -496,7 +496,7 @@ def test_outputs_tell_how_to_connect_and_operate():
 
 
 def test_repository_stack():
-    template = build_repository(repository(keepImages=9, immutableTags=True)).to_dict()
+    template = build_repository(repository(keepImages=9)).to_dict()
     repo = props(template, naming.REPOSITORY)
     assert repo["RepositoryName"] == "elevenlabs-mcp"
     assert repo["ImageScanningConfiguration"] == {"ScanOnPush": True}
@@ -510,7 +510,9 @@ def test_repository_stack():
     assert repo["Tags"] == [{"Key": "mcpdeploy:deployment", "Value": "elevenlabs-mcp"}, {"Key": "team", "Value": "voice"}]
     assert {name: o["Export"]["Name"] for name, o in template["Outputs"].items()} == {
         "RepositoryUri": "elevenlabs-mcp-RepositoryUri", "RepositoryArn": "elevenlabs-mcp-RepositoryArn"}
-    assert props(build_repository(repository()).to_dict(), naming.REPOSITORY)["ImageTagMutability"] == "MUTABLE"
+    # Immutable by default: a tag names one image for good (a stack deployed with it, a reproducible build).
+    mutable = build_repository(repository(immutableTags=False)).to_dict()
+    assert props(mutable, naming.REPOSITORY)["ImageTagMutability"] == "MUTABLE"
 
 
 # --- the repository's lifecycle policy, evaluated as ECR documents it ----------------------------------------------
@@ -693,11 +695,20 @@ def test_without_a_sign_up_code_there_is_no_second_secret():
     (AUTH_PAGE["auth"], ["dynamodb:GetItem", "dynamodb:PutItem"]),
 ])
 def test_the_task_adds_token_rows_only_with_the_auth_page(auth, actions):
+    table = {"Fn::GetAtt": [naming.TOKENS_TABLE, "Arn"]}
     for template in (build({"auth": auth}), build_nat({"auth": auth})):
         (policy,) = props(template, naming.TASK_ROLE)["Policies"]
-        (statement,) = policy["PolicyDocument"]["Statement"]
-        assert statement == {"Effect": "Allow", "Action": actions,
-                             "Resource": {"Fn::GetAtt": [naming.TOKENS_TABLE, "Arn"]}}
+        statement, *counts = policy["PolicyDocument"]["Statement"]
+        assert statement == {"Effect": "Allow", "Action": actions, "Resource": table}
+        ttl = props(template, naming.TOKENS_TABLE).get("TimeToLiveSpecification")
+        if "dynamodb:PutItem" in actions:
+            # The page's attempt counts: UpdateItem on `attempts#...` rows only, never on a token's row (which
+            # could un-revoke it); DynamoDB deletes them by TTL.
+            assert counts == [{"Effect": "Allow", "Action": ["dynamodb:UpdateItem"], "Resource": table, "Condition": {
+                "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["attempts#*"]}}}]
+            assert ttl == {"AttributeName": "purge_at", "Enabled": True}
+        else:
+            assert counts == [] and ttl is None
 
 
 def test_alb_forwards_every_path_to_the_tasks():

@@ -14,7 +14,7 @@ from troposphere import GetAtt, Output, Ref, Template, awslambda, cloudformation
 
 from .. import naming
 from ..model import CommonSpec, WebsocketSpec
-from . import image, lambdas, lifecycle, policies, secrets, static_site
+from . import image, lambdas, lifecycle, policies, secrets, static_site, tokens
 from .server import Value
 from .static_site import StaticSite
 
@@ -60,10 +60,12 @@ def auth_api(t: Template, deployment: str, spec: CommonSpec, *, repo_stack: str,
     page = spec.auth.auth_page
     environment = {
         "MCP_DEPLOYMENT": deployment, "MCP_TOKENS_TABLE": Ref(tokens_table), "MCP_BRIDGE_URL": bridge_url,
+        "MCP_AUTH_PAGE_ORIGIN": site.origin(),  # the function refuses a POST from any other Origin
         "MCP_AUTH_PAGE_TOKEN_DAYS": str(page.token_days),
         "MCP_AUTH_PAGE_ATTEMPTS_PER_HOUR": str(page.attempts_per_hour),
     }
-    statements = [policies.allow(["dynamodb:PutItem"], GetAtt(tokens_table, "Arn")), site.publisher_access()]
+    statements = [policies.allow(["dynamodb:PutItem"], GetAtt(tokens_table, "Arn")),
+                  tokens.count_attempts(tokens_table), site.publisher_access()]
     if signup_code is not None:
         environment["MCP_SIGNUP_CODE_SECRET"] = Ref(signup_code)
         statements.append(policies.allow(["secretsmanager:GetSecretValue"], Ref(signup_code)))

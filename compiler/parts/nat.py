@@ -26,7 +26,13 @@ AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-
 # Processes AWS's UpdatePolicy documentation says to suspend during a rolling update: otherwise a health check
 # replacement or a scheduled action (this group has two) can start or stop an instance in the middle of it.
 ROLLING_UPDATE_SUSPENDS = ["HealthCheck", "ReplaceUnhealthy", "AZRebalance", "AlarmNotification", "ScheduledActions"]
-SSM_MANAGED_POLICY = "arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore"
+# What SSM Agent needs for Session Manager and nothing more: register the instance, open the session channels.
+# AWS's own AWSCloud9SSMInstanceProfile policy is exactly these; AmazonSSMManagedInstanceCore would add
+# ssm:GetParameter(s) on every parameter of the account, Run Command (ec2messages) and more.
+SESSION_MANAGER_CHANNELS = [
+    "ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
+    "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel",
+]
 MINUTES_PER_DAY = 24 * 60
 SIGNAL_TIMEOUT = "PT15M"  # boot, attach (up to 5 minutes of retries), a replacement or two
 EPHEMERAL_PORTS = (1024, 65535)  # where replies to the tasks go (Linux picks from 32768-60999)
@@ -142,7 +148,12 @@ def _identity(t: Template, interface: ec2.NetworkInterface,
     role = t.add_resource(iam.Role(
         naming.NAT_ROLE,
         AssumeRolePolicyDocument=policies.service_trust("ec2.amazonaws.com", same_account=False),
-        ManagedPolicyArns=[Sub(SSM_MANAGED_POLICY)],
+        # The agent registers this instance (an instance ARN; no role can register another account's); the
+        # session channels have no resource type in the Service Authorization Reference: "*" only.
+        Policies=[iam.Policy(PolicyName="session-manager", PolicyDocument=policies.document([
+            policies.allow("ssm:UpdateInstanceInformation",
+                           Sub("arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:instance/*")),
+            policies.allow(SESSION_MANAGER_CHANNELS, "*")]))],
     ))
     profile = t.add_resource(iam.InstanceProfile(naming.NAT_INSTANCE_PROFILE, Roles=[Ref(role)]))
     interface_arn = Sub("arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:network-interface/${Eni}",

@@ -17,6 +17,9 @@ from . import policies
 from .server import Value
 
 KEY = "hash"  # hex SHA-256 of the token
+# The auth page's shared attempt counts (server/authpage/core.py, shared_count): rows keyed so, deleted by TTL.
+SHARED_COUNT_PREFIX = "attempts#"
+SHARED_COUNT_PURGE = "purge_at"
 OUTPUT = "TokensTable"  # the CLI finds the table through this stack output
 
 
@@ -33,6 +36,10 @@ def token_store(t: Template, auth: Auth, *, server_issues: bool = False) -> Toke
     serves the auth page and adds rows (alb, nat-instance; on websocket a Lambda does)."""
     if auth.mode != "tokens":
         return TokenStore()
+    shared_counts = {}
+    if auth.auth_page is not None:  # the page's attempt counts expire (server/authpage/core.py: shared_count)
+        shared_counts["TimeToLiveSpecification"] = dynamodb.TimeToLiveSpecification(
+            AttributeName=SHARED_COUNT_PURGE, Enabled=True)
     table = t.add_resource(dynamodb.Table(
         naming.TOKENS_TABLE,
         BillingMode="PAY_PER_REQUEST",
@@ -47,11 +54,21 @@ def token_store(t: Template, auth: Auth, *, server_issues: bool = False) -> Toke
         # auth.mode away (or deleting the stack) leaves the table behind; docs/updates.md says how to remove it.
         DeletionProtectionEnabled=True,
         DeletionPolicy="Retain", UpdateReplacePolicy="Retain",
+        **shared_counts,
     ))
     t.add_output(Output(OUTPUT, Value=Ref(table), Description="Per-user tokens: python -m compiler tokens "
                         "issue|list|revoke <deployment>."))
-    return TokenStore(table_name=Ref(table),
-                      task_role_statements=[policies.allow(task_actions(server_issues), GetAtt(table, "Arn"))])
+    statements = [policies.allow(task_actions(server_issues), GetAtt(table, "Arn"))]
+    if server_issues:
+        statements.append(count_attempts(table))
+    return TokenStore(table_name=Ref(table), task_role_statements=statements)
+
+
+def count_attempts(table: dynamodb.Table) -> dict:
+    """The auth page counts sign-up attempts in rows of the tokens table keyed `attempts#...`: UpdateItem on those
+    rows only (dynamodb:LeadingKeys), never on a token's row (which would allow un-revoking it)."""
+    return {**policies.allow(["dynamodb:UpdateItem"], GetAtt(table, "Arn")),
+            "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{SHARED_COUNT_PREFIX}*"]}}}
 
 
 def task_actions(server_issues: bool) -> list[str]:

@@ -19,6 +19,8 @@ STAR_ONLY = {
     "ecr:GetAuthorizationToken": "ECR: returns a registry-wide login token; the action has no resource type",
     "ec2:DescribeNetworkInterfaces": "EC2 Describe* actions are list actions with no resource type",
     "cloudwatch:PutMetricData": "CloudWatch: no resource type; scope it with the cloudwatch:namespace condition",
+    **{f"ssmmessages:{action}": "Session Manager's channels (the NAT instance's agent): no resource type"
+       for action in ("CreateControlChannel", "CreateDataChannel", "OpenControlChannel", "OpenDataChannel")},
 }
 # Scopable in principle, but AWS documents "*" for this use: Lambda creates and deletes a VPC function's network
 # interfaces with the execution role, before their IDs exist; AWS's own AWSLambdaVPCAccessExecutionRole grants

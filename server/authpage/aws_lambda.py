@@ -1,9 +1,11 @@
 """The auth page of a `websocket` deployment, as one Lambda function running the shared server image
 (ImageConfig.Command `server.authpage.aws_lambda.handler`). It answers two kinds of events:
 
-- function-URL requests: the page's POST (server/authpage/core.py's contract). The client address must be in
-  MCP_ALLOWED_CIDRS (when set) and within its attempts per hour (counted per function instance), the sign-up
-  code right, and ElevenLabs must accept the key; then a token row goes to the tokens table and the answer
+- function-URL requests: the page's POST (server/authpage/core.py's contract). It must come from the page
+  (Origin: MCP_AUTH_PAGE_ORIGIN) as application/json (which a cross-site form or a CORS "simple request" cannot
+  send), the client address must be in MCP_ALLOWED_CIDRS (when set) and within its attempts per hour (counted
+  per function instance, and per clock hour in the tokens table across instances), the sign-up code right (read from its secret at most SIGNUP_CODE_CACHE_SECONDS
+  before), and ElevenLabs must accept the key; then a token row goes to the tokens table and the answer
   carries the bridge configurations (bridge_clients.py).
 - CloudFormation custom resource events (Custom::AuthPage): on Create and Update the page (index.html) and its
   config.json are written to the site's bucket, on Delete removed (so the bucket can be deleted). The answer
@@ -19,9 +21,10 @@ import ipaddress
 import json
 import logging
 import os
+import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from urllib.parse import urlsplit
@@ -34,6 +37,7 @@ from .bridge_clients import clients_for_bridge
 DEFAULT_ELEVENLABS_URL = "https://api.elevenlabs.io"
 ELEVENLABS_TIMEOUT_SECONDS = 8.0  # the function has 15 s
 RESPONSE_URL_TIMEOUT_SECONDS = 10.0
+SIGNUP_CODE_CACHE_SECONDS = 60.0  # a rotated code is the only one accepted this long after put-secret-value
 PAGE = "page.html"
 PAGE_OBJECT, CONFIG_OBJECT = "index.html", "config.json"
 
@@ -47,6 +51,7 @@ class Settings:
     deployment: str
     tokens_table: str
     bridge_url: str
+    page_origin: str  # https://<the page's CloudFront domain>: the one Origin admitted
     signup_code_secret: str  # ARN of the secret holding the sign-up code; "" = no code asked
     token_days: int
     attempts_per_hour: int
@@ -57,6 +62,7 @@ class Settings:
     def from_environment(cls, env: Mapping[str, str]) -> Settings:
         return cls(
             deployment=env["MCP_DEPLOYMENT"], tokens_table=env["MCP_TOKENS_TABLE"], bridge_url=env["MCP_BRIDGE_URL"],
+            page_origin=env["MCP_AUTH_PAGE_ORIGIN"].rstrip("/"),
             signup_code_secret=env.get("MCP_SIGNUP_CODE_SECRET", ""),
             token_days=int(env.get("MCP_AUTH_PAGE_TOKEN_DAYS", "90")),
             attempts_per_hour=int(env.get("MCP_AUTH_PAGE_ATTEMPTS_PER_HOUR", "10")),
@@ -69,14 +75,15 @@ class Settings:
 class AuthApi:
     """One per function instance: the settings, the attempts limiter and the AWS clients live as long as it."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, *, clock: Callable[[], float] = time.monotonic):
         import boto3  # here, not at import: a test of the pure parts needs no AWS SDK
 
         self.settings = settings
-        self.limiter = core.AttemptLimiter(settings.attempts_per_hour)
+        self.limiter = core.AttemptLimiter(settings.attempts_per_hour, clock=clock)
         self.dynamodb = boto3.client("dynamodb")
         self.secrets = boto3.client("secretsmanager")
-        self._signup_code: str | None = None
+        self._clock = clock
+        self._signup_code: tuple[str, float] | None = None  # the code and when it was read
 
     def signup(self, event: dict) -> dict:
         """A function-URL request -> the function-URL response (status, headers, JSON body)."""
@@ -94,11 +101,13 @@ class AuthApi:
         http = event.get("requestContext", {}).get("http", {})
         if http.get("method") != "POST":
             raise core.SignupError(405, "method_not_allowed", "Send the form with POST.")
+        _check_from_the_page(event.get("headers") or {}, self.settings.page_origin)
         client = parse_address(http.get("sourceIp") or "")
         if not address_allowed(client, self.settings.allowed_cidrs):
             raise core.SignupError(403, "address_not_allowed", "This deployment does not admit your network.")
         self.limiter.check(str(client) if client else None)
         request = core.parse_request(_body(event), signup_code_required=bool(self.settings.signup_code_secret))
+        self._count_shared(str(client) if client else None)  # a well-formed attempt: worth a DynamoDB write
         if self.settings.signup_code_secret:
             core.check_signup_code(request.signup_code, self._expected_signup_code())
         check_elevenlabs_key(self.settings.elevenlabs_url, request.elevenlabs_key)
@@ -108,8 +117,23 @@ class AuthApi:
         log.info(json.dumps({"event": "token_issued", "name": request.name, "hash_prefix": item["hash"][:8]}))
         return token, item.get("expires")
 
+    def _count_shared(self, client: str | None) -> None:
+        """The attempt counted in the tokens table too, across instances: refused once the hour's are spent."""
+        params, wait = core.shared_count(self.settings.tokens_table, client, self.settings.attempts_per_hour,
+                                         time.time())
+        try:
+            self.dynamodb.update_item(**params)
+        except self.dynamodb.exceptions.ConditionalCheckFailedException:
+            raise core.too_many_attempts(wait) from None
+        except Exception as error:  # noqa: BLE001 - no count, no sign-up: the token could not be stored either
+            log.error(json.dumps({"event": "attempts_not_counted", "error": type(error).__name__}))
+            raise _unavailable() from None
+
     def _expected_signup_code(self) -> str:
-        if self._signup_code is None:
+        """The code from its secret, read again once the copy is SIGNUP_CODE_CACHE_SECONDS old: a warm instance
+        lives for hours, and rotating the code must not wait for it to die."""
+        now = self._clock()
+        if self._signup_code is None or now - self._signup_code[1] >= SIGNUP_CODE_CACHE_SECONDS:
             try:
                 code = self.secrets.get_secret_value(SecretId=self.settings.signup_code_secret)["SecretString"]
             except Exception as error:  # noqa: BLE001 - any failure: refuse, and say which kind
@@ -117,8 +141,8 @@ class AuthApi:
                 raise _unavailable() from None
             if not code:  # an empty code would admit everyone: fail closed
                 raise _unavailable()
-            self._signup_code = code
-        return self._signup_code
+            self._signup_code = (code, now)
+        return self._signup_code[0]
 
     def _store(self, item: dict) -> None:
         try:
@@ -128,6 +152,17 @@ class AuthApi:
         except Exception as error:  # noqa: BLE001
             log.error(json.dumps({"event": "token_not_stored", "error": type(error).__name__}))
             raise core.SignupError(502, "storage_failed", "The token could not be stored; try again later.") from None
+
+
+def _check_from_the_page(headers: Mapping[str, str], page_origin: str) -> None:
+    """The function URL's CORS only hides answers from other origins; a cross-site "simple request" (a form, or
+    fetch with text/plain) still reaches the function. So: the page's Origin (a browser always sends it on a
+    cross-origin POST) and application/json (which makes a browser ask the CORS preflight first)."""
+    headers = {name.lower(): value for name, value in headers.items()}  # function URLs lower-case them already
+    if headers.get("origin", "").rstrip("/") != page_origin:
+        raise core.SignupError(403, "origin_not_allowed", "Sign up on the deployment's own auth page.")
+    if headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
+        raise core.SignupError(415, "unsupported_media_type", "Send the request as application/json.")
 
 
 def _unavailable() -> core.SignupError:

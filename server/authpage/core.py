@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import ipaddress
 import json
 import re
 import time
@@ -113,10 +114,15 @@ def check_signup_code(given: str, expected: str) -> None:
 
 
 class AttemptLimiter:
-    """At most `attempts_per_hour` attempts per client address in any sliding hour.
+    """At most `attempts_per_hour` attempts per client in any sliding hour, a client being an IPv4 address or an
+    IPv6 /64 (one subscriber's network: a /64 holds 2**64 addresses for the taking, so counting them one by one
+    would limit nothing).
 
-    Memory is bounded: at most MAX_TRACKED_ATTEMPTS // attempts_per_hour addresses are remembered, the least
-    recently seen forgotten first. Counts live in one process: each server task or Lambda instance has its own.
+    Memory is bounded: at most MAX_TRACKED_ATTEMPTS // attempts_per_hour clients are remembered. To make room the
+    least recently seen client *under* its limit is forgotten; a client at its limit is never forgotten while
+    its hour lasts. When every remembered client is at its limit, a new client is refused until the first of
+    them frees up (fail closed: the table fills only under a many-network attack). Counts live in one process:
+    each server task or Lambda instance has its own (docs/auth.md says what that makes the limit).
     """
 
     def __init__(self, attempts_per_hour: int, *, clock: Callable[[], float] = time.monotonic,
@@ -127,33 +133,97 @@ class AttemptLimiter:
         self.max_clients = max_clients or max(1, MAX_TRACKED_ATTEMPTS // attempts_per_hour)
         self._clock = clock
         self._attempts: OrderedDict[str, deque[float]] = OrderedDict()
+        self._full_until = 0.0  # no client can be forgotten before then
 
     def attempt(self, client: str | None) -> int | None:
-        """Count an attempt from `client`; None when allowed, else the seconds to wait (for Retry-After).
-        An unknown address (None) shares one bucket: it cannot be told apart from others."""
-        key = client or "unknown"
+        """Count an attempt from `client` (an address); None when allowed, else the seconds to wait (for
+        Retry-After). An unknown address (None) shares one bucket: it cannot be told apart from others."""
+        key = client_key(client)
         now = self._clock()
-        times = self._attempts.pop(key, None) or deque()
-        while times and now - times[0] >= WINDOW_SECONDS:
-            times.popleft()
+        times = self._attempts.pop(key, None)
+        if times is None:
+            if len(self._attempts) >= self.max_clients and not self._make_room(now):
+                return _wait(self._full_until - now)
+            times = deque()
+        _expire(times, now)
         self._attempts[key] = times  # re-inserted last: most recently seen
         if len(times) >= self.limit:
-            return max(1, int(times[0] + WINDOW_SECONDS - now + 0.999))
+            return _wait(times[0] + WINDOW_SECONDS - now)
         times.append(now)
-        while len(self._attempts) > self.max_clients:
-            self._attempts.popitem(last=False)
         return None
+
+    def _make_room(self, now: float) -> bool:
+        """Forget the least recently seen client under its limit; False when every client is at its limit."""
+        if now < self._full_until:
+            return False
+        for key, times in self._attempts.items():
+            _expire(times, now)
+            if len(times) < self.limit:
+                del self._attempts[key]
+                return True
+        self._full_until = min(times[0] for times in self._attempts.values()) + WINDOW_SECONDS
+        return False
 
     def check(self, client: str | None) -> None:
         """`attempt`, raising the 429 when over the limit."""
         wait = self.attempt(client)
         if wait is not None:
-            minutes = max(1, round(wait / 60))
-            raise SignupError(429, "too_many_attempts", f"Too many attempts from your address; try again in about "
-                              f"{minutes} minute{'s' if minutes != 1 else ''}.", retry_after=wait)
+            raise too_many_attempts(wait)
 
     def __len__(self) -> int:
         return len(self._attempts)
+
+
+def too_many_attempts(wait: int) -> SignupError:
+    minutes = max(1, round(wait / 60))
+    return SignupError(429, "too_many_attempts", f"Too many attempts from your address; try again in about "
+                       f"{minutes} minute{'s' if minutes != 1 else ''}.", retry_after=wait)
+
+
+SHARED_COUNT_PREFIX = "attempts#"  # the key of a shared count's row in the tokens table (a token's is hex)
+SHARED_COUNT_PURGE = "purge_at"  # the tokens table's TTL attribute: DynamoDB deletes a count's row after it
+
+
+def shared_count(table: str, client: str | None, limit: int, now: float) -> tuple[dict, int]:
+    """One attempt of `client` counted where every task and function instance sees it: DynamoDB UpdateItem
+    parameters adding 1 to the client's row for the current clock hour in the tokens table, refused by DynamoDB
+    (ConditionalCheckFailedException) once `limit` attempts are counted; and the seconds until that hour ends (the
+    Retry-After of a refusal). The row carries the TTL attribute: DynamoDB deletes it an hour after its hour."""
+    hour = int(now // WINDOW_SECONDS)
+    params = {
+        "TableName": table, "Key": {"hash": {"S": f"{SHARED_COUNT_PREFIX}{client_key(client)}#{hour}"}},
+        "UpdateExpression": "ADD #n :one SET #p = if_not_exists(#p, :purge)",
+        "ConditionExpression": "attribute_not_exists(#n) OR #n < :limit",
+        "ExpressionAttributeNames": {"#n": "attempts", "#p": SHARED_COUNT_PURGE},
+        "ExpressionAttributeValues": {":one": {"N": "1"}, ":limit": {"N": str(limit)},
+                                      ":purge": {"N": str(int((hour + 2) * WINDOW_SECONDS))}},
+    }
+    return params, _wait((hour + 1) * WINDOW_SECONDS - now)
+
+
+def client_key(address: str | None) -> str:
+    """What the limiter counts: an IPv4 address (an IPv4-mapped IPv6 one as IPv4), an IPv6 address's /64, or
+    "unknown" for no address."""
+    if not address:
+        return "unknown"
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if parsed.version == 6:
+        if parsed.ipv4_mapped is not None:
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.IPv6Network((int(parsed) >> 64 << 64, 64)))
+    return str(parsed)
+
+
+def _expire(times: deque[float], now: float) -> None:
+    while times and now - times[0] >= WINDOW_SECONDS:
+        times.popleft()
+
+
+def _wait(seconds: float) -> int:
+    return max(1, int(seconds + 0.999))
 
 
 def config_json(api_url: str, deployment: str, signup_code_required: bool, token_days: int) -> dict:

@@ -1,13 +1,15 @@
 """The auth page on the server: GET /auth (and /auth/), GET /auth/config.json, POST /auth/token.
 
 The Gate in front checks Host and the client's network (MCP_ALLOWED_CIDRS) and sets the client address; these
-routes need no credential. A sign-up: body checks, one attempt counted for the client address, the sign-up
-code, the ElevenLabs key checked with GET /v1/user, then a new row PutItem'd into the tokens table.
+routes need no credential. A sign-up: one attempt counted for the client address in this process, body
+checks, the attempt counted in the tokens table across tasks, the sign-up code, the ElevenLabs key checked with
+GET /v1/user, then a new row PutItem'd into the tokens table.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 
 import httpx2
@@ -66,6 +68,7 @@ class AuthPage:
             raw = await _json_body(request)
             self.limiter.check(client)
             signup = core.parse_request(raw, bool(self.signup_code))
+            await self._count_shared(client)  # a well-formed attempt: worth a DynamoDB write
             name = signup.name
             if self.signup_code:
                 core.check_signup_code(signup.signup_code, self.signup_code)
@@ -102,11 +105,27 @@ class AuthPage:
             raise core.SignupError(502, "elevenlabs_error", f"ElevenLabs answered HTTP {response.status_code} "
                                    "while checking the key; try again later.")
 
-    async def _put(self, item: dict) -> None:
+    async def _count_shared(self, client: str | None) -> None:
+        """The attempt counted in the tokens table too, across tasks: refused once the hour's are spent."""
+        params, wait = core.shared_count(self.settings.tokens_table, client,
+                                         self.settings.auth_page_attempts_per_hour, time.time())
+        try:
+            await self._table().call("UpdateItem", params)
+        except AwsError as error:
+            if str(error) == "ConditionalCheckFailedException":
+                raise core.too_many_attempts(wait) from None
+            logger.error("counting a sign-up attempt failed", extra={"fields": {"error": str(error)}})
+            raise core.SignupError(503, "unavailable", "Sign-ups cannot be counted right now; try again "
+                                   "later.") from None
+
+    def _table(self) -> JsonApi:
         if self._dynamodb is None:
             self._dynamodb = JsonApi("dynamodb", "DynamoDB_20120810", new_client(timeout=PUT_TIMEOUT_SECONDS))
+        return self._dynamodb
+
+    async def _put(self, item: dict) -> None:
         try:
-            await self._dynamodb.call("PutItem", {
+            await self._table().call("PutItem", {
                 "TableName": self.settings.tokens_table, "Item": to_attribute_values(item),
                 "ConditionExpression": "attribute_not_exists(#h)", "ExpressionAttributeNames": {"#h": "hash"}})
         except AwsError as error:

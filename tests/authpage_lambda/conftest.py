@@ -22,6 +22,7 @@ SIGNUP_CODE = "open-sesame-2026"
 BRIDGE_URL = "wss://abc123.execute-api.us-east-1.amazonaws.com/mcp"
 API_URL = "https://xyz.lambda-url.us-east-1.on.aws/"
 CLIENT_IP = "203.0.113.7"
+PAGE_ORIGIN = "https://d111111abcdef8.cloudfront.net"
 
 
 @pytest.fixture(scope="session")
@@ -48,27 +49,40 @@ def aws(moto, monkeypatch):
     return {"secret_arn": secret}
 
 
+class Clock:
+    """A monotonic clock the test moves by hand (the limiter's and the sign-up code cache's)."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def lambda_environment(fake: FakeElevenLabs, secret_arn: str, **overrides: str) -> dict[str, str]:
     """The function's environment as compiler/parts/auth_api.py sets it."""
     return {"MCP_DEPLOYMENT": "voice-ws", "MCP_TOKENS_TABLE": TABLE, "MCP_BRIDGE_URL": BRIDGE_URL,
-            "MCP_SIGNUP_CODE_SECRET": secret_arn, "MCP_AUTH_PAGE_TOKEN_DAYS": "30",
+            "MCP_AUTH_PAGE_ORIGIN": PAGE_ORIGIN, "MCP_SIGNUP_CODE_SECRET": secret_arn, "MCP_AUTH_PAGE_TOKEN_DAYS": "30",
             "MCP_AUTH_PAGE_ATTEMPTS_PER_HOUR": "10", "MCP_ALLOWED_CIDRS": "203.0.113.0/24,2001:db8::/32",
             "ELEVENLABS_BASE_URL": fake.url, **overrides}
 
 
 @pytest.fixture
 def make_api(aws, fake):
-    def make(**overrides: str) -> aws_lambda.AuthApi:
-        return aws_lambda.AuthApi(aws_lambda.Settings.from_environment(
-            lambda_environment(fake, aws["secret_arn"], **overrides)))
+    def make(clock=None, **overrides: str) -> aws_lambda.AuthApi:
+        settings = aws_lambda.Settings.from_environment(lambda_environment(fake, aws["secret_arn"], **overrides))
+        return aws_lambda.AuthApi(settings, **({"clock": clock} if clock else {}))
     return make
 
 
-def url_event(body, *, source_ip: str = CLIENT_IP, method: str = "POST", base64_body: bool = False) -> dict:
-    """A function URL request (payload format 2.0) as Lambda delivers it."""
+def url_event(body, *, source_ip: str = CLIENT_IP, method: str = "POST", base64_body: bool = False,
+              headers: dict | None = None) -> dict:
+    """A function URL request (payload format 2.0) as Lambda delivers it: by default, the page's own POST."""
     text = body if isinstance(body, str) else json.dumps(body)
+    if headers is None:
+        headers = {"content-type": "application/json", "origin": PAGE_ORIGIN}
     return {
-        "version": "2.0", "rawPath": "/", "rawQueryString": "", "headers": {"content-type": "application/json"},
+        "version": "2.0", "rawPath": "/", "rawQueryString": "", "headers": headers,
         "requestContext": {"http": {"method": method, "path": "/", "protocol": "HTTP/1.1", "sourceIp": source_ip,
                                     "userAgent": "test"}},
         "body": base64.b64encode(text.encode()).decode() if base64_body else text,

@@ -10,8 +10,8 @@ import time
 import boto3
 
 from server import bridge, token_rows
-from server.authpage import aws_lambda, bridge_clients
-from tests.authpage_lambda.conftest import BRIDGE_URL, SIGNUP_CODE, TABLE, url_event
+from server.authpage import aws_lambda, bridge_clients, core
+from tests.authpage_lambda.conftest import BRIDGE_URL, PAGE_ORIGIN, SIGNUP_CODE, TABLE, Clock, url_event
 from tests.fakes import FAKE_API_KEY
 
 GOOD = {"elevenlabsKey": FAKE_API_KEY, "name": "Ada Lovelace", "signupCode": SIGNUP_CODE}
@@ -23,7 +23,9 @@ def _row(token: str) -> dict | None:
 
 
 def _rows() -> list[dict]:
-    return boto3.client("dynamodb").scan(TableName=TABLE)["Items"]
+    """The token rows (not the attempt counts sharing the table)."""
+    rows = boto3.client("dynamodb").scan(TableName=TABLE)["Items"]
+    return [row for row in rows if not row["hash"]["S"].startswith(core.SHARED_COUNT_PREFIX)]
 
 
 def _json(response: dict) -> dict:
@@ -167,8 +169,14 @@ def test_an_unreadable_sign_up_code_secret_refuses_with_503_not_a_traceback(make
     assert response["statusCode"] == 503 and _json(response)["error"] == "unavailable"
 
 
-def test_a_missing_table_is_502_storage_failed(make_api):
-    response = make_api(MCP_TOKENS_TABLE="no-such-table").signup(url_event(GOOD))
+def test_a_failed_put_is_502_storage_failed(make_api, monkeypatch):
+    api = make_api()
+
+    def failing_put(**_):
+        raise RuntimeError("the table is gone")
+
+    monkeypatch.setattr(api.dynamodb, "put_item", failing_put)
+    response = api.signup(url_event(GOOD))
     assert response["statusCode"] == 502 and _json(response)["error"] == "storage_failed"
 
 
@@ -205,3 +213,65 @@ def test_a_missing_setting_is_a_503_and_a_log_line_not_a_traceback(aws, fake, mo
     assert response["statusCode"] == 503 and _json(response)["error"] == "unavailable"
     assert '"misconfigured"' in caplog.text and "MCP_TOKENS_TABLE" in caplog.text
     assert aws_lambda._api is None  # tried again on the next request
+
+
+def test_a_cross_site_simple_request_is_refused_before_anything_is_counted_or_spent(make_api, fake):
+    """A form or fetch(..., {mode: "no-cors"}) on another site reaches the function without a CORS preflight:
+    text/plain, or another Origin, must not issue a token."""
+    api = make_api(MCP_AUTH_PAGE_ATTEMPTS_PER_HOUR="1")
+    calls = len(fake.requests)
+    for headers, status, error in (
+            ({"content-type": "text/plain", "origin": "https://evil.example"}, 403, "origin_not_allowed"),
+            ({"content-type": "application/json", "origin": "https://evil.example"}, 403, "origin_not_allowed"),
+            ({"content-type": "application/json"}, 403, "origin_not_allowed"),
+            ({"content-type": "text/plain;charset=UTF-8", "origin": PAGE_ORIGIN}, 415, "unsupported_media_type"),
+            ({"origin": PAGE_ORIGIN}, 415, "unsupported_media_type")):
+        response = api.signup(url_event(GOOD, headers=headers))
+        assert (response["statusCode"], _json(response)["error"]) == (status, error), headers
+    assert _rows() == [] and len(fake.requests) == calls
+    admitted = api.signup(url_event(GOOD, headers={"content-type": "application/json; charset=utf-8",
+                                                   "origin": PAGE_ORIGIN + "/"}))
+    assert admitted["statusCode"] == 200  # the refusals above were not counted against the address
+
+
+def test_a_rotated_sign_up_code_replaces_the_old_one_within_the_cache_bound_on_a_warm_instance(make_api, aws):
+    """docs/auth.md's rotation: put-secret-value, then (websocket) nothing to restart: a warm instance reads the
+    secret again once its copy is SIGNUP_CODE_CACHE_SECONDS old."""
+    clock = Clock()
+    api = make_api(clock=clock, MCP_AUTH_PAGE_ATTEMPTS_PER_HOUR="100")
+    assert api.signup(url_event(GOOD))["statusCode"] == 200  # warm: the code is cached
+    boto3.client("secretsmanager").put_secret_value(SecretId=aws["secret_arn"], SecretString="rotated-code-2027")
+    clock.now += aws_lambda.SIGNUP_CODE_CACHE_SECONDS - 1
+    assert api.signup(url_event(GOOD))["statusCode"] == 200  # still within the bound
+    clock.now += 1
+    old = api.signup(url_event(GOOD))
+    assert old["statusCode"] == 403 and _json(old)["error"] == "wrong_signup_code"
+    assert api.signup(url_event({**GOOD, "signupCode": "rotated-code-2027"}))["statusCode"] == 200
+    assert aws_lambda.SIGNUP_CODE_CACHE_SECONDS <= 60
+
+
+def test_attempts_are_counted_across_function_instances_in_the_tokens_table(make_api):
+    """Lambda runs several instances at once: the per-instance limit alone would multiply the attempts."""
+    first, second = (make_api(MCP_AUTH_PAGE_ATTEMPTS_PER_HOUR="2") for _ in range(2))
+    wrong = url_event({**GOOD, "signupCode": "guess"}, source_ip="2001:db8::1")
+    assert first.signup(wrong)["statusCode"] == 403
+    assert second.signup(url_event({**GOOD, "signupCode": "guess"}, source_ip="2001:db8::2"))["statusCode"] == 403
+    refused = first.signup(url_event(GOOD, source_ip="2001:db8::3"))  # the same /64, a third attempt
+    assert refused["statusCode"] == 429 and _json(refused)["error"] == "too_many_attempts"
+    assert 1 <= int(refused["headers"]["Retry-After"]) <= 3600
+    assert first.signup(url_event(GOOD, source_ip="2001:db8:0:1::1"))["statusCode"] == 200  # another /64
+    hour = int(time.time() // 3600)
+    count = boto3.client("dynamodb").get_item(TableName=TABLE, Key={"hash": {"S": f"attempts#2001:db8::/64#{hour}"}})
+    assert count["Item"]["attempts"] == {"N": "2"} and count["Item"]["purge_at"] == {"N": str((hour + 2) * 3600)}
+
+
+def test_attempts_that_cannot_be_counted_are_refused_not_admitted(make_api):
+    response = make_api(MCP_TOKENS_TABLE="no-such-table").signup(url_event(GOOD))
+    assert response["statusCode"] == 503 and _json(response)["error"] == "unavailable"
+
+
+def test_the_count_rows_match_the_tables_ttl_and_the_roles_condition():
+    from compiler.parts import tokens
+
+    assert (core.SHARED_COUNT_PREFIX, core.SHARED_COUNT_PURGE) == (tokens.SHARED_COUNT_PREFIX,
+                                                                   tokens.SHARED_COUNT_PURGE)

@@ -87,6 +87,12 @@ def test_the_public_url_admits_the_site_only_and_has_both_permissions(template):
     assert (invoke["Action"], invoke["InvokedViaFunctionUrl"]) == ("lambda:InvokeFunction", True)
 
 
+def test_the_function_refuses_other_origins_itself_cors_admits_the_same_one(template):
+    # CORS only hides answers; the function checks Origin against the very value the URL's CORS admits.
+    env = _resource(template, auth_api.FUNCTION)["Environment"]["Variables"]
+    assert [env["MCP_AUTH_PAGE_ORIGIN"]] == _resource(template, auth_api.URL)["Cors"]["AllowOrigins"]
+
+
 def test_the_role_may_put_tokens_write_the_site_and_read_the_code_only(template):
     [policy] = _resource(template, auth_api.ROLE)["Policies"]
     grants = {action: statement["Resource"] for statement in policy["PolicyDocument"]["Statement"]
@@ -95,10 +101,13 @@ def test_the_role_may_put_tokens_write_the_site_and_read_the_code_only(template)
         "logs:CreateLogStream": {"Fn::GetAtt": [auth_api.LOGS, "Arn"]},
         "logs:PutLogEvents": {"Fn::GetAtt": [auth_api.LOGS, "Arn"]},
         "dynamodb:PutItem": {"Fn::GetAtt": [naming.TOKENS_TABLE, "Arn"]},
+        "dynamodb:UpdateItem": {"Fn::GetAtt": [naming.TOKENS_TABLE, "Arn"]},  # attempt counts only (below)
         "s3:PutObject": {"Fn::Sub": "${AuthPageBucket.Arn}/*"},
         "s3:DeleteObject": {"Fn::Sub": "${AuthPageBucket.Arn}/*"},
         "secretsmanager:GetSecretValue": {"Ref": naming.SIGNUP_CODE_SECRET},
     }
+    [count] = [s for s in policy["PolicyDocument"]["Statement"] if s["Action"] == ["dynamodb:UpdateItem"]]
+    assert count["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["attempts#*"]}}
 
 
 def test_the_page_is_published_by_the_function_with_a_bounded_wait(template):

@@ -65,7 +65,8 @@ def _function_url_handler(api: aws_lambda.AuthApi, allowed_origin: str):
 
         def do_POST(self):  # noqa: N802
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
-            event = url_event(body, source_ip=self.client_address[0])
+            event = url_event(body, source_ip=self.client_address[0],
+                              headers={name.lower(): value for name, value in self.headers.items()})
             response = api.signup(event)
             data = response["body"].encode()
             self.send_response(response["statusCode"])
@@ -90,7 +91,7 @@ def _function_url_handler(api: aws_lambda.AuthApi, allowed_origin: str):
 def static_site(make_api):  # noqa: F811 - the fixture imported above
     """(site URL, API URL): the page published through the custom resource and both origins serving."""
     site, site_url = _serve(_site_handler(BUCKET))
-    api = make_api(MCP_ALLOWED_CIDRS="127.0.0.0/8")
+    api = make_api(MCP_ALLOWED_CIDRS="127.0.0.0/8", MCP_AUTH_PAGE_ORIGIN=site_url)
     function_url, api_url = _serve(_function_url_handler(api, site_url))
     response_url = ResponseUrl()
     try:

@@ -58,9 +58,14 @@ class Buildah:
         return name in names
 
     def build(self, context: Path, tag: str, containerfile: Path | None = None,
-              build_args: dict[str, str] | None = None) -> None:
-        args = ["build", "--pull=never", "--isolation=chroot", "--network=host", "--format=docker",
+              build_args: dict[str, str] | None = None, timestamp: int | None = None,
+              image_format: str = "docker") -> None:
+        """`timestamp` (seconds since the epoch) dates the image and every file of the layers it commits,
+        instead of now: what makes a rebuild bit for bit the same."""
+        args = ["build", "--pull=never", "--isolation=chroot", "--network=host", f"--format={image_format}",
                 "-t", tag]
+        if timestamp is not None:
+            args += [f"--timestamp={timestamp}"]
         if containerfile:
             args += ["-f", str(containerfile)]
         for key, value in (build_args or {}).items():
@@ -69,6 +74,15 @@ class Buildah:
             if os.path.exists(path):
                 args += ["--volume", f"{path}:{path}:ro"]
         self.run_cli(*args, str(context), timeout=BUILD_TIMEOUT_SECONDS)
+
+    def image_digests(self, name: str) -> tuple[str, str]:
+        """(image ID, manifest digest): the ID is the config's SHA-256, which names every layer's content."""
+        inspected = json.loads(self.run_cli("inspect", "--type", "image", name))
+        return inspected["FromImageID"], inspected["FromImageDigest"]
+
+    def layers(self, name: str) -> list[str]:
+        """The SHA-256 of each layer's uncompressed content, whatever the image's format."""
+        return json.loads(self.run_cli("inspect", "--type", "image", name))["OCIv1"]["rootfs"]["diff_ids"]
 
     def image_config(self, name: str) -> dict:
         """The image's Docker-format config (Cmd, Entrypoint, Env, User, Healthcheck...)."""

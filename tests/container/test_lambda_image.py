@@ -10,7 +10,7 @@ import boto3
 import pytest
 
 from compiler.parts import auth_api
-from tests.authpage_lambda.conftest import ResponseUrl, custom_resource_event, url_event
+from tests.authpage_lambda.conftest import PAGE_ORIGIN, ResponseUrl, custom_resource_event, url_event
 from tests.container.buildah import stop
 from tests.container.lambda_runtime import RuntimeApi
 from tests.load.harness import tail
@@ -32,6 +32,7 @@ def lambda_function(buildah, app_image, tmp_path, monkeypatch):
                "AWS_DEFAULT_REGION": REGION,
                "AWS_ENDPOINT_URL": moto.endpoint, "MCP_DEPLOYMENT": "voice-ws", "MCP_TOKENS_TABLE": "tokens",
                "MCP_BRIDGE_URL": "wss://abc.execute-api.us-east-1.amazonaws.com/mcp",
+               "MCP_AUTH_PAGE_ORIGIN": PAGE_ORIGIN,
                "MCP_AUTH_PAGE_TOKEN_DAYS": "30", "MCP_AUTH_PAGE_ATTEMPTS_PER_HOUR": "10"}
         container = buildah.create_container(app_image)
         log = tmp_path / "lambda.log"

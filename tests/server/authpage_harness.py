@@ -9,6 +9,8 @@ from pathlib import Path
 
 import httpx
 
+from server.authpage import core
+
 from tests.fakes.elevenlabs_api import FakeElevenLabs
 from tests.localaws import TEST_CREDENTIALS, MotoServer, aws
 from tests.server.harness import ServerProcess
@@ -53,7 +55,9 @@ def auth_page_server(fake: FakeElevenLabs, log_dir: Path, stack_name: str = "voi
 
 
 def stored_rows(moto: MotoServer, table: str) -> list[dict]:
-    return aws(moto.endpoint, "dynamodb", "scan", "--table-name", table).json["Items"]
+    """The token rows (not the attempt counts sharing the table)."""
+    rows = aws(moto.endpoint, "dynamodb", "scan", "--table-name", table).json["Items"]
+    return [row for row in rows if not row["hash"]["S"].startswith(core.SHARED_COUNT_PREFIX)]
 
 
 def row_of(moto: MotoServer, table: str, token: str) -> dict | None:

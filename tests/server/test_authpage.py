@@ -16,7 +16,8 @@ from server.authpage import core, routes
 from tests.fakes.elevenlabs_api import FAKE_API_KEY
 from tests.server.authpage_harness import (OUTSIDE_CLIENT, SIGNUP_CODE, TOKEN_DAYS, auth_page_server, row_of,
                                           sign_up, stored_rows)
-from tests.server.harness import mcp_client, texts
+from tests.localaws import aws
+from tests.server.harness import ServerProcess, mcp_client, texts
 
 GOOD = {"elevenlabsKey": FAKE_API_KEY, "name": "Alice Smith", "signupCode": SIGNUP_CODE}
 
@@ -121,6 +122,28 @@ def test_the_eleventh_attempt_in_an_hour_is_a_429_with_retry_after(server):
     assert answer.json()["error"] == "too_many_attempts"
     assert 3590 <= int(answer.headers["retry-after"]) <= 3600
     assert sign_up(server, {**GOOD, "signupCode": "wrong"}, client=client_address(7)).status_code == 403
+
+
+def test_attempts_are_counted_across_tasks_in_the_tokens_table(running, fake, tmp_path):
+    """Two tasks behind one load balancer: the per-process limit alone would give a client twice the attempts."""
+    first, moto, table = running
+    settings = {name: value for name, value in first.env.items() if name != "MCP_PORT"}
+    settings["MCP_AUTH_PAGE_ATTEMPTS_PER_HOUR"] = "2"
+    a, b = ServerProcess(tmp_path, settings), ServerProcess(tmp_path, settings)
+    client = client_address(60)
+    try:
+        a.start(), b.start()
+        assert sign_up(a, {**GOOD, "signupCode": "wrong"}, client=client).status_code == 403
+        assert sign_up(b, {**GOOD, "signupCode": "wrong"}, client=client).status_code == 403
+        refused = sign_up(a, GOOD, client=client)  # a has counted only one of the client's attempts itself
+        assert refused.status_code == 429 and refused.json()["error"] == "too_many_attempts"
+        assert 1 <= int(refused.headers["retry-after"]) <= 3600  # until the clock hour ends
+    finally:
+        a.terminate(), b.terminate()
+    hour = int(time.time() // 3600)
+    rows = aws(moto.endpoint, "dynamodb", "scan", "--table-name", table).json["Items"]
+    [count] = [row for row in rows if row["hash"]["S"] == f"attempts#{client}#{hour}"]
+    assert count["attempts"] == {"N": "2"} and int(count["purge_at"]["N"]) == (hour + 2) * 3600
 
 
 @pytest.mark.parametrize("body, headers, status, error", [

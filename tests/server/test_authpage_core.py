@@ -164,16 +164,50 @@ def test_unknown_addresses_share_one_bucket():
     assert limiter.attempt(None) is not None
 
 
-def test_the_limiter_forgets_the_least_recently_seen_addresses_first():
+def test_the_limiter_forgets_the_least_recently_seen_addresses_under_their_limit_first():
+    clock = Clock()
+    limiter = AttemptLimiter(2, clock=clock, max_clients=3)
+    for address in ["10.0.0.1", "10.0.0.2", "10.0.0.3"]:
+        limiter.attempt(address)
+    limiter.attempt("10.0.0.1")  # seen again: now the most recent, and at its limit
+    limiter.attempt("10.0.0.4")
+    assert len(limiter) == 3
+    assert limiter.attempt("10.0.0.1") is not None  # kept
+    assert limiter.attempt("10.0.0.3") is None  # kept (it was not the least recently seen)
+    assert limiter.attempt("10.0.0.2") is None  # forgotten: counted afresh (10.0.0.4 was forgotten for it)
+
+
+def test_an_address_over_its_limit_is_never_forgotten_however_many_others_come():
+    limiter = AttemptLimiter(10, clock=Clock())  # room for 10,000 addresses
+    for _ in range(10):
+        limiter.attempt("198.51.100.1")
+    for n in range(10_099):
+        limiter.attempt(f"10.{n // 65536}.{n // 256 % 256}.{n % 256}")
+    assert limiter.attempt("198.51.100.1") is not None
+
+
+def test_when_every_remembered_address_is_at_its_limit_new_ones_wait_for_the_first_to_free():
     clock = Clock()
     limiter = AttemptLimiter(1, clock=clock, max_clients=3)
-    for address in ["a", "b", "c"]:
-        limiter.attempt(address)
-    limiter.attempt("a")  # seen again (refused): now the most recent
-    limiter.attempt("d")
+    for address in ["10.0.0.1", "10.0.0.2", "10.0.0.3"]:
+        assert limiter.attempt(address) is None
+        clock.now += 10
+    assert limiter.attempt("10.0.0.4") == 3600 - 30  # fail closed: the table is full of blocked addresses
+    assert limiter.attempt("10.0.0.1") == 3600 - 30  # and they stay blocked
+    clock.now = 1000.0 + 3600
+    assert limiter.attempt("10.0.0.4") is None  # 10.0.0.1's hour is over: it is forgotten for 10.0.0.4
     assert len(limiter) == 3
-    assert limiter.attempt("b") is None  # b was forgotten
-    assert limiter.attempt("a") is not None  # a was kept
+
+
+def test_ipv6_is_counted_per_64_and_ipv4_mapped_as_ipv4():
+    limiter = AttemptLimiter(1, clock=Clock())
+    assert limiter.attempt("2001:db8::1") is None
+    assert limiter.attempt("2001:db8::2") is not None  # the same /64
+    assert limiter.attempt("2001:db8::ffff:ffff:ffff:ffff") is not None
+    assert limiter.attempt("2001:db8:0:1::1") is None  # the next /64
+    assert limiter.attempt("192.0.2.1") is None
+    assert limiter.attempt("::ffff:192.0.2.1") is not None
+    assert core.client_key("2001:db8::1") == "2001:db8::/64" and core.client_key(None) == "unknown"
 
 
 def test_the_limiter_memory_is_bounded_by_default():
