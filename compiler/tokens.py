@@ -16,7 +16,6 @@ from urllib.parse import quote
 
 from . import aws_errors
 from .diagnostics import CommandError, ExitCode
-from .parts.tokens import SHARED_COUNT_PREFIX
 
 MIN_HASH_PREFIX = 6  # shorter prefixes than this are not accepted by revoke
 SHOWN_HASH_CHARS = 12
@@ -159,7 +158,10 @@ def _scan(table) -> list[dict]:
     while "LastEvaluatedKey" in page:
         page = table.scan(ExclusiveStartKey=page["LastEvaluatedKey"], **options)
         rows += page["Items"]
-    # The auth page's attempt counts share the table (compiler/parts/tokens.py): not tokens.
+    # The auth page's attempt counts share the table (compiler/parts/tokens.py): not tokens. Imported here: every
+    # command line loads this module, and parts/ brings troposphere, which an unchanged rebuild must not import.
+    from .parts.tokens import SHARED_COUNT_PREFIX
+
     return [row for row in rows if not row["hash"].startswith(SHARED_COUNT_PREFIX)]
 
 
