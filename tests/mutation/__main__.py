@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[2]
 EQUIVALENT_FILE = Path(__file__).with_name("equivalent.toml")
 
 SERVER_HTTP = ["tests/server/test_auth.py", "tests/server/test_key_compare.py", "tests/server/test_units.py",
-               "tests/server/test_principals.py", "tests/server/test_http_protocol.py"]
+               "tests/server/test_principals.py", "tests/server/test_http_protocol.py", "tests/server/test_ssrf.py"]
 COMPILER_CLI = ["tests/compiler/test_atomic_output.py", "tests/compiler/test_cli.py"]
 CHECKS = ["tests/compiler/test_diagnostics.py", "tests/compiler/test_cli.py::test_failed_build_leaves_generated_byte_identical",
           "tests/compiler/test_goldens.py", "tests/test_cost.py"]
@@ -44,13 +44,16 @@ CHECKS = ["tests/compiler/test_diagnostics.py", "tests/compiler/test_cli.py::tes
 SCOPES: dict[str, list[str]] = {
     "server/auth.py": SERVER_HTTP,
     "server/http/gate.py": SERVER_HTTP,
-    "server/audio_inputs.py": ["tests/server/test_inputs.py", "tests/server/test_units.py"],
+    "server/audio_inputs.py": ["tests/server/test_ssrf.py", "tests/server/test_inputs.py", "tests/server/test_units.py",
+                               "tests/server/test_call_budget.py"],
+    "server/network.py": ["tests/server/test_ssrf.py", "tests/server/test_units.py"],
     "compiler/emit.py": COMPILER_CLI,
     "compiler/checks.py": CHECKS,
     "compiler/validation.py": CHECKS,
     "compiler/cost.py": ["tests/test_cost.py", "tests/test_cost_by_hand.py"],
     "server/websocket/relay.py": ["tests/websocket/"],
     "server/websocket/authorizer.py": ["tests/websocket/"],
+    "compiler/rules": ["tests/compiler/test_project_rules.py"],  # the deploy-time lint rules E9001-E9005
 }
 
 STATUS_LINE = re.compile(r"^\s*(?P<name>\S+): (?P<status>.+)$")
