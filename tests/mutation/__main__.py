@@ -34,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 EQUIVALENT_FILE = Path(__file__).with_name("equivalent.toml")
 
-SERVER_HTTP = ["tests/server/test_auth.py", "tests/server/test_key_compare.py", "tests/server/test_units.py",
+SERVER_HTTP = ["tests/server/test_network_policy.py", "tests/server/test_auth.py", "tests/server/test_key_compare.py", "tests/server/test_units.py",
                "tests/server/test_principals.py", "tests/server/test_http_protocol.py", "tests/server/test_ssrf.py"]
 COMPILER_CLI = ["tests/compiler/test_atomic_output.py", "tests/compiler/test_cli.py"]
 CHECKS = ["tests/compiler/test_diagnostics.py", "tests/compiler/test_cli.py::test_failed_build_leaves_generated_byte_identical",
@@ -46,7 +46,7 @@ SCOPES: dict[str, list[str]] = {
     "server/http/gate.py": SERVER_HTTP,
     "server/audio_inputs.py": ["tests/server/test_ssrf.py", "tests/server/test_inputs.py", "tests/server/test_units.py",
                                "tests/server/test_call_budget.py"],
-    "server/network.py": ["tests/server/test_ssrf.py", "tests/server/test_units.py"],
+    "server/network.py": ["tests/server/test_ssrf.py", "tests/server/test_network_policy.py", "tests/server/test_units.py"],
     "compiler/emit.py": COMPILER_CLI,
     "compiler/checks.py": CHECKS,
     "compiler/validation.py": CHECKS,

@@ -99,3 +99,26 @@ def test_key_param_is_removed_and_every_other_parameter_kept_as_sent():
 
     assert without_key_param(b"a=&key=secret&b=1") == b"a=&b=1", "blank parameters are kept, the key is gone"
     assert without_key_param(b"b=1") == b"b=1"
+
+
+def test_relay_tickets_malformed_or_at_their_expiry_are_refused_without_error():
+    from server.auth import valid_relay_ticket
+
+    key, now = relay_ticket_key(SERVER_KEY), 1_900_000_000
+    good = signed_ticket(SERVER_KEY, "", now + 60)
+    assert valid_relay_ticket(key, good, "", now)
+    assert not valid_relay_ticket(key, signed_ticket(SERVER_KEY, "", now), "", now), "expiring now is expired"
+    assert not valid_relay_ticket(key, good + ".x", "", now), "a MAC with a dot is not the MAC"
+    assert not valid_relay_ticket(key, good[:-1] + "€", "", now), "a non-Latin-1 MAC is refused, not an error"
+    arabic_digits = "\u0661\u0669\u0660\u0660\u0660\u0660\u0660\u0660\u0660\u0660"  # isdigit(), not ASCII
+    assert not valid_relay_ticket(key, f"relay.{arabic_digits}.{'0' * 64}", "", now)
+    assert not valid_relay_ticket(key, "other." + good.partition(".")[2], "", now)
+
+
+def test_without_a_trusted_relay_a_ticket_shaped_key_is_just_a_wrong_key():
+    authenticator = ApiKeyAuthenticator(SERVER_KEY)
+
+    async def judge(credential: str):
+        return await authenticator.authenticate(credential, {})
+
+    assert anyio.run(judge, signed_ticket(SERVER_KEY, "", int(time.time()) + 60)) is None
