@@ -175,9 +175,12 @@ def test_instance_role_allows_exactly_the_boot_script_and_session_manager():
     # Session Manager only, inline: no managed policy (AmazonSSMManagedInstanceCore reads every SSM parameter).
     assert "ManagedPolicyArns" not in role
     [session_manager] = role["Policies"]
-    [statement] = session_manager["PolicyDocument"]["Statement"]
-    assert statement == {"Effect": "Allow", "Resource": "*", "Action": [
-        "ssm:UpdateInstanceInformation", "ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
+    register, channels = session_manager["PolicyDocument"]["Statement"]
+    # the agent registers EC2 instances of this account and region; the channels have no resource type
+    assert register == {"Effect": "Allow", "Action": "ssm:UpdateInstanceInformation", "Resource": {
+        "Fn::Sub": "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:instance/*"}}
+    assert channels == {"Effect": "Allow", "Resource": "*", "Action": [
+        "ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
         "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"]}
     [policy] = of_type(template, "AWS::IAM::Policy").values()
     assert policy["Properties"]["Roles"] == [{"Ref": naming.NAT_ROLE}]

@@ -163,8 +163,9 @@ EDITS = {
                           {"voice-alb": {"add": "TokensTable", "replace": "TaskDefinition",
                                          "modify": "Service TaskRole"}}, []),
     "auth page off": ([("voice-nat", AUTH_PAGE, "")],
+                      # the table's TTL purged the page's attempt counts: it goes with the page (in place)
                       {"voice-nat": {"remove": "SignupCodeSecret", "replace": "TaskDefinition",
-                                     "modify": "ExecutionRole Service TaskRole"}},
+                                     "modify": "ExecutionRole Service TaskRole TokensTable"}},
                       [("spec.auth.authPage", ("voice-nat", "  auth:"), "SignupCodeSecret",
                         "the sign-up code you handed out")]),
     "auth page on": ([("voice-ws", "mode: api-key ", "mode: tokens\n    authPage: {signupCode: true} ")],
