@@ -14,7 +14,11 @@ zero added latency), all on loopback:
 For comparison, the official stdio-only `elevenlabs-mcp` (PyPI, installed into its own venv
 in the cache dir): spawn to the first tools/list over stdio, and its peak RSS.
 
-    python -m bench.server_bench [--runs 5] [--skip-official]
+With --as-image, our server runs with only the image's packages (a venv in the cache dir made as the Dockerfile
+makes /opt/venv: server/requirements.lock, hash-checked, then byte-compiled), as the official server runs with
+only its own: the development venv holds test tools that change what the SDKs import at start (e.g. `rich`).
+
+    python -m bench.server_bench [--runs 5] [--skip-official] [--as-image]
 """
 
 from __future__ import annotations
@@ -22,7 +26,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import hashlib
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -61,18 +67,28 @@ def main() -> None:
     parser.add_argument("--throughput-calls", type=int, default=1600)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--skip-official", action="store_true")
+    parser.add_argument("--as-image", action="store_true", help="run our server with the image's packages only")
     args = parser.parse_args()
     load_before = os.getloadavg()[0]
+    args.python = str(image_venv_python()) if args.as_image else sys.executable
+    official = None if args.skip_official else official_command_or_error()
+    runs, official_runs = [], []
     with fake_upstream_process("--latency", "0") as upstream_url:
-        runs = [measure_our_server(upstream_url, args) for _ in range(args.runs)]
-    report = {"benchmark": "MCP server (python -m server)", "runs": args.runs,
+        for _ in range(args.runs):
+            runs.append(measure_our_server(upstream_url, args))
+            if isinstance(official, Path):  # right after ours, so both starts see the same machine load
+                official_runs.append(asyncio.run(official_start(official)))
+    report = {"benchmark": "MCP server (python -m server)", "runs": args.runs, "python": args.python,
               "cpus": os.cpu_count(), "load_average_1m": [load_before, os.getloadavg()[0]],
               **summarize(runs), "bars": BARS}
     report["bars_missed_by"] = missed_bars(report)
     if report["bars_missed_by"]:
         report["slowest_imports_cumulative_ms"] = slowest_imports()
-    if not args.skip_official:
-        report["official_elevenlabs_mcp"] = measure_official(args.runs)
+    if official_runs:
+        report["official_elevenlabs_mcp"] = summarize_official(official_runs)
+        report["start_vs_official"] = start_ratios(runs, official_runs)
+    elif official is not None:
+        report["official_elevenlabs_mcp"] = {"error": official}
     print(json.dumps(report, indent=2))
 
 
@@ -85,7 +101,7 @@ def measure_our_server(upstream_url: str, args: argparse.Namespace) -> dict:
         # the start time is the server's.
         http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {key}"}, timeout=60)
         spawned = time.perf_counter()
-        with server_process(env, Path(tmp) / "server.log") as process:
+        with server_process(env, Path(tmp) / "server.log", python=args.python) as process:
             asyncio.run(first_tools_list(mcp_url, port, http, process))
             run = {"start_seconds": time.perf_counter() - spawned,
                    "start_cpu_seconds": cpu_seconds(process.pid),
@@ -185,12 +201,44 @@ async def throughput(mcp_url: str, key: str, args: argparse.Namespace) -> float:
         return per_worker * args.concurrency / (time.perf_counter() - started)
 
 
-def measure_official(runs: int) -> dict:
+def image_venv_python() -> Path:
+    """A venv with the image's packages only, made once per requirements.lock (as the Dockerfile's builder does)."""
+    lock = ROOT / "server" / "requirements.lock"
+    venv = CACHE / f"server-image-venv-{hashlib.sha256(lock.read_bytes()).hexdigest()[:12]}"
+    python = venv / "bin" / "python"
+    if not python.exists():
+        steps = [[sys.executable, "-m", "venv", str(venv)],
+                 [str(venv / "bin" / "pip"), "install", "-q", "--require-hashes", "--only-binary", ":all:",
+                  "-r", str(lock)],
+                 [str(python), "-m", "compileall", "-q", str(venv / "lib")]]
+        for step in steps:
+            result = subprocess.run(step, capture_output=True, text=True, timeout=900)
+            if result.returncode != 0:
+                shutil.rmtree(venv, ignore_errors=True)
+                raise SystemExit(f"cannot make the image's venv: {result.stderr[-1000:]}")
+    return python
+
+
+def official_command_or_error() -> Path | str:
     try:
-        command = official_server_command()
+        return official_server_command()
     except RuntimeError as error:
-        return {"error": str(error)}
-    samples = [asyncio.run(official_start(command)) for _ in range(runs)]
+        return str(error)
+
+
+def start_ratios(ours: list[dict], official: list[dict]) -> dict:
+    """Our start over the official server's, per pair of starts run back to back: below 1 means ours is faster.
+    The CPU ratio is the steadier one on a shared machine (it does not count time spent waiting for a core)."""
+    def median_ratio(our_key: str, their_key: str) -> float:
+        return round(statistics.median(o[our_key] / t[their_key] for o, t in zip(ours, official)), 3)
+
+    return {"wall_ratio_median": median_ratio("start_seconds", "seconds"),
+            "cpu_ratio_median": median_ratio("start_cpu_seconds", "cpu_seconds"),
+            "pairs_faster_in_cpu": sum(o["start_cpu_seconds"] < t["cpu_seconds"] for o, t in zip(ours, official)),
+            "pairs": len(official)}
+
+
+def summarize_official(samples: list[dict]) -> dict:
     return {
         "package": OFFICIAL_PACKAGE,
         "transport": "stdio",

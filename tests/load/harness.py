@@ -59,11 +59,12 @@ def fake_upstream_process(*cli_args: str) -> Iterator[str]:
 
 
 @contextmanager
-def server_process(env: dict[str, str], log_path: Path) -> Iterator[subprocess.Popen]:
-    """Run `python -m server` with `env` added to ours; output goes to `log_path`."""
+def server_process(env: dict[str, str], log_path: Path, python: str = sys.executable) -> Iterator[subprocess.Popen]:
+    """Run `python -m server` (this project's code, with `python`'s packages) with `env` added to ours; output goes
+    to `log_path`."""
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "server"], cwd=PROJECT_ROOT,
+            [python, "-m", "server"], cwd=PROJECT_ROOT,
             env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT,
         )
         try:
