@@ -117,11 +117,16 @@ def start_slow_call(server, fake, delay: float) -> tuple[threading.Thread, dict]
 
 
 def refuses_connections_soon(base_url: str, within: float = 2.5) -> bool:
+    """True once /health stops answering: refused, or reset when the listener closes under it.
+
+    A connection the kernel accepted into the backlog just before the listener closed is reset
+    (ECONNRESET, httpx.ReadError) rather than refused; both mean the server no longer serves.
+    """
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         try:
             httpx.get(f"{base_url}/health", timeout=1)
-        except httpx.ConnectError:
+        except (httpx.ConnectError, httpx.ReadError, httpx.RemoteProtocolError):
             return True
         time.sleep(0.05)
     return False
