@@ -117,6 +117,23 @@ def schedule_window(source: Source) -> Iterator[Diagnostic]:
         seen.add(day)
 
 
+# Why on-demand is websocket only (docs/on-demand.md has the numbers).
+ON_DEMAND_REFUSED = {
+    "nat-instance": "on nat-instance a client's first request would have to wait for the NAT instance and then a "
+                    "task to start (2-3 minutes), and an HTTP client gets an error, not a held request; use "
+                    "topology websocket, whose bridge holds requests while a task starts, or a schedule",
+    "alb": "the load balancer is billed around the clock whatever the tasks do, so stopping the tasks saves little "
+           "(python -m compiler cost shows it); use topology websocket, or a schedule",
+}
+
+
+def on_demand_topology(source: Source) -> Iterator[Diagnostic]:
+    spec = source.model.spec
+    if spec.on_demand is not None and spec.topology in ON_DEMAND_REFUSED:
+        yield source.doc.diagnostic(("spec", "onDemand"), f"onDemand is offered on websocket only: "
+                                    f"{ON_DEMAND_REFUSED[spec.topology]}", at_key=True)
+
+
 def alb_front_door(source: Source) -> Iterator[Diagnostic]:
     spec = source.model.spec
     if spec.topology != "alb":
@@ -213,6 +230,6 @@ def _ranges(values: tuple[int, ...]) -> str:
 
 FILE_RULES: list[Callable[[Config], Iterator[Diagnostic]]] = [unique_names]
 DEPLOYMENT_RULES: list[Callable[[Source], Iterator[Diagnostic]]] = [
-    auth_page, task_size, log_retention, schedule_window, alb_front_door, nat_instance_type, budget_without_email,
+    auth_page, task_size, log_retention, schedule_window, on_demand_topology, alb_front_door, nat_instance_type, budget_without_email,
     regional_resources, tool_selection,
 ]

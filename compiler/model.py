@@ -247,6 +247,12 @@ class Schedule(Strict):
         return start, end
 
 
+class OnDemand(Strict):
+    idle_minutes: int = Field(30, ge=10, le=1440, description=(
+        "Scale back to zero tasks after this many minutes without a message (checked every 5 minutes). A "
+        "connecting client starts minCount tasks at once; its bridge holds requests until one answers."))
+
+
 class Logs(Strict):
     retention_days: int = Field(7, description="CloudWatch Logs retention; one of the values AWS allows.")
 
@@ -325,6 +331,9 @@ class CommonSpec(Strict):
     image: ImageRef = Field(description="Which server image to run: a repository in this file and a tag.")
     task: Task = Field(default_factory=Task, description="Fargate task size, architecture, spot and count.")
     schedule: Schedule | None = Field(None, description="Active hours; absent = always on.")
+    on_demand: OnDemand | None = Field(None, description=(
+        "Zero tasks until a client connects (websocket only): the connection starts the tasks, they stop again "
+        "after idleMinutes without messages. With a schedule: always on inside its window, on demand outside."))
     logs: Logs = Field(default_factory=Logs, description="CloudWatch Logs of the server.")
     auth: Auth = Field(default_factory=Auth, description="Who may call the server.")
     alerts: Alerts = Field(default_factory=Alerts, description="Alarm notifications and a monthly cost budget.")

@@ -99,6 +99,11 @@ RELAY_PERMISSION = "RelayInvokePermission"
 RELAY_SECURITY_GROUP = "RelaySecurityGroup"
 TASK_INGRESS_FROM_RELAY = "TaskIngressFromRelay"
 RELAY_ERRORS_ALARM = "RelayErrorsAlarm"
+ON_DEMAND_FUNCTION = "OnDemandFunction"  # spec.onDemand: wakes the service and stops it when idle
+ON_DEMAND_ROLE = "OnDemandRole"
+ON_DEMAND_LOGS = "OnDemandLogGroup"
+IDLE_CHECK_RULE = "IdleCheckRule"
+IDLE_CHECK_PERMISSION = "IdleCheckInvokePermission"
 CONNECTIONS_TABLE = "ConnectionsTable"
 TOKENS_TABLE = "TokensTable"
 DYNAMODB_ENDPOINT = "DynamoDbGatewayEndpoint"
@@ -155,8 +160,13 @@ def authorizer_log_group_name(deployment: str) -> str:
 
 
 def websocket_log_group_name(deployment: str, part: str) -> str:
-    """Log groups of the websocket front door: `access` (API Gateway), `relay`, `authorizer`."""
+    """Log groups of the websocket front door: `access` (API Gateway), `relay`, `authorizer`, `on-demand`."""
     return f"/mcpdeploy/{deployment}/{part}"
+
+
+def idle_rule_name(deployment: str) -> str:
+    """The EventBridge rule of an on-demand deployment's idle check (64 characters at most: checks.py)."""
+    return f"{deployment}-idle"
 
 
 # --- tags ----------------------------------------------------------------------------------------------------

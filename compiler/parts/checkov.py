@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .. import naming
+
 KMS_KEY = "encrypted at rest with an AWS key; a KMS key ($1/month each) would dominate a $5 deployment"
 
 
@@ -71,7 +73,10 @@ SKIPS = (
          "calls limits sign-ups per address"),
     # Lambda settings that do not fit synchronous, small functions.
     Skip("CKV_AWS_116", (LAMBDA,), "invoked synchronously only (API Gateway, Function URL, CloudFormation); a DLQ "
-         "serves async invocations"),
+         "serves async invocations", when=lambda name, _: name != naming.ON_DEMAND_FUNCTION),
+    Skip("CKV_AWS_116", (LAMBDA,), "a lost wake or idle check is repeated by the next connection or the next "
+         "5-minute check; a DLQ would keep nothing worth replaying",
+         when=lambda name, _: name == naming.ON_DEMAND_FUNCTION),
     Skip("CKV_AWS_115", (LAMBDA,), "reserved concurrency is taken from the account's pool (10 on new accounts); "
          "API Gateway throttling caps calls",
          when=lambda _, r: "ReservedConcurrentExecutions" not in _props(r)),

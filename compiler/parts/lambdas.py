@@ -87,7 +87,7 @@ def without_explanations(source: str) -> str:
         if number in in_strings:
             kept.append(line)
         elif line.strip():
-            kept.append(" " * depth_of.get(number, 1) + line.lstrip())  # a continuation line: any indentation
+            kept.append(" " * depth_of.get(number, 0) + line.lstrip())  # a continuation line: any indentation
     return "\n".join(kept) + "\n"
 
 

@@ -16,7 +16,7 @@ from troposphere import GetAtt, Ref, Sub, Template, awslambda, dynamodb, ec2, se
 
 from .. import naming
 from ..model import CommonSpec, Schedule
-from . import lambdas, policies, server
+from . import lambdas, on_demand, policies, server
 from .dynamodb import relay_access
 from .network import HTTPS, Network, admit_to_tasks, to_tasks
 from .server import Value
@@ -27,9 +27,10 @@ UPSTREAM_TIMEOUT_SECONDS = 27
 
 
 def authorizer_function(t: Template, deployment: str, spec: CommonSpec, secret: secretsmanager.Secret,
-                        tokens_table: Value | None = None) -> awslambda.Function:
+                        tokens_table: Value | None = None, wake: awslambda.Function | None = None) -> awslambda.Function:
     """tokens_table (auth.mode tokens): the authorizer reads token rows (GetItem only). In both modes it reads the
-    server's key (to check it in mode api-key, and to sign relay tickets)."""
+    server's key (to check it in mode api-key, and to sign relay tickets). wake (spec.onDemand): the function it
+    invokes, asynchronously, for each connection it admits."""
     log_group = lambdas.log_group(t, naming.AUTHORIZER_LOGS,
                                   naming.websocket_log_group_name(deployment, "authorizer"), spec.logs)
     credentials = {"SECRET_ARN": Ref(secret)}
@@ -37,6 +38,9 @@ def authorizer_function(t: Template, deployment: str, spec: CommonSpec, secret: 
     if tokens_table is not None:
         credentials["TOKENS_TABLE"] = tokens_table
         statements.append(policies.allow(["dynamodb:GetItem"], GetAtt(naming.TOKENS_TABLE, "Arn")))
+    if wake is not None:
+        credentials["WAKE_FUNCTION"] = Ref(wake)
+        statements.append(on_demand.wake_access(wake))
     return lambdas.function(t, lambdas.InlineFunction(
         naming.AUTHORIZER_FUNCTION, "websocket/authorizer.py", "Checks the token and source address on $connect",
         environment={"AUTH_MODE": spec.auth.mode, "ALLOWED_CIDRS": ",".join(spec.auth.allowed_cidrs), **credentials},
@@ -52,7 +56,9 @@ def relay_function(t: Template, deployment: str, spec: CommonSpec, *, table: dyn
     return lambdas.function(t, lambdas.InlineFunction(
         naming.RELAY_FUNCTION, "websocket/relay.py", "Forwards WebSocket messages to the MCP server tasks",
         environment={"CONNECTIONS_TABLE": Ref(table), "TASK_HOST": task_host, "TASK_PORT": str(server.PORT),
-                     "UPSTREAM_TIMEOUT": str(UPSTREAM_TIMEOUT_SECONDS), "SCHEDULE_NOTE": schedule_note(spec.schedule)},
+                     "UPSTREAM_TIMEOUT": str(UPSTREAM_TIMEOUT_SECONDS),
+                     "SCHEDULE_NOTE": schedule_note(spec.schedule, on_demand=spec.on_demand is not None),
+                     **({"ON_DEMAND": "true"} if spec.on_demand is not None else {})},
         timeout_seconds=RELAY_TIMEOUT_SECONDS,
     ), role=role, log_group=log_group,
         network=lambdas.Network(subnets=network.subnets, security_group=security_group))
@@ -75,8 +81,11 @@ def security_group(t: Template, network: Network, tasks: ec2.SecurityGroup) -> e
     return group
 
 
-def schedule_note(schedule: Schedule | None) -> str:
-    """What the relay tells a client when no task runs: when the schedule brings one back."""
+def schedule_note(schedule: Schedule | None, on_demand: bool = False) -> str:
+    """What the relay tells a client when no task runs: when the schedule brings one back (on demand: that the
+    connection started one; the relay answers -32004, on which the bridge retries)."""
+    if on_demand:
+        return "Starting one for this connection (about a minute); the bridge retries until it answers."
     if schedule is None:
         return "The service runs around the clock, so a task should be starting; try again in a minute."
     return (f"Tasks run {','.join(schedule.days)} {schedule.active_hours} ({schedule.timezone}) and are "

@@ -1,7 +1,10 @@
 """The task count: an Application Auto Scaling target with optional active hours and CPU target tracking.
 
 With a schedule, two scheduled actions open and close the window each listed day (capacity 0 outside).
-Without one, the count stays between minCount and maxCount around the clock. No RoleARN: Application Auto
+Without one, the count stays between minCount and maxCount around the clock. On demand (spec.onDemand) the
+target's minimum is 0 outside the window (always, without a schedule) and its maximum stays maxCount: the
+on-demand function sets the desired count between them (parts/on_demand.py), and a window's close leaves the
+tasks running until they are idle. No RoleARN: Application Auto
 Scaling then uses its ECS service-linked role, created on first use.
 """
 
@@ -19,31 +22,32 @@ SCALE_OUT_COOLDOWN_SECONDS = 60
 
 
 def scaling(t: Template, task: Task, schedule: Schedule | None, cluster: Cluster,
-            service: ecs.Service) -> aas.ScalableTarget:
+            service: ecs.Service, on_demand: bool = False) -> aas.ScalableTarget:
     target = aas.ScalableTarget(
         naming.SCALABLE_TARGET,
         ServiceNamespace="ecs",
         ScalableDimension="ecs:service:DesiredCount",
         ResourceId=Join("/", ["service", Ref(cluster.cluster), GetAtt(service, "Name")]),
-        MinCapacity=0 if schedule else task.min_count,
+        MinCapacity=0 if schedule or on_demand else task.min_count,
         MaxCapacity=task.max_count,
     )
     if schedule is not None:
-        target.ScheduledActions = scheduled_actions(task, schedule)
+        target.ScheduledActions = scheduled_actions(task, schedule, on_demand)
     t.add_resource(target)
     if task.cpu_target_percent is not None:
         cpu_target_tracking(t, target, task.cpu_target_percent)
     return target
 
 
-def scheduled_actions(task: Task, schedule: Schedule) -> list[aas.ScheduledAction]:
+def scheduled_actions(task: Task, schedule: Schedule, on_demand: bool = False) -> list[aas.ScheduledAction]:
     start, end = schedule.window()
     days = [day for day in DAYS if day in schedule.days]  # week order, whatever order the file lists
     # A window that crosses midnight (22:00-02:00) closes on the day after each day it opens.
     end_days = _next_days(days) if end <= start else days
     return [
         _action("scale-out-at-window-start", cron(start, days), schedule.timezone, task.min_count, task.max_count),
-        _action("scale-in-at-window-end", cron(end, end_days), schedule.timezone, 0, 0),
+        _action("scale-in-at-window-end", cron(end, end_days), schedule.timezone, 0,
+                task.max_count if on_demand else 0),
     ]
 
 

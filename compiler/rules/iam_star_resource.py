@@ -19,6 +19,8 @@ STAR_ONLY = {
     "ecr:GetAuthorizationToken": "ECR: returns a registry-wide login token; the action has no resource type",
     "ec2:DescribeNetworkInterfaces": "EC2 Describe* actions are list actions with no resource type",
     "cloudwatch:PutMetricData": "CloudWatch: no resource type; scope it with the cloudwatch:namespace condition",
+    "application-autoscaling:DescribeScalableTargets": "Application Auto Scaling Describe* actions have no "
+                                                       "resource type (the on-demand idle check reads its target)",
     **{f"ssmmessages:{action}": "Session Manager's channels (the NAT instance's agent): no resource type"
        for action in ("CreateControlChannel", "CreateDataChannel", "OpenControlChannel", "OpenDataChannel")},
 }

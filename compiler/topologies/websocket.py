@@ -18,8 +18,8 @@ from troposphere import Output, Ref, Sub, Template
 from .. import naming
 from ..model import Deployment, ImageRepository
 from ..parts.server import Value
-from ..parts import (alerts, auth_api, cloudmap, dynamodb, ecs, image, lambdas, network, output_bucket, outputs, relay,
-                     schedule, server, server_task, tagging, tokens, websocket_api)
+from ..parts import (alerts, auth_api, cloudmap, dynamodb, ecs, image, lambdas, network, on_demand, output_bucket, outputs,
+                     relay, schedule, server, server_task, tagging, tokens, websocket_api)
 
 # Inline audio is base64 in a JSON-RPC reply that must stay under 128 KB; larger audio goes to the bucket.
 MAX_INLINE_AUDIO_BYTES = 64 * 1024
@@ -60,9 +60,11 @@ def build(deployment: Deployment, repo: ImageRepository) -> Template:
                           # tasks pull their image over their public address; they are gone before the bucket is
                           # emptied on deletion
                           depends_on=[*net.internet_path, emptier.title])
-    schedule.scaling(t, spec.task, spec.schedule, run.cluster, service)
+    schedule.scaling(t, spec.task, spec.schedule, run.cluster, service, on_demand=spec.on_demand is not None)
+    waker = None if spec.on_demand is None else on_demand.on_demand(
+        t, name, spec, repo_stack=repo.metadata.name, tag=tag, cluster=run.cluster, service=service, table=table)
 
-    authorizer = relay.authorizer_function(t, name, spec, run.secret, tokens_table=store.table_name)
+    authorizer = relay.authorizer_function(t, name, spec, run.secret, tokens_table=store.table_name, wake=waker)
     relay_fn = relay.relay_function(t, name, spec, table=table, network=net,
                                     security_group=relay_sg, task_host=cloudmap.host_name(name))
     access_logs = lambdas.log_group(t, naming.WEBSOCKET_ACCESS_LOGS, naming.websocket_log_group_name(name, "access"),

@@ -4,7 +4,11 @@ Manager (SECRET_ARN) itself, at most every 5 minutes: no key in its environment.
 
 An allowed connection gets a relay ticket in its context, "relay.<expiry>.<HMAC of expiry and token hash>" under
 a key derived from the server key. The relay keeps it with the connection and shows it to the tasks, which
-check it (server/auth.py): the relay holds no key; a ticket names one user for 2 hours."""
+check it (server/auth.py): the relay holds no key; a ticket names one user for 2 hours.
+
+On demand (WAKE_FUNCTION set), an allowed connection also asks that function, asynchronously, to start a task
+if none runs (server/websocket/on_demand.py): the connection does not wait for it, and a failure to ask is
+logged, never a refusal."""
 import functools
 import hashlib
 import hmac
@@ -31,7 +35,17 @@ def handler(event, context):
         raise RuntimeError("token lookup failed") from None
     if found is None:
         return deny(event, ip, "bad token")
+    if os.environ.get("WAKE_FUNCTION"):
+        wake()
     return policy(principal, "Allow", event["methodArn"], {"principal": principal, **extra})
+
+
+def wake():
+    try:
+        client("lambda").invoke(FunctionName=os.environ["WAKE_FUNCTION"], InvocationType="Event",
+                                Payload=b'{"wake": true}')
+    except Exception as error:  # noqa: BLE001 - the connection goes ahead; the bridge reports "starting"
+        print(json.dumps({"event": "wake_failed", "error": type(error).__name__}))
 
 
 def authenticate(token):

@@ -17,7 +17,7 @@ VERSION = "io.modelcontextprotocol/protocolVersion"
 NAMED_BY = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}
 HTTP = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never via a proxy
 env = os.environ.get
-ROWS = {}  # one DynamoDB read per connection
+ROWS = {}  # one DynamoDB read per connection; on demand, ROWS[0] is when activity was last noted
 
 
 @functools.cache
@@ -36,6 +36,10 @@ def handler(event, context):
         ROWS.pop(cid, 0)
         table().delete_item(Key={"id": cid})
     else:
+        # on demand: activity for server/websocket/on_demand.py, at most once a minute per instance
+        if env("ON_DEMAND") and time.time() > ROWS.get(0, 0) + 60:
+            ROWS[0] = int(time.time())
+            table().put_item(Item={"id": "active", "at": ROWS[0]})
         reply = relay(cid, event.get("body") or "", ctx["identity"]["sourceIp"])
         if reply:
             return {"statusCode": 200, "body": reply}
@@ -66,8 +70,9 @@ def relay(cid, body, source_ip):
         if len(reply) > MAX_REPLY:
             return error(request_id, TOO_BIG, "The reply is over 128 KB, the WebSocket message limit; ask for less")
         return reply.decode()
-    if "id" in message:
-        return error(request_id, NO_TASK, "No server task is running. " + env("SCHEDULE_NOTE", ""))
+    if "id" in message:  # on demand (-32004, "starting"): the connection started one, and the bridge retries
+        return error(request_id, -32004 if env("ON_DEMAND") else NO_TASK,
+                     "No server task is running. " + env("SCHEDULE_NOTE", ""))
 
 
 def tasks():
