@@ -12,6 +12,10 @@ connections after 10 minutes and every connection after 2 hours: the bridge then
 message is sent. A request still waiting when its connection closes gets a JSON-RPC error (it is not resent:
 a tool call may cost credits). Diagnostics go to stderr, never the token.
 
+On demand (spec.onDemand), connecting starts a server task, and until one answers the relay replies -32004
+("starting") without running anything: the bridge then sends the request again every RETRY_SECONDS, saying so
+on stderr, for up to --start-timeout seconds, so the client sees one slow reply rather than an error.
+
 The other end is trusted no further than API Gateway's limits: a message over 128 KB closes the connection (so
 memory stays bounded), a request unanswered after --request-timeout seconds gets an error, a connection that
 stops answering pings while requests wait is closed, messages that are not JSON-RPC objects are dropped (and
@@ -48,17 +52,25 @@ ID_SEARCH_CHARS = 4096  # how much of an over-long line is searched for its requ
 PREVIEW_CHARS = 120
 BRIDGE_ERROR = -32000
 REQUEST_TIMEOUT = -32001
+STARTING = -32004  # the relay: no task answers yet, the connection started one (server/websocket/relay.py)
+RETRY_SECONDS = 5.0
+START_TIMEOUT_SECONDS = 180.0  # Fargate's start and image pull take about a minute (docs/on-demand.md)
 LOOPBACK_NAMES = ("localhost",)
 URL_SECRET = re.compile(r"((?:^|[?&;])(?:%s)=)[^&;#\s'\"]*" % "|".join(TOKEN_PARAMS))
 
 
 class Bridge:
-    def __init__(self, url: str, token: str, out=None, request_timeout: float = REQUEST_TIMEOUT_SECONDS):
+    def __init__(self, url: str, token: str, out=None, request_timeout: float = REQUEST_TIMEOUT_SECONDS,
+                 start_timeout: float = START_TIMEOUT_SECONDS):
         self.url = with_token(url, token)
         self.display_url = url
         self.token = token
         self.out = out or sys.stdout.buffer
         self.request_timeout = request_timeout
+        self.start_timeout = start_timeout
+        self.lines: dict = {}  # id of a waiting request -> its line, to send again while a task starts
+        self.first_starting: dict = {}  # id -> event-loop time of its first "starting" reply
+        self.resends: set[asyncio.Task] = set()
         self.connection: ClientConnection | None = None
         self.receiver: asyncio.Task | None = None
         self.keepalive: asyncio.Task | None = None
@@ -85,6 +97,7 @@ class Bridge:
             connection = await self.connected()
             if request_id is not None:
                 self.wait_for(request_id)
+                self.lines[request_id] = line
             await connection.send(chunks(line))
         except (OSError, WebSocketException, asyncio.TimeoutError) as problem:
             self.settle(request_id)
@@ -149,7 +162,10 @@ class Bridge:
             self.report(f"dropped a message that is not a JSON object: {preview(message)}")
         elif "jsonrpc" not in reply:
             self.refused(reply)
+        elif self.retried(reply):
+            pass
         elif "method" in reply or reply.get("id") is None or self.settle(reply.get("id")):
+            self.answered(reply.get("id"))
             self.write(one_line(reply))  # a request or notification of the server's, or a reply someone awaits
         else:
             self.report(f"dropped a reply to no waiting request (id {preview(json.dumps(reply.get('id')))}); "
@@ -177,17 +193,49 @@ class Bridge:
 
     # --- waiting requests ----------------------------------------------------------------------------------
 
+    def retried(self, reply: dict) -> bool:
+        """Whether `reply` is a "starting" error for a waiting request, which is then sent again in RETRY_SECONDS
+        (it stays waiting meanwhile); after start_timeout the error goes to the client as it is."""
+        error, request_id = reply.get("error"), reply.get("id")
+        if not (isinstance(error, dict) and error.get("code") == STARTING and is_request_id(request_id)
+                and request_id in self.pending and request_id in self.lines):
+            return False
+        loop = asyncio.get_running_loop()
+        waited = loop.time() - self.first_starting.setdefault(request_id, loop.time())
+        if waited + RETRY_SECONDS > self.start_timeout:
+            self.report(f"no server task answered within {self.start_timeout:g} s")
+            return False
+        self.pending.pop(request_id).cancel()
+        self.pending[request_id] = loop.call_later(RETRY_SECONDS, self.resend, request_id)
+        self.report(f"a server task is starting ({waited:.0f} s so far, up to {self.start_timeout:g} s); "
+                    f"sending request {json.dumps(request_id)} again in {RETRY_SECONDS:g} s")
+        return True
+
+    def resend(self, request_id) -> None:
+        line = self.lines.get(request_id)
+        if line is not None:
+            task = asyncio.get_running_loop().create_task(self.send(line))
+            self.resends.add(task)
+            task.add_done_callback(self.resends.discard)
+
     def wait_for(self, request_id) -> None:
         loop = asyncio.get_running_loop()
         self.settle(request_id)
         self.pending[request_id] = loop.call_later(self.request_timeout, self.timed_out, request_id)
 
     def settle(self, request_id) -> bool:
-        """Forget a waiting request; whether it was waiting."""
+        """Forget a waiting request's timer; whether it was waiting."""
         timer = self.pending.pop(request_id, None) if is_request_id(request_id) else None
         if timer is not None:
             timer.cancel()
         return timer is not None
+
+    def answered(self, request_id) -> None:
+        """A request got its reply (or an error): nothing of it is kept."""
+        if is_request_id(request_id):
+            self.settle(request_id)
+            self.lines.pop(request_id, None)
+            self.first_starting.pop(request_id, None)
 
     def timed_out(self, request_id) -> None:
         self.pending.pop(request_id, None)
@@ -228,6 +276,7 @@ class Bridge:
     # --- output --------------------------------------------------------------------------------------------
 
     def reply_error(self, request_id, code: int, message: str) -> None:
+        self.answered(request_id)
         self.write(one_line({"jsonrpc": "2.0", "id": request_id,
                              "error": {"code": code, "message": self.redact(message)}}))
 
@@ -431,6 +480,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--request-timeout", type=float, default=REQUEST_TIMEOUT_SECONDS, metavar="SECONDS",
                         help="answer a request the server has not answered after this long with an error "
                         f"(default {REQUEST_TIMEOUT_SECONDS:g})")
+    parser.add_argument("--start-timeout", type=float, default=START_TIMEOUT_SECONDS, metavar="SECONDS",
+                        help="on demand: how long to keep sending a request again while the server says a task is "
+                        f"starting (default {START_TIMEOUT_SECONDS:g})")
     args = parser.parse_args(argv)
     url, url_token = token_in_url(args.url)
     token = args.token or url_token or os.environ.get(TOKEN_ENV, "")
@@ -439,7 +491,7 @@ def main(argv: list[str] | None = None) -> int:
     if problem := url_problem(url):
         parser.error(f"{redact(url, token)!r} {problem}")
     try:
-        asyncio.run(run(Bridge(url, token, request_timeout=args.request_timeout)))
+        asyncio.run(run(Bridge(url, token, request_timeout=args.request_timeout, start_timeout=args.start_timeout)))
     except KeyboardInterrupt:
         pass
     except Exception as problem:  # noqa: BLE001 - a traceback could show the token: one redacted line instead
