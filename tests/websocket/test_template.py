@@ -108,13 +108,13 @@ def test_inlining_keeps_multi_line_strings_and_drops_only_explanations():
         '    # not a comment, indented\n'
         '"""\n'
         'def f(a,\n'
-        ' b):\n'
+        'b):\n'  # a continuation line needs no indentation
         ' """Only statement: kept."""\n'
         'class C:\n'
         ' def g(self):\n'
         '  if self:\n'
         '   return {"k": 1,\n'
-        ' "h": "#"}\n'
+        '"h": "#"}\n'
         '  return None\n')
     assert syntax_without_docstrings(code) == syntax_without_docstrings(source)
 
