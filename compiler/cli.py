@@ -111,6 +111,8 @@ def _parser(prog: str = "python -m compiler", argv: list[str] | None = None) -> 
     cost.add_argument("deployment", nargs="?", help="metadata.name of one deployment (default: all)")
     cost.add_argument("--requests", type=int, default=20_000, help="MCP requests per month (default: %(default)s)")
     cost.add_argument("--response-kb", type=float, default=40.0, help="average response size (default: %(default)s)")
+    cost.add_argument("--busy-hours-per-month", type=float, default=20.0, metavar="HOURS",
+                      help="on demand: hours a month in which clients use the server (default: %(default)s)")
     cost.set_defaults(run=_cost)
 
     schema = commands.add_parser("schema", help="write the JSON Schema of deployment.yaml (for editors)")
@@ -216,11 +218,13 @@ def _validate(args: argparse.Namespace) -> int:
 def _cost(args: argparse.Namespace) -> int:
     from .cost import CostError, Traffic, report
 
-    if args.requests < 0 or args.response_kb <= 0:
-        print("error: --requests must be >= 0 and --response-kb > 0", file=sys.stderr)
+    if args.requests < 0 or args.response_kb <= 0 or not 0 <= args.busy_hours_per_month <= 730:
+        print("error: --requests must be >= 0, --response-kb > 0 and --busy-hours-per-month 0 to 730",
+              file=sys.stderr)
         return ExitCode.USAGE
     try:
-        print(report(args.file, args.deployment, Traffic(requests=args.requests, response_kb=args.response_kb)))
+        print(report(args.file, args.deployment, Traffic(requests=args.requests, response_kb=args.response_kb,
+                                                         busy_hours=args.busy_hours_per_month)))
     except CostError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return ExitCode.INVALID_CONFIG

@@ -22,6 +22,11 @@ WEEKS_PER_MONTH = 52 / 12
 ALB_PUBLIC_IPS = 2  # an internet-facing ALB holds one public IPv4 address per AZ (two AZs)
 NAT_ROOT_VOLUME_GB = 8  # Amazon Linux 2023 AMI root volume (compiler/parts/nat.py)
 RELAY_MEMORY_GB = 0.25  # websocket relay / authorizer Lambda memory
+ON_DEMAND_MEMORY_GB = 0.25  # the on-demand function (compiler/parts/on_demand.py)
+ON_DEMAND_SECONDS = 1.0  # per wake or idle check: a few AWS API calls (estimate, with the image's cold start)
+IDLE_CHECKS_PER_HOUR = 12  # the idle rule runs every 5 minutes while tasks run (it switches itself off at zero)
+SESSION_HOURS = 1.0  # on demand: busy hours come in sessions this long, each followed by idleMinutes of idling
+SCHEDULED_VARIANT = ("08:00-20:00", ("MON", "TUE", "WED", "THU", "FRI"))  # the comparison's 12 h x 5 days
 ALARMS = {"alb": 2, "websocket": 1, "nat-instance": 1, "baseline": 2}  # CloudWatch alarms each template defines
 TOPOLOGY_NAMES = {"alb": "alb", "websocket": "websocket", "nat-instance": "nat-instance",
                   "baseline": "baseline: ALB + NAT Gateway + private Fargate, always on"}
@@ -38,6 +43,7 @@ class Traffic:
     clients: int = 2                # websocket: clients connected throughout the active hours
     relay_seconds: float = 2.0      # websocket: Lambda relay time per request (it waits for the tool)
     log_kb_per_request: float = 1.0  # access log and application log per request
+    busy_hours: float = 20.0        # on demand: hours a month in which clients use the server
 
     @property
     def response_gb(self) -> float:
@@ -93,6 +99,27 @@ def _line(key: str, quantity: float, item: str | None = None, when: str = "") ->
     return Line(item or entry["item"], quantity, entry["per"], entry["usd"], key, when)
 
 
+def task_hours(spec, traffic: Traffic) -> Hours:
+    """How long tasks run: the schedule's window, and on demand the busy hours besides (outside the window), each
+    session followed by idleMinutes and half a 5-minute check until the tasks stop."""
+    h = hours(spec.schedule)
+    on_demand = getattr(spec, "on_demand", None)
+    if on_demand is None:
+        return h
+    window = h.active if spec.schedule is not None else 0.0
+    sessions = math.ceil(traffic.busy_hours / SESSION_HOURS)
+    tail = (on_demand.idle_minutes + 2.5) / 60
+    return Hours(active=min(HOURS_PER_MONTH, window + traffic.busy_hours + sessions * tail), windows=h.windows)
+
+
+def client_hours(spec, traffic: Traffic) -> float:
+    """Hours a month with clients connected: the schedule's window, and on demand the busy hours besides."""
+    h = hours(spec.schedule)
+    if getattr(spec, "on_demand", None) is None:
+        return h.active
+    return min(HOURS_PER_MONTH, (h.active if spec.schedule is not None else 0.0) + traffic.busy_hours)
+
+
 def hours(schedule) -> Hours:
     if schedule is None:
         return Hours(active=HOURS_PER_MONTH, windows=0)
@@ -146,7 +173,7 @@ def _cloud_map(task, h: Hours) -> list[Line]:
 # --- one function per topology -----------------------------------------------------------------------------
 
 def alb(spec, traffic: Traffic) -> list[Line]:
-    h = hours(spec.schedule)
+    h = task_hours(spec, traffic)
     return [
         *_fargate(spec.task, h.active),
         _line("public_ipv4_hour", spec.task.min_count * h.active, "public IPv4 address of each task"),
@@ -158,15 +185,16 @@ def alb(spec, traffic: Traffic) -> list[Line]:
 
 
 def websocket(spec, traffic: Traffic) -> list[Line]:
-    h = hours(spec.schedule)
+    h = task_hours(spec, traffic)
+    connected = client_hours(spec, traffic)
     messages = traffic.requests * (1 + math.ceil(traffic.response_kb / 32))  # request in, response in 32 KB units
-    connections = traffic.clients * h.active / 2  # a WebSocket connection lasts at most 2 hours
+    connections = traffic.clients * connected / 2  # a WebSocket connection lasts at most 2 hours
     invocations = traffic.requests + 3 * connections  # relay per request; authorizer, $connect, $disconnect
     return [
         *_fargate(spec.task, h.active),
         _line("public_ipv4_hour", spec.task.min_count * h.active, "public IPv4 address of each task"),
         _line("apigw_websocket_million_messages", messages / 1e6),
-        _line("apigw_websocket_million_connection_minutes", traffic.clients * h.active * 60 / 1e6),
+        _line("apigw_websocket_million_connection_minutes", traffic.clients * connected * 60 / 1e6),
         _line("lambda_million_requests", invocations / 1e6, "Lambda relay and authorizer requests"),
         _line("lambda_arm64_gb_second", traffic.requests * traffic.relay_seconds * RELAY_MEMORY_GB,
               "Lambda relay duration"),
@@ -174,15 +202,27 @@ def websocket(spec, traffic: Traffic) -> list[Line]:
         _line("dynamodb_million_reads", traffic.requests / 1e6, "DynamoDB connection state reads"),
         *_cloud_map(spec.task, h),
         _line("route53_million_queries", traffic.requests / 1e6, "relay DNS lookups of the tasks (one per request)"),
+        *_on_demand(spec, h, connections),
         *_common("websocket", spec, traffic),
     ]
+
+
+def _on_demand(spec, h: Hours, connections: float) -> list[Line]:
+    """The on-demand function: a wake per connection, an idle check every 5 minutes while tasks run. Its rule is
+    free (scheduled EventBridge rules are not billed), its activity row a few writes a day (negligible)."""
+    if getattr(spec, "on_demand", None) is None:
+        return []
+    calls = connections + IDLE_CHECKS_PER_HOUR * h.active
+    return [_line("lambda_million_requests", calls / 1e6, "on-demand function (wakes and idle checks)"),
+            _line(f"lambda_{spec.task.architecture}_gb_second", calls * ON_DEMAND_SECONDS * ON_DEMAND_MEMORY_GB,
+                  "on-demand function duration")]
 
 
 def nat_instance(spec, traffic: Traffic) -> list[Line]:
     from .model import NatInstanceOptions
 
     options = getattr(spec, "nat_instance", None) or NatInstanceOptions()
-    h = hours(spec.schedule)
+    h = task_hours(spec, traffic)
     # up leadMinutes before each window opens and down as long after it closes (compiler/parts/nat.py)
     nat_hours = min(HOURS_PER_MONTH, h.active + h.windows * 2 * options.lead_minutes / 60)
     instance = options.instance_type.replace(".", "_")
@@ -231,6 +271,24 @@ def comparison(spec, traffic: Traffic = Traffic()) -> list[Estimate]:
     return [estimate(spec, traffic, topology) for topology in ARCHITECTURES]
 
 
+def running_modes(spec, traffic: Traffic = Traffic()) -> list[tuple[str, Estimate]]:
+    """A websocket deployment on demand, on the 12 h x 5 days schedule, and always on (the same otherwise)."""
+    from .model import OnDemand, Schedule
+
+    hours_, days = SCHEDULED_VARIANT
+    zone = spec.schedule.timezone if spec.schedule is not None else "UTC"
+    on_demand = spec.on_demand or OnDemand()
+    variants = [
+        (f"on demand (idle after {on_demand.idle_minutes} min, {traffic.busy_hours:g} busy h)",
+         spec.model_copy(update={"on_demand": on_demand, "schedule": None})),
+        (f"scheduled {hours_} {days[0]}-{days[-1]} ({zone})",
+         spec.model_copy(update={"on_demand": None, "schedule": Schedule(timezone=zone, activeHours=hours_,
+                                                                         days=list(days))})),
+        ("always on", spec.model_copy(update={"on_demand": None, "schedule": None})),
+    ]
+    return [(name, estimate(variant, traffic)) for name, variant in variants]
+
+
 def linear_model(spec, topology: str, traffic: Traffic = Traffic()) -> tuple[float, float]:
     """(fixed $/month, $ per request) of `topology`; exact, since every traffic line is linear in requests."""
     fixed = estimate(spec, replace(traffic, requests=0), topology).total
@@ -270,6 +328,7 @@ def markdown(name: str, spec, traffic: Traffic = Traffic()) -> str:
           f"| {line.unit_price:g} | {line.amount:.2f} |" for line in own.lines),
         f"| **total** | | | **{own.total:.2f}** |", "",
         "Assumptions:", "", *(f"- {text}" for text in assumptions(spec, traffic)), "",
+        *_running_modes_lines(spec, traffic),
         "### The same deployment under each topology", "",
         "| topology | USD / month |", "|---|---:|",
         *(f"| {TOPOLOGY_NAMES[e.topology]}{' (this one)' if e.topology == own.topology else ''} | {e.total:.2f} |"
@@ -284,9 +343,25 @@ def markdown(name: str, spec, traffic: Traffic = Traffic()) -> str:
     ])
 
 
+def _running_modes_lines(spec, traffic: Traffic) -> list[str]:
+    if spec.topology != "websocket":
+        return []
+    return ["### On demand, on a schedule or always on", "",
+            "| how it runs | USD / month |", "|---|---:|",
+            *(f"| {name} | {e.total:.2f} |" for name, e in running_modes(spec, traffic)), "",
+            f"With no traffic at all (`--busy-hours-per-month 0 --requests 0`), on demand costs "
+            f"${running_modes(spec, replace(traffic, busy_hours=0, requests=0))[0][1].total:.2f} a month.", ""]
+
+
 def assumptions(spec, traffic: Traffic) -> list[str]:
-    h = hours(spec.schedule)
-    if spec.schedule is None:
+    h = task_hours(spec, traffic)
+    if getattr(spec, "on_demand", None) is not None:
+        window = (f"{hours(spec.schedule).active:.1f} h in the schedule's window, plus " if spec.schedule else "")
+        when = (f"on demand: tasks run {h.active:.1f} h a month: {window}{traffic.busy_hours:g} busy hours "
+                f"(`--busy-hours-per-month`) in sessions of {SESSION_HOURS:g} h, each followed by "
+                f"{spec.on_demand.idle_minutes} idle minutes and on average 2.5 min until the next 5-minute check "
+                "stops them; nothing runs otherwise")
+    elif spec.schedule is None:
         when = f"no schedule: tasks run all {HOURS_PER_MONTH} hours of a month"
     else:
         when = (f"tasks run {h.active:.1f} h a month: {spec.schedule.active_hours} ({spec.schedule.timezone}) "

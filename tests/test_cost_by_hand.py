@@ -109,3 +109,73 @@ def test_total_matches_the_figures_worked_out_by_hand(tmp_path, topology):
 def test_every_line_matches_one_worked_out_by_hand(tmp_path, topology):
     got = sorted((line.price_key, round(line.quantity, 9)) for line in cost.estimate(spec_of(tmp_path, topology)).lines)
     assert got == sorted((key, round(quantity, 9)) for key, quantity in BY_HAND[topology])
+
+
+# On demand (websocket, no schedule, idleMinutes 30), 20 busy hours in 1-hour sessions: each session runs
+# 30 idle minutes longer and 2.5 minutes on average until the 5-minute check, so tasks run
+# 20 + 20 x 32.5 / 60 = 30.83 h. Two clients connected during the 20 busy hours: 20 connections of 2 hours.
+ON_DEMAND_TASK_H = 20 + 20 * 32.5 / 60
+ON_DEMAND_CALLS = 20 + 12 * ON_DEMAND_TASK_H  # a wake per connection, an idle check every 5 minutes while running
+ON_DEMAND = [
+    ("fargate_arm64_vcpu_hour", ON_DEMAND_TASK_H * 0.25), ("fargate_arm64_gb_hour", ON_DEMAND_TASK_H * 0.5),
+    ("public_ipv4_hour", ON_DEMAND_TASK_H),
+    ("apigw_websocket_million_messages", 20_000 * 3 / 1e6),
+    ("apigw_websocket_million_connection_minutes", 2 * 20 * 60 / 1e6),
+    ("lambda_million_requests", (20_000 + 3 * 20) / 1e6),
+    ("lambda_arm64_gb_second", 20_000 * 2 * 0.25),
+    ("dynamodb_million_writes", 2 * 20 / 1e6),
+    ("dynamodb_million_reads", 20_000 / 1e6),
+    ("route53_hosted_zone_month", 1),
+    ("cloud_map_instance_month", ON_DEMAND_TASK_H / 730),
+    ("route53_million_queries", 20_000 / 1e6),
+    ("lambda_million_requests", ON_DEMAND_CALLS / 1e6),
+    ("lambda_arm64_gb_second", ON_DEMAND_CALLS * 1.0 * 0.25),  # 1 s at 256 MB each
+    ("cloudwatch_alarm_month", 1),
+    *COMMON,
+]
+# Idle (no busy hour, no request): the secret, the Cloud Map namespace's hosted zone and the relay's alarm.
+ON_DEMAND_IDLE = [("secret_month", 1), ("route53_hosted_zone_month", 1), ("cloudwatch_alarm_month", 1)]
+
+
+def on_demand_spec(tmp_path: Path):
+    path = tmp_path / "deployment.yaml"
+    document = DOCUMENT.replace("TOPOLOGY", "websocket").replace("EXTRA", "  onDemand: {idleMinutes: 30}\n")
+    path.write_text(document.replace('  schedule: {timezone: UTC, activeHours: "08:00-20:00", '
+                                     'days: [MON, TUE, WED, THU, FRI]}\n', ""))
+    (deployment,) = load_config(str(path)).deployments
+    return deployment.model.spec
+
+
+def test_on_demand_matches_the_figures_worked_out_by_hand(tmp_path):
+    estimate = cost.estimate(on_demand_spec(tmp_path))
+    assert estimate.total == pytest.approx(sum(q * PRICE[key] for key, q in ON_DEMAND), rel=1e-9)
+    assert estimate.total == pytest.approx(1.75, abs=0.01)  # Fargate (not Spot) 30.83 h x $0.009875 = $0.30
+
+
+def test_on_demand_idle_costs_at_most_a_dollar_and_20_busy_hours_cost_less_than_the_schedule(tmp_path):
+    spec = on_demand_spec(tmp_path)
+    idle = cost.estimate(spec, cost.Traffic(requests=0, busy_hours=0))
+    assert sorted((line.price_key, line.quantity) for line in idle.lines if line.amount) == sorted(ON_DEMAND_IDLE)
+    assert idle.total == pytest.approx(1.00, abs=1e-9)
+    modes = dict(cost.running_modes(spec))
+    on_demand, scheduled, always = modes.values()
+    assert on_demand.total < scheduled.total < always.total
+    assert scheduled.total == pytest.approx(5.20, abs=0.01)  # the websocket figure above: same deployment
+
+
+def test_the_repo_websocket_deployment_on_demand_meets_the_bars():
+    """The issue's bars, through the command a user runs: idle at most $1.00; 20 busy hours below 12 h x 5 days."""
+    import re
+    import subprocess
+    import sys
+
+    def run(*args: str) -> str:
+        return subprocess.run([sys.executable, "-m", "compiler", "cost", "voice-ws", *args], cwd=ROOT, check=True,
+                              capture_output=True, text=True).stdout
+
+    idle = float(re.search(r"about \$(\d+\.\d\d) a month", run("--busy-hours-per-month", "0", "--requests", "0"))[1])
+    busy = run("--busy-hours-per-month", "20")
+    on_demand = float(re.search(r"\| on demand \(idle after 30 min, 20 busy h\) \| (\d+\.\d\d) \|", busy)[1])
+    scheduled = float(re.search(r"\| scheduled 08:00-20:00 MON-FRI \(UTC\) \| (\d+\.\d\d) \|", busy)[1])
+    assert idle <= 1.00 and on_demand < scheduled
+    assert f"about ${on_demand:.2f} a month" in busy  # the repo's voice-ws runs on demand
