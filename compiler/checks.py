@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from server import tool_names
 
-from . import instance_types, model
+from . import cost, instance_types, model, naming
 from .diagnostics import Diagnostic
 
 if TYPE_CHECKING:
@@ -122,16 +122,31 @@ ON_DEMAND_REFUSED = {
     "nat-instance": "on nat-instance a client's first request would have to wait for the NAT instance and then a "
                     "task to start (2-3 minutes), and an HTTP client gets an error, not a held request; use "
                     "topology websocket, whose bridge holds requests while a task starts, or a schedule",
-    "alb": "the load balancer is billed around the clock whatever the tasks do, so stopping the tasks saves little "
-           "(python -m compiler cost shows it); use topology websocket, or a schedule",
+    "alb": "the load balancer and its two public addresses cost ${alb:.2f} a month around the clock whatever the "
+           "tasks do, so stopping the tasks saves little (python -m compiler cost shows it); use topology "
+           "websocket, or a schedule",
 }
+RULE_NAME_LIMIT = 64  # EventBridge rule names; the idle rule is `<name>-idle`
 
 
 def on_demand_topology(source: Source) -> Iterator[Diagnostic]:
-    spec = source.model.spec
-    if spec.on_demand is not None and spec.topology in ON_DEMAND_REFUSED:
-        yield source.doc.diagnostic(("spec", "onDemand"), f"onDemand is offered on websocket only: "
-                                    f"{ON_DEMAND_REFUSED[spec.topology]}", at_key=True)
+    spec, name = source.model.spec, source.model.metadata.name
+    if spec.on_demand is None:
+        return
+    if spec.topology in ON_DEMAND_REFUSED:
+        reason = ON_DEMAND_REFUSED[spec.topology].replace("${alb:.2f}", f"${_alb_month():.2f}")
+        yield source.doc.diagnostic(("spec", "onDemand"), f"onDemand is offered on websocket only: {reason}",
+                                    at_key=True)
+    elif len(naming.idle_rule_name(name)) > RULE_NAME_LIMIT:
+        yield source.doc.diagnostic(("metadata", "name"), f"with onDemand the name may have at most "
+                                    f"{RULE_NAME_LIMIT - len(naming.idle_rule_name(''))} characters: the idle "
+                                    f"check's EventBridge rule, {naming.idle_rule_name(name)!r}, would be longer "
+                                    f"than {RULE_NAME_LIMIT}")
+
+
+def _alb_month() -> float:
+    prices = cost.price_table()["prices"]
+    return cost.HOURS_PER_MONTH * (prices["alb_hour"]["usd"] + cost.ALB_PUBLIC_IPS * prices["public_ipv4_hour"]["usd"])
 
 
 def alb_front_door(source: Source) -> Iterator[Diagnostic]:
