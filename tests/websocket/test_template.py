@@ -29,6 +29,8 @@ CASES = {
     "scaling-throttled": {"task": {"maxCount": 4, "cpuTargetPercent": 60}, "logs": {"retentionDays": 90},
                           "websocket": {"throttleRatePerSecond": 5, "throttleBurst": 10}, "region": "eu-west-1"},
     "tokens-allow-list": {"auth": {"mode": "tokens", "allowedCidrs": ["203.0.113.0/24"]}},
+    "on-demand": {"onDemand": {"idleMinutes": 45}, "task": {"minCount": 2, "maxCount": 3}},
+    "on-demand-office-hours-x86": {"onDemand": {}, "schedule": SCHEDULE, "task": {"architecture": "x86_64"}},
 }
 
 
@@ -369,3 +371,66 @@ def test_the_task_gets_no_auth_page_settings_it_could_not_serve():
     assert server_env["MCP_AUTH_MODE"] == "tokens"
     assert not [name for name in server_env if name.startswith("MCP_AUTH_PAGE") or name == "MCP_SIGNUP_CODE"]
     assert "AuthApiFunction" in page["Resources"]  # the page is there, elsewhere
+
+
+# --- on demand (spec.onDemand) ------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def on_demand_template() -> dict:
+    return build(CASES["on-demand"])
+
+
+def test_on_demand_runs_the_function_from_the_server_image(on_demand_template):
+    function = props(on_demand_template, naming.ON_DEMAND_FUNCTION)
+    assert function["PackageType"] == "Image" and "ZipFile" not in function["Code"]
+    assert function["ImageConfig"]["Command"] == ["python", "-m", "awslambdaric",
+                                                  "server.websocket.on_demand.handler"]
+    assert function["Environment"]["Variables"]["MIN_COUNT"] == "2"
+    assert function["Environment"]["Variables"]["IDLE_SECONDS"] == "2700"
+    assert function["Environment"]["Variables"]["IDLE_RULE"] == "voice-ws-idle"
+
+
+def test_on_demand_function_may_change_this_service_and_its_own_rule_only(on_demand_template):
+    statements = policy_statements(on_demand_template, naming.ON_DEMAND_ROLE)
+    by_action = {action: statement["Resource"] for statement in statements for action in statement["Action"]}
+    assert by_action["ecs:UpdateService"] == {"Ref": naming.SERVICE}
+    assert by_action["events:DisableRule"] == by_action["events:EnableRule"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/voice-ws-idle"}
+    assert by_action["dynamodb:PutItem"] == {"Fn::GetAtt": [naming.CONNECTIONS_TABLE, "Arn"]}
+    star = [action for action, resource in by_action.items() if resource == "*"]
+    assert star == ["application-autoscaling:DescribeScalableTargets"]
+    assert not any(action.startswith(("ecs:Run", "ecs:Start", "iam:", "ecs:*")) for action in by_action)
+
+
+def test_on_demand_the_authorizer_may_invoke_that_function_and_nothing_else_new(on_demand_template, template):
+    extra = [s for s in policy_statements(on_demand_template, naming.AUTHORIZER_ROLE)
+             if s not in policy_statements(template, naming.AUTHORIZER_ROLE)]
+    assert extra == [{"Effect": "Allow", "Action": ["lambda:InvokeFunction"],
+                      "Resource": {"Fn::GetAtt": [naming.ON_DEMAND_FUNCTION, "Arn"]}}]
+    assert props(on_demand_template, naming.AUTHORIZER_FUNCTION)["Environment"]["Variables"]["WAKE_FUNCTION"] == {
+        "Ref": naming.ON_DEMAND_FUNCTION}
+
+
+def test_on_demand_the_idle_rule_checks_every_5_minutes_and_may_invoke_the_function(on_demand_template):
+    rule = props(on_demand_template, naming.IDLE_CHECK_RULE)
+    assert rule["Name"] == "voice-ws-idle" and rule["ScheduleExpression"] == "rate(5 minutes)"
+    assert rule["Targets"][0]["Arn"] == {"Fn::GetAtt": [naming.ON_DEMAND_FUNCTION, "Arn"]}
+    permission = props(on_demand_template, naming.IDLE_CHECK_PERMISSION)
+    assert permission["Principal"] == "events.amazonaws.com"
+    assert permission["SourceArn"] == {"Fn::GetAtt": [naming.IDLE_CHECK_RULE, "Arn"]}
+
+
+def test_on_demand_the_count_may_go_to_zero_and_a_window_end_leaves_running_tasks_to_the_idle_check():
+    alone = props(build(CASES["on-demand"]), naming.SCALABLE_TARGET)
+    assert (alone["MinCapacity"], alone["MaxCapacity"]) == (0, 3) and "ScheduledActions" not in alone
+    windowed = props(build(CASES["on-demand-office-hours-x86"]), naming.SCALABLE_TARGET)
+    end = [a for a in windowed["ScheduledActions"] if a["ScheduledActionName"] == "scale-in-at-window-end"]
+    assert end[0]["ScalableTargetAction"] == {"MinCapacity": 0, "MaxCapacity": 1}
+    scheduled = props(build({"schedule": SCHEDULE}), naming.SCALABLE_TARGET)
+    assert [a["ScalableTargetAction"] for a in scheduled["ScheduledActions"]][1] == {"MinCapacity": 0, "MaxCapacity": 0}
+
+
+def test_on_demand_the_relay_answers_starting_and_notes_activity(on_demand_template, template):
+    assert relay_env_of(on_demand_template)["ON_DEMAND"] == "true"
+    assert "ON_DEMAND" not in relay_env_of(template)
+    assert naming.ON_DEMAND_FUNCTION not in template["Resources"]
