@@ -154,3 +154,16 @@ def test_denials_are_logged_with_the_reason_and_never_a_token(monkeypatch, capsy
     out = capsys.readouterr().out
     assert '"reason": "bad token"' in out and '"reason": "source IP not allowed"' in out
     assert "wrong-token-that-must-not-appear" not in out and KEY not in out
+
+
+def test_on_demand_a_failed_wake_is_logged_and_the_connection_still_allowed(monkeypatch, capsys):
+    # no Lambda listens there: the asynchronous invoke fails at once
+    monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", f"http://127.0.0.1:{free_port()}")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    monkeypatch.setenv("WAKE_FUNCTION", "voice-ws-on-demand")
+    authorizer.client.cache_clear()
+    assert effect(authorize(KEY)) == "Allow"
+    logged = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert {"event": "wake_failed", "error": "EndpointConnectionError"} in logged
+    assert effect(authorize("wrong-key-0123456789")) == "Deny"  # a refused connection wakes nothing
+    assert len([line for line in capsys.readouterr().out.splitlines() if "wake_failed" in line]) == 0

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from server.websocket import relay
-from tests.websocket.chain import SCHEDULE_NOTE, apply_environment, handler_environment, rows
+from tests.websocket.chain import TABLE, SCHEDULE_NOTE, apply_environment, dynamodb, handler_environment, rows
 from tests.websocket.upstream import Answer, Upstream
 
 TICKET = "relay.1999999999." + "c0" * 32  # what the authorizer put in the connection's context
@@ -198,3 +198,17 @@ def test_hostile_era_fields_neither_crash_the_relay_nor_inject_headers(task, bod
     task.answer = Answer(body=b'{"jsonrpc":"2.0","id":1,"error":{"code":-32600,"message":"no"}}')
     assert json.loads(send(body)["body"])["id"] == 1
     assert "injected" not in task.received[0].headers
+
+
+def test_on_demand_no_task_is_starting_and_messages_note_activity_once_a_minute(table, monkeypatch):
+    apply_environment(monkeypatch, handler_environment(table, 8080, TASK_HOST="tasks.scaled-to-zero.invalid",
+                                                       ON_DEMAND="true"))
+    relay.handler(event("$connect", authorizer={"principal": "api-key"}), None)
+    before = time.time()
+    error = error_of(send(CALL))
+    assert error["code"] == -32004  # the bridge sends the request again (server/bridge.py STARTING)
+    (active,) = [row for row in rows(table) if row["id"] == {"S": "active"}]
+    assert before - 1 <= int(active["at"]["N"]) <= time.time()
+    dynamodb(table).delete_item(TableName=TABLE, Key={"id": {"S": "active"}})
+    send(CALL)
+    assert [row for row in rows(table) if row["id"] == {"S": "active"}] == []  # not again within the minute
