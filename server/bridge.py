@@ -201,7 +201,8 @@ class Bridge:
                 and request_id in self.pending and request_id in self.lines):
             return False
         loop = asyncio.get_running_loop()
-        waited = loop.time() - self.first_starting.setdefault(request_id, loop.time())
+        now = loop.time()
+        waited = now - self.first_starting.setdefault(request_id, now)
         if waited + RETRY_SECONDS > self.start_timeout:
             self.report(f"no server task answered within {self.start_timeout:g} s")
             return False

@@ -89,3 +89,39 @@ def test_frames_stay_within_api_gateways_32_kb_and_rebuild_the_message(text):
     frames = list(chunks(text))
     assert "".join(frames) == text
     assert all(len(frame.encode()) <= 32 * 1024 for frame in frames)
+
+
+class StartingServer(LoopbackServer):
+    """Answers "starting" (-32004, as the relay of an on-demand deployment does) to the first `starting` messages,
+    then echoes."""
+
+    def __init__(self, starting: int):
+        self.starting, self.messages = starting, []
+        super().__init__(self.answer)
+
+    async def answer(self, connection):
+        async for message in connection:
+            self.messages.append(message)
+            request_id = json.loads(message).get("id")
+            if len(self.messages) <= self.starting:
+                reply = {"jsonrpc": "2.0", "id": request_id, "error": {"code": -32004, "message": "starting"}}
+            else:
+                reply = {"jsonrpc": "2.0", "id": request_id, "result": {"echo": len(message)}}
+            await connection.send(json.dumps(reply))
+
+
+@pytest.mark.parametrize("starting, start_timeout, answered", [(1, "180", True), (100, "6", False)],
+                         ids=["task-answers-on-the-second-try", "no-task-within-the-start-timeout"])
+def test_a_starting_task_holds_the_request_and_it_is_sent_again(starting, start_timeout, answered):
+    server = StartingServer(starting)
+    try:
+        line = json.dumps({"jsonrpc": "2.0", "id": 4, "method": "tools/list"})
+        result = bridge(f"ws://127.0.0.1:{server.port}/mcp", "--start-timeout", start_timeout, stdin=line + "\n")
+    finally:
+        server.close()
+    (reply,) = [json.loads(out) for out in result.stdout.splitlines()]  # one reply: the retries are not seen
+    assert server.messages == [line, line]  # sent again once, 5 s later
+    assert ("result" in reply) is answered and reply["id"] == 4
+    if not answered:
+        assert reply["error"]["code"] == -32004 and "no server task answered within 6 s" in result.stderr
+    assert 'a server task is starting (0 s so far, up to' in result.stderr
