@@ -6,6 +6,10 @@ nat-instance two scheduled actions of the NAT instance's Auto Scaling group. An 
 knobs now (the scalable target's capacity, the service's desired count, the NAT group's size) and leaves the
 schedule's actions alone, so the next scheduled action takes over again. `wake --for` adds one one-time action
 on each (`mcpdeploy-wake-ends`) that puts back what the schedule wants at that moment.
+
+On demand (spec.onDemand) the count at rest is 0..maxCount, not 0..0, so a connection can still start a task
+(server/websocket/on_demand.py): `sleep` stops the tasks and leaves that; `wake` also switches the idle check
+on, so the tasks stop once idle after the wake ends.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from .. import naming
 from . import aws, plan
 
 WAKE_ENDS = "mcpdeploy-wake-ends"
@@ -114,6 +119,17 @@ def set_tasks(stack, k: Knobs, minimum: int, maximum: int) -> None:
         aws.client("ecs", stack.region).update_service(cluster=k.cluster, service=k.service, desiredCount=minimum)
 
 
+def resting(spec) -> tuple[int, int]:
+    """The scalable target's (min, max) outside the schedule's window (always, without one, on demand)."""
+    return (0, spec.task.max_count) if getattr(spec, "on_demand", None) is not None else (0, 0)
+
+
+def idle_check_on(stack) -> None:
+    if getattr(stack.model.spec, "on_demand", None) is not None:
+        with aws.reported(f"switch on the idle check of {stack.name}"):
+            aws.client("events", stack.region).enable_rule(Name=naming.idle_rule_name(stack.name))
+
+
 def set_nat(stack, k: Knobs, size: int) -> None:
     if k.nat_group:
         with aws.reported(f"set the NAT instance group of {stack.name}"):
@@ -146,8 +162,10 @@ def wake(args) -> int:
     clear_wake_end(stack, k)
     set_nat(stack, k, 1)
     set_tasks(stack, k, max(spec.task.min_count, 1), max(spec.task.max_count, 1))
-    awake_then = active(spec.schedule, until)
-    minimum, maximum = (spec.task.min_count, spec.task.max_count) if awake_then else (0, 0)
+    idle_check_on(stack)
+    on_demand = getattr(spec, "on_demand", None)
+    awake_then = active(spec.schedule, until) and (spec.schedule is not None or on_demand is None)
+    minimum, maximum = (spec.task.min_count, spec.task.max_count) if awake_then else resting(spec)
     when = until.strftime("%Y-%m-%dT%H:%M:%S")
     with aws.reported(f"schedule the end of the wake of {stack.name}"):
         aws.client("application-autoscaling", stack.region).put_scheduled_action(
@@ -160,10 +178,17 @@ def wake(args) -> int:
                 AutoScalingGroupName=k.nat_group, ScheduledActionName=WAKE_ENDS, StartTime=until,
                 MinSize=size, MaxSize=size, DesiredCapacity=size)
     nat = " and its NAT instance" if k.nat_group else ""
+    then = ("the schedule keeps it running" if awake_then else
+            f"it stops after {on_demand.idle_minutes} idle minutes" if on_demand else "it sleeps again")
     print(f"{stack.name}: awake now ({max(spec.task.min_count, 1)} task(s){nat}) until {local(spec.schedule, until)}; "
-          f"then {'the schedule keeps it running' if awake_then else 'it sleeps again'} "
-          f"({'always on: no schedule' if spec.schedule is None else 'the schedule takes over'})")
+          f"then {then} ({_regime(spec)})")
     return 0
+
+
+def _regime(spec) -> str:
+    if spec.schedule is not None:
+        return "the schedule takes over"
+    return "on demand" if getattr(spec, "on_demand", None) is not None else "always on: no schedule"
 
 
 def sleep(args) -> int:
@@ -171,11 +196,13 @@ def sleep(args) -> int:
     spec = stack.model.spec
     k = knobs(stack)
     clear_wake_end(stack, k)
-    set_tasks(stack, k, 0, 0)
+    set_tasks(stack, k, *resting(spec))
     set_nat(stack, k, 0)
     nat = " and its NAT instance" if k.nat_group else ""
     start = next_start(spec.schedule, datetime.now(timezone.utc))
     then = ("no schedule brings it back: `wake` does" if start is None else
             f"the schedule starts it again {local(spec.schedule, start)}")
+    if getattr(spec, "on_demand", None) is not None:
+        then = "the next client connection starts it" + ("" if start is None else f", or the schedule {local(spec.schedule, start)}")
     print(f"{stack.name}: asleep now (0 tasks{nat}); {then}")
     return 0

@@ -11,6 +11,7 @@ import urllib.request
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
+from .. import naming
 from . import aws, plan, schedule
 
 PROBE_SECONDS = 5
@@ -61,12 +62,29 @@ def _tasks(stack, k) -> str:
 def _schedule(stack, k, now: datetime) -> str:
     spec = stack.model.spec
     change = schedule.next_change(spec.schedule, now)
-    if change is None:
+    if getattr(spec, "on_demand", None) is not None:
+        window = "" if change is None else (f"; always on in its window {spec.schedule.active_hours} "
+                                            f"({spec.schedule.timezone}), next {change[0]} "
+                                            f"{schedule.local(spec.schedule, change[1])}")
+        own = f"on demand ({_idle_check(stack)}){window}"
+    elif change is None:
         own = "always on (no schedule)"
     else:
         own = (f"{'in' if change[0] == 'stop' else 'outside'} its window {spec.schedule.active_hours} "
                f"({spec.schedule.timezone}); next {change[0]} {schedule.local(spec.schedule, change[1])}")
     return own + _override(stack, k, now)
+
+
+def _idle_check(stack) -> str:
+    """Whether the idle check is on (it switches itself off once the tasks are stopped)."""
+    rule = naming.idle_rule_name(stack.name)
+    try:
+        state = aws.client("events", stack.region).describe_rule(Name=rule)["State"]
+    except Exception as exc:
+        return f"idle rule {rule}: {aws.error_code(exc) or type(exc).__name__}"
+    minutes = stack.model.spec.on_demand.idle_minutes
+    return (f"stops after {minutes} idle minutes; idle check on" if state == "ENABLED" else
+            "idle check off: stopped, the next connection starts a task")
 
 
 def _override(stack, k, now: datetime) -> str:
@@ -82,13 +100,14 @@ def _override(stack, k, now: datetime) -> str:
     if not targets:
         return "; scaling target not registered (it is created with the stack)"
     current = (targets[0]["MinCapacity"], targets[0]["MaxCapacity"])
-    wanted = (spec.task.min_count, spec.task.max_count) if schedule.active(spec.schedule, now) else (0, 0)
+    in_window = schedule.active(spec.schedule, now) and (spec.schedule is not None or spec.on_demand is None)
+    wanted = (spec.task.min_count, spec.task.max_count) if in_window else schedule.resting(spec)
     if actions:
         end = _at(actions[0]["Schedule"])
         return f"; OVERRIDE: woken (wake), until {schedule.local(spec.schedule, end)}, then the schedule takes over"
     if current == wanted:
         return ""
-    if current == (0, 0):
+    if current == schedule.resting(spec):
         start = schedule.next_start(spec.schedule, now)
         back = "until `wake`" if start is None else f"until the schedule's next start {schedule.local(spec.schedule, start)}"
         return f"; OVERRIDE: asleep (sleep), {back}"
