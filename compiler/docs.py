@@ -40,6 +40,7 @@ def render(deployment, repository, template: dict) -> str:
         *connect(name, spec.region, template),
         *auth_page(name, spec, template),
         *tools_section(spec.tools),
+        *on_demand_section(spec),
         "## Cost",
         "",
         _cost_section(name, spec),
@@ -61,7 +62,36 @@ def tools_section(tools) -> list[str]:
     return lines
 
 
+def on_demand_section(spec) -> list[str]:
+    """The cold start a user of an on-demand deployment sees (docs/on-demand.md has the details)."""
+    on_demand = getattr(spec, "on_demand", None)
+    if on_demand is None:
+        return []
+    return [
+        "## On demand: the cold start", "",
+        f"No task runs until a client connects; then the `$connect` authorizer asks the on-demand function to start "
+        f"{spec.task.min_count} task(s), and the bridge holds the client's requests (the relay answers `-32004`, "
+        "the bridge sends them again every 5 s, for up to `--start-timeout` 180 s) until one answers. After "
+        f"{on_demand.idle_minutes} minutes without messages the tasks stop.", "",
+        "| step | how long | |", "|---|---|---|",
+        "| on-demand function (image) cold start and UpdateService | 1-3 s | estimate |",
+        "| Fargate placement, image pull, container start | 30-60 s | estimate |",
+        "| server process start to healthy | about 2.4 s | measured locally (median of 5) |",
+        "| Cloud Map registration, the bridge's next retry | up to 10 s | estimate |", "",
+        "About a minute for the first call of a session. MCP clients built on the TypeScript SDK give up on a "
+        "request after 60 s by default: in Claude Code raise `MCP_TIMEOUT` and `MCP_TOOL_TIMEOUT` (ms), or "
+        "reconnect once the task runs; `python -m compiler wake NAME --for 2h` starts the tasks ahead of a "
+        "session ([docs/on-demand.md](../docs/on-demand.md)).", "",
+    ]
+
+
 def _when(spec) -> str:
+    on_demand = getattr(spec, "on_demand", None)
+    if on_demand is not None:
+        window = ("" if spec.schedule is None else f" outside {spec.schedule.active_hours} "
+                  f"({spec.schedule.timezone}) on {', '.join(spec.schedule.days)}")
+        return (f"on demand{window}: zero tasks until a client connects, stopped after {on_demand.idle_minutes} "
+                "minutes without messages")
     if spec.schedule is None:
         return "always on"
     return (f"tasks run {spec.schedule.active_hours} ({spec.schedule.timezone}) on {', '.join(spec.schedule.days)}, "
@@ -102,6 +132,7 @@ def architecture(deployment, template: dict) -> str:
         *(['page["auth page<br/>CloudFront + S3 + Lambda"]'] if has("AuthPageDistribution") else []),
         *([f'schedule["scheduled scaling<br/>{spec.schedule.active_hours} {spec.schedule.timezone}"]']
           if spec.schedule else []),
+        *(['ondemand["on-demand function<br/>wake, idle check"]'] if has(naming.ON_DEMAND_FUNCTION) else []),
     ]
     egress = ["tasks --> nat --> elevenlabs"] if has("NatAutoScalingGroup") else ["tasks -- public IP --> elevenlabs"]
     edges = [
@@ -115,6 +146,7 @@ def architecture(deployment, template: dict) -> str:
         *(["tasks --> bucket", "client -. download link .-> bucket"] if has("OutputBucket") else []),
         *(["client -. sign-up .-> page --> tokens"] if has("AuthPageDistribution") and has("TokensTable") else []),
         *(["schedule -.-> tasks"] if spec.schedule else []),
+        *(["auth -. wake .-> ondemand -. desired count .-> tasks"] if has(naming.ON_DEMAND_FUNCTION) else []),
         *(["schedule -.-> nat"] if spec.schedule and has("NatAutoScalingGroup") else []),
     ]
     return "\n".join(["flowchart LR", *(f"  {line}" for line in nodes + edges)])

@@ -136,6 +136,33 @@ def test_wake_then_sleep_turn_tasks_and_nat_on_and_off_and_status_shows_the_over
         assert "OVERRIDE" not in status.stdout
 
 
+def test_on_demand_wake_switches_the_idle_check_on_and_sleep_leaves_room_for_a_connection(deployed):
+    deployment = BY_NAME[WS]
+    assert deployment.spec.on_demand is not None and deployment.spec.schedule is None
+    outputs = _outputs(deployed, WS)
+    resource_id = f"service/{outputs['ClusterName']}/{outputs['ServiceName']}"
+    scaling, events = deployed.client("application-autoscaling"), deployed.client("events")
+    events.disable_rule(Name=f"{WS}-idle")  # as the idle check leaves it once the tasks are stopped
+
+    status = cli(deployed, "status", WS, "--no-probe")
+    assert "schedule:  on demand (idle check off: stopped, the next connection starts a task)" in status.stdout
+    woken = cli(deployed, "wake", WS, "--for", "1h")
+    assert woken.returncode == 0, woken.stderr
+    assert "then it stops after 30 idle minutes (on demand)" in woken.stdout
+    assert events.describe_rule(Name=f"{WS}-idle")["State"] == "ENABLED"
+    [end] = scaling.describe_scheduled_actions(ServiceNamespace="ecs", ResourceId=resource_id,
+                                               ScheduledActionNames=[schedule.WAKE_ENDS])["ScheduledActions"]
+    assert end["ScalableTargetAction"] == {"MinCapacity": 0, "MaxCapacity": deployment.spec.task.max_count}
+
+    slept = cli(deployed, "sleep", WS)
+    assert slept.returncode == 0, slept.stderr
+    assert f"{WS}: asleep now (0 tasks); the next client connection starts it" in slept.stdout
+    assert _service(deployed, WS)["desiredCount"] == 0
+    [target] = scaling.describe_scalable_targets(ServiceNamespace="ecs", ResourceIds=[resource_id])["ScalableTargets"]
+    assert (target["MinCapacity"], target["MaxCapacity"]) == (0, deployment.spec.task.max_count)
+    assert "OVERRIDE" not in cli(deployed, "status", WS, "--no-probe").stdout
+
+
 def test_logs_merge_the_server_and_relay_in_time_order(deployed):
     logs = deployed.client("logs")
     now = int(time.time() * 1000)
@@ -223,29 +250,3 @@ def test_destroy_empties_and_deletes_the_repository_stack(moto):
     # moto 5.2.5 does not delete an ECR repository with its stack; the images destroy deleted itself are gone
     assert not moto.client("ecr").list_images(repositoryName=REPOSITORY)["imageIds"]
 
-
-def test_on_demand_wake_switches_the_idle_check_on_and_sleep_leaves_room_for_a_connection(deployed):
-    deployment = BY_NAME[WS]
-    assert deployment.spec.on_demand is not None and deployment.spec.schedule is None
-    outputs = _outputs(deployed, WS)
-    resource_id = f"service/{outputs['ClusterName']}/{outputs['ServiceName']}"
-    scaling, events = deployed.client("application-autoscaling"), deployed.client("events")
-    events.disable_rule(Name=f"{WS}-idle")  # as the idle check leaves it once the tasks are stopped
-
-    status = cli(deployed, "status", WS, "--no-probe")
-    assert "schedule:  on demand (idle check off: stopped, the next connection starts a task)" in status.stdout
-    woken = cli(deployed, "wake", WS, "--for", "1h")
-    assert woken.returncode == 0, woken.stderr
-    assert "then it stops after 30 idle minutes (on demand)" in woken.stdout
-    assert events.describe_rule(Name=f"{WS}-idle")["State"] == "ENABLED"
-    [end] = scaling.describe_scheduled_actions(ServiceNamespace="ecs", ResourceId=resource_id,
-                                               ScheduledActionNames=[schedule.WAKE_ENDS])["ScheduledActions"]
-    assert end["ScalableTargetAction"] == {"MinCapacity": 0, "MaxCapacity": deployment.spec.task.max_count}
-
-    slept = cli(deployed, "sleep", WS)
-    assert slept.returncode == 0, slept.stderr
-    assert f"{WS}: asleep now (0 tasks); the next client connection starts it" in slept.stdout
-    assert _service(deployed, WS)["desiredCount"] == 0
-    [target] = scaling.describe_scalable_targets(ServiceNamespace="ecs", ResourceIds=[resource_id])["ScalableTargets"]
-    assert (target["MinCapacity"], target["MaxCapacity"]) == (0, deployment.spec.task.max_count)
-    assert "OVERRIDE" not in cli(deployed, "status", WS, "--no-probe").stdout
