@@ -63,3 +63,46 @@ def test_the_image_runs_the_auth_function_under_the_lambda_runtime_api(lambda_fu
         response_url.close()
     page = boto3.client("s3").get_object(Bucket=BUCKET, Key="index.html")["Body"].read().decode()
     assert page.startswith("<!DOCTYPE html>") and 'http-equiv="Content-Security-Policy"' in page
+
+
+def test_the_image_runs_the_on_demand_function_under_the_lambda_runtime_api(buildah, app_image, tmp_path, monkeypatch):
+    """compiler/parts/on_demand.py's command in the real image: a wake sets the desired count in moto's ECS and
+    switches the idle rule on; an idle check with no activity for IDLE_SECONDS stops it again. The time from the
+    container's start to the first answer is printed (`-s` shows it): the image function's local cold start."""
+    import time
+
+    from compiler.parts import on_demand
+    from tests.websocket.on_demand_stand_ins import CLUSTER, RULE, desired_count, on_demand_stack, rule_state
+
+    with MotoServer() as moto:
+        on_demand_stack(moto.endpoint)
+        boto3.client("dynamodb", endpoint_url=moto.endpoint, region_name=REGION, **{
+            "aws_access_key_id": "test", "aws_secret_access_key": "test"}).create_table(
+            TableName="connections", BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}])
+        runtime = RuntimeApi()
+        env = {**TEST_CREDENTIALS, "AWS_LAMBDA_RUNTIME_API": runtime.address, "AWS_REGION": REGION,
+               "AWS_DEFAULT_REGION": REGION, "AWS_ENDPOINT_URL": moto.endpoint, "CLUSTER": CLUSTER,
+               "SERVICE": "od-service", "MIN_COUNT": "1", "IDLE_SECONDS": "1", "IDLE_RULE": RULE,
+               "CONNECTIONS_TABLE": "connections"}
+        container = buildah.create_container(app_image)
+        log = tmp_path / "lambda.log"
+        started = time.monotonic()
+        process = buildah.start(container, on_demand.COMMAND, env, log)
+        try:
+            woken = runtime.invoke({"wake": True})
+            cold = time.monotonic() - started
+            assert woken.kind == "response", tail(log)
+            assert woken.body == {"event": "wake", "desiredCount": 1, "changed": True}
+            assert desired_count(moto.endpoint) == 1 and rule_state(moto.endpoint) == "ENABLED"
+            time.sleep(2)
+            checked = runtime.invoke({"check": True})
+            assert checked.kind == "response" and checked.body["changed"] is True, tail(log)
+            assert desired_count(moto.endpoint) == 0 and rule_state(moto.endpoint) == "DISABLED"
+            assert runtime.init_errors == []
+            print(f"on-demand function from the image: first answer {cold:.1f} s after the container started")
+        finally:
+            stop(process)
+            buildah.remove_container(container)
+            runtime.close()
