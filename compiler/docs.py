@@ -81,7 +81,7 @@ def on_demand_section(spec) -> list[str]:
         "About a minute for the first call of a session. MCP clients built on the TypeScript SDK give up on a "
         "request after 60 s by default: in Claude Code raise `MCP_TIMEOUT` and `MCP_TOOL_TIMEOUT` (ms), or "
         "reconnect once the task runs; `python -m compiler wake NAME --for 2h` starts the tasks ahead of a "
-        "session ([docs/on-demand.md](../docs/on-demand.md)).", "",
+        "session (docs/on-demand.md in the mcpdeploy repository).", "",
     ]
 
 
