@@ -79,7 +79,7 @@ def _deployable_size(source, name: str, text: str) -> list[Diagnostic]:
         return []
     return [source.doc.diagnostic(("metadata", "name"), f"{name} would be {size:,} bytes; `aws cloudformation "
                                   f"deploy` takes at most {emit.DEPLOY_TEMPLATE_LIMIT:,} without --s3-bucket. "
-                                  "Turn off an option of this deployment (authPage, alerts) or split it")]
+                                  "Turn off an option of this deployment (authPage, alerts, onDemand) or split it")]
 
 
 def parameter_overrides(deployment) -> list[str]:

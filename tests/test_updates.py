@@ -197,7 +197,9 @@ EDITS = {
                  "renamed to voice-api", "empty tokens table", "delete-stack", "--stack-name voice-alb")]),
 }
 TOPOLOGY_CHANGE = [("voice-ws", "topology: websocket", "topology: nat-instance"),
-                   ("voice-ws", "  websocket:\n", "  natInstance:\n")]
+                   ("voice-ws", "  websocket:\n", "  natInstance:\n"),
+                   # onDemand is websocket only: commented out with the topology change
+                   ("voice-ws", "  onDemand:", "  # onDemand:"), ("voice-ws", "    idleMinutes:", "    # idleMinutes:")]
 
 
 def classified(built_repo: Path, text: str, tmp_path: Path):

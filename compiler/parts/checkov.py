@@ -74,15 +74,13 @@ SKIPS = (
     # Lambda settings that do not fit synchronous, small functions.
     Skip("CKV_AWS_116", (LAMBDA,), "invoked synchronously only (API Gateway, Function URL, CloudFormation); a DLQ "
          "serves async invocations", when=lambda name, _: name != naming.ON_DEMAND_FUNCTION),
-    Skip("CKV_AWS_116", (LAMBDA,), "a lost wake or idle check is repeated by the next connection or the next "
-         "5-minute check; a DLQ would keep nothing worth replaying",
+    Skip("CKV_AWS_116", (LAMBDA,), "a lost wake or idle check is redone by the next connection or check",
          when=lambda name, _: name == naming.ON_DEMAND_FUNCTION),
     Skip("CKV_AWS_115", (LAMBDA,), "reserved concurrency is taken from the account's pool (10 on new accounts); "
          "API Gateway throttling caps calls",
          when=lambda _, r: "ReservedConcurrentExecutions" not in _props(r)),
-    Skip("CKV_AWS_117", (LAMBDA,), "calls only AWS APIs (DynamoDB, Secrets Manager; on demand ECS, EventBridge); "
-         "inside the VPC it would need a NAT or endpoints (about $7/month each)",
-         when=lambda _, r: "VpcConfig" not in _props(r)),
+    Skip("CKV_AWS_117", (LAMBDA,), "calls only AWS APIs; inside the VPC it would need a NAT or endpoints (about "
+         "$7/month each)", when=lambda _, r: "VpcConfig" not in _props(r)),
     Skip("CKV_AWS_258", ("AWS::Lambda::Url",), "the auth page's public sign-up API: a browser cannot sign IAM "
          "requests; it checks a sign-up code, the ElevenLabs key and a per-address limit itself",
          when=lambda _, r: _props(r).get("AuthType") == "NONE"),
