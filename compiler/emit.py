@@ -55,7 +55,7 @@ def _compact(value: object) -> str:
 
 def render_compact(data: object) -> str:
     """The same template on one line: for the few that would exceed DEPLOY_TEMPLATE_LIMIT indented."""
-    return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n"
+    return _compact(data) + "\n"
 
 
 def stale_files(out_dir: Path, files: dict[str, str]) -> list[str]:
