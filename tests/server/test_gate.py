@@ -33,7 +33,8 @@ class KeyAuthenticator:
 
 
 class Reached:
-    """The app behind the gate: records the scope it was given and answers 200."""
+    """The app behind the gate: records the scope it was given, reads the request body (the auth page's forms
+    and the MCP endpoint need it) and answers 200."""
 
     def __init__(self):
         self.scopes: list[dict] = []
@@ -41,6 +42,7 @@ class Reached:
     async def __call__(self, scope, receive, send):
         self.scopes.append(scope)
         if scope["type"] == "http":
+            assert (await receive())["type"] == "http.request"
             await send({"type": "http.response.start", "status": 200, "headers": []})
             await send({"type": "http.response.body", "body": b"app"})
 
