@@ -49,7 +49,8 @@ CHECKS = ["tests/compiler/test_diagnostics.py", "tests/compiler/test_cli.py::tes
 SCOPES: dict[str, list[str]] = {
     "server/auth.py": SERVER_HTTP,
     "server/http/gate.py": SERVER_HTTP,
-    "server/audio_inputs.py": ["tests/server/test_audio_inputs.py", "tests/server/test_ssrf.py", "tests/server/test_inputs.py", "tests/server/test_units.py",
+    "server/audio_inputs.py": ["tests/server/test_audio_inputs.py", "tests/server/test_ssrf.py",
+                               "tests/server/test_inputs.py", "tests/server/test_units.py",
                                "tests/server/test_call_budget.py"],
     "server/network.py": ["tests/server/test_ssrf.py", "tests/server/test_network_policy.py", "tests/server/test_units.py"],
     "compiler/emit.py": COMPILER_CLI,
