@@ -59,8 +59,8 @@ SCOPES: dict[str, list[str]] = {
     "compiler/cost.py": ["tests/test_cost.py", "tests/test_cost_by_hand.py"],
     # not tests/websocket/ whole: test_template measures the modules' source, which mutmut's trampolines inflate
     "server/websocket/relay.py": ["tests/websocket/test_relay.py", *WEBSOCKET_CHAIN],
-    "server/websocket/authorizer.py": ["tests/websocket/test_authorizer.py", "tests/websocket/test_trusted_relay.py",
-                                       *WEBSOCKET_CHAIN],
+    "server/websocket/authorizer.py": ["tests/websocket/test_authorizer_answers.py", "tests/websocket/test_authorizer.py",
+                                       "tests/websocket/test_trusted_relay.py", *WEBSOCKET_CHAIN],
     "compiler/rules": ["tests/compiler/test_project_rules.py"],  # the deploy-time lint rules E9001-E9005
 }
 
