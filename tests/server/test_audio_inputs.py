@@ -154,6 +154,19 @@ def test_bad_or_empty_base64_is_refused(text, message):
     assert refused(decode, text) == message
 
 
+def test_a_data_url_is_split_at_its_first_comma():
+    """A comma inside the data is not base64: refused, not silently cut to what follows it."""
+    assert refused(decode, "data:audio/wav;base64,AAAA,AAAA") == "audio_base64 is not valid base64."
+
+
+@pytest.mark.parametrize("length, message", [(1337, "audio_base64 is not valid base64."),
+                                             (1338, f"audio_base64 {LIMIT}")])
+def test_the_size_before_decoding_is_3_bytes_per_4_characters_less_2_for_padding(length, message):
+    """1337 characters stand for at most 1002 bytes (1000 once 2 of padding are allowed for): not too large, but
+    not base64 either; 1338 stand for 1003: too large before any decoding."""
+    assert refused(decode, "A" * length) == message
+
+
 def test_base64_counts_against_the_calls_inputs():
     message = refused(decode, base64.b64encode(b"x" * 900).decode(), field="voice_base64", call=800)
     assert message == ("The inputs of one call are limited to 800 bytes in all (MCP_MAX_CALL_INPUT_BYTES); "
@@ -246,8 +259,15 @@ def test_a_file_of_exactly_the_limit_passes(host, query):
 
 
 def test_a_fetched_file_counts_against_the_calls_inputs(host):
-    assert refused(fetch, new_inputs(), f"{host}/file?size=600&chunked=1", call=500).startswith(
-        "The inputs of one call are limited to 500 bytes in all")
+    assert refused(fetch, new_inputs(), f"{host}/file?size=600&chunked=1", call=500) == (
+        "The inputs of one call are limited to 500 bytes in all (MCP_MAX_CALL_INPUT_BYTES); audio_url goes past "
+        "that. Give fewer or shorter recordings.")
+
+
+def test_the_client_is_closed_after_use(host):
+    inputs = new_inputs()
+    fetch(inputs, f"{host}/file")
+    assert inputs.__dict__["_client"].is_closed
 
 
 def test_an_unreachable_host_is_refused_naming_the_error():
@@ -333,8 +353,8 @@ def test_a_literal_address_is_not_resolved():
     assert calls == [] and request.url.host == "93.184.216.34"
 
 
-def test_the_system_resolver_answers_for_localhost():
-    assert "127.0.0.1" in anyio.run(audio_inputs.resolve, "localhost", 443)
+def test_the_system_resolver_answers_each_address_of_the_host_asked_once():
+    assert anyio.run(audio_inputs.resolve, "127.0.0.2", 443) == ["127.0.0.2"]  # a numeric host: no DNS query
 
 
 def test_aclose_without_a_fetch_opens_no_client():
