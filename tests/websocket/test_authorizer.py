@@ -154,3 +154,16 @@ def test_denials_are_logged_with_the_reason_and_never_a_token(monkeypatch, capsy
     out = capsys.readouterr().out
     assert '"reason": "bad token"' in out and '"reason": "source IP not allowed"' in out
     assert "wrong-token-that-must-not-appear" not in out and KEY not in out
+
+
+def test_the_row_is_read_strongly_consistent_so_a_revocation_counts_at_once(tokens_mode):
+    """An eventually consistent read may return the row from before `tokens revoke`: the read must ask for
+    ConsistentRead (seen on the real client's request, as sent to DynamoDB)."""
+    token = put_token(tokens_mode, "frank")
+    sent = []
+    dynamodb = authorizer.client("dynamodb")
+    dynamodb.meta.events.register("before-call.dynamodb.GetItem", lambda params, **_: sent.append(params["body"]))
+    assert effect(authorize(token)) == "Allow"
+    [body] = [json.loads(b) for b in sent]
+    assert body["ConsistentRead"] is True and body["TableName"] == TOKENS_TABLE
+    assert body["Key"] == {"hash": {"S": hashlib.sha256(token.encode()).hexdigest()}}
