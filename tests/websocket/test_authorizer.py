@@ -167,3 +167,18 @@ def test_the_row_is_read_strongly_consistent_so_a_revocation_counts_at_once(toke
     [body] = [json.loads(b) for b in sent]
     assert body["ConsistentRead"] is True and body["TableName"] == TOKENS_TABLE
     assert body["Key"] == {"hash": {"S": hashlib.sha256(token.encode()).hexdigest()}}
+
+
+@pytest.mark.parametrize("attributes, principal", [({"name": {"S": "gina"}}, "token:gina"),
+                                                    ({"revoked": {"BOOL": False}}, "token:?")],
+                         ids=["no-revoked-or-expires", "no-name"])
+def test_a_row_missing_optional_attributes_is_valid_not_an_error(tokens_mode, attributes, principal):
+    """No `revoked` is not revoked, no `expires` never expires, no `name` is '?' (a row of the hash alone reads as
+    no row: the projection leaves nothing)."""
+    from tests.websocket.chain import dynamodb
+
+    token = "mcpt_minimal_row_token"
+    digest = hashlib.sha256(token.encode()).hexdigest()
+    dynamodb(tokens_mode).put_item(TableName=TOKENS_TABLE, Item={"hash": {"S": digest}, **attributes})
+    result = authorize(token)
+    assert effect(result) == "Allow" and result["principalId"] == principal
