@@ -182,3 +182,16 @@ def test_a_row_missing_optional_attributes_is_valid_not_an_error(tokens_mode, at
     dynamodb(tokens_mode).put_item(TableName=TOKENS_TABLE, Item={"hash": {"S": digest}, **attributes})
     result = authorize(token)
     assert effect(result) == "Allow" and result["principalId"] == principal
+
+
+def test_a_token_is_expired_from_its_expiry_second_on(tokens_mode, monkeypatch):
+    from tests.websocket.chain import dynamodb
+
+    token = "mcpt_expiring_token"
+    dynamodb(tokens_mode).put_item(TableName=TOKENS_TABLE, Item={
+        "hash": {"S": hashlib.sha256(token.encode()).hexdigest()}, "name": {"S": "hal"},
+        "expires": {"N": "1900000000"}, "revoked": {"BOOL": False}})
+    monkeypatch.setattr(authorizer.time, "time", lambda: 1_899_999_999.5)
+    assert effect(authorize(token)) == "Allow"
+    monkeypatch.setattr(authorizer.time, "time", lambda: 1_900_000_000.0)
+    assert effect(authorize(token)) == "Deny"
