@@ -30,6 +30,7 @@ import sys
 import tempfile
 import time
 import tomllib
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -80,7 +81,7 @@ class ScopeReport:
     module: str
     mutants: int = 0
     killed: int = 0
-    killed_on_rerun: int = 0  # of those: mutants mutmut let survive that the whole selection killed
+    killed_on_rerun: dict[str, int] = field(default_factory=dict)  # mutmut's verdict -> how many the re-run killed
     survivors: list[Survivor] = field(default_factory=list)
 
     @property
@@ -182,12 +183,13 @@ def run_scope(module: str, jobs: int, equivalents: dict[str, str]) -> ScopeRepor
         # subprocess; "no tests": only subprocesses run the function; "not checked": mutmut stopped before it (its
         # stats run fails when a subprocess that runs mutated code has no mutmut configuration in its working folder)
         unjudged = [name for name, status in found.items() if status in ("survived", "no tests", "not checked")]
+        said = dict(found)
         timeout = 5 * clean_run_seconds(workdir, tests) + 60 if unjudged else 0
         with ThreadPoolExecutor(max_workers=jobs) as pool:
             judged = pool.map(lambda n: run_with_mutant(workdir, n, tests, timeout), unjudged)
             for name, killed in zip(unjudged, judged):
                 found[name] = "killed" if killed else "survived"
-        report = ScopeReport(module, killed_on_rerun=sum(found[name] == "killed" for name in unjudged))
+        report = ScopeReport(module, killed_on_rerun=dict(Counter(said[n] for n in unjudged if found[n] == "killed")))
         for name, status in sorted(found.items()):
             report.mutants += 1
             if status in ("killed", "timeout"):
@@ -218,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     for report in reports:
         print(f"{report.module}: {report.killed}/{report.mutants - report.equivalent} killed "
               f"({report.score:.0%}), {report.equivalent} equivalent, {report.mutants} mutants; "
-              f"{report.killed_on_rerun} killed only when run again with the whole selection")
+              f"killed only when run again with the whole selection: {report.killed_on_rerun or 'none'}")
         for survivor in report.survivors:
             tag = f"equivalent: {survivor.equivalent}" if survivor.equivalent else "SURVIVED"
             print(f"  {tag}: {survivor.name}: {survivor.change}")
