@@ -8,7 +8,7 @@ For each scope, a copy of the working tree (tracked and untracked files, `git ls
 made in a temporary folder and mutmut (https://github.com/boxed/mutmut) mutates that one module there, running the
 scope's tests against every mutant. mutmut picks, per mutant, only the tests that called the mutated function in
 process: a test that reaches it in a subprocess (the CLI's builds, the server process) is not picked. So every
-mutant mutmut did not kill ("survived", "no tests", "not checked") is run again by this runner against the scope's
+mutant mutmut did not kill ("survived", "no tests", "not checked", "timeout") is run again by this runner against the scope's
 whole test selection, with the mutant switched on through MUTANT_UNDER_TEST and the mutated copy first on
 PYTHONPATH, which subprocesses inherit. A mutant is killed when some test fails (or the tests hang: timeout); the
 selection must pass without a mutant first, or nothing is judged.
@@ -181,8 +181,11 @@ def run_scope(module: str, jobs: int, equivalents: dict[str, str]) -> ScopeRepor
         found = statuses(workdir)
         # "survived": mutmut ran only the tests that reach the function in process, not those that reach it in a
         # subprocess; "no tests": only subprocesses run the function; "not checked": mutmut stopped before it (its
-        # stats run fails when a subprocess that runs mutated code has no mutmut configuration in its working folder)
-        unjudged = [name for name, status in found.items() if status in ("survived", "no tests", "not checked")]
+        # stats run fails when a subprocess that runs mutated code has no mutmut configuration in its working folder);
+        # "timeout": mutmut's CPU-time limit, which equivalent mutants hit too on a loaded machine (the authorizer's
+        # `int(time.time() / 300)` did): judged again here, where only a wall-clock timeout counts as a kill
+        unjudged = [name for name, status in found.items()
+                    if status in ("survived", "no tests", "not checked", "timeout")]
         said = dict(found)
         timeout = 5 * clean_run_seconds(workdir, tests) + 60 if unjudged else 0
         with ThreadPoolExecutor(max_workers=jobs) as pool:
@@ -192,7 +195,7 @@ def run_scope(module: str, jobs: int, equivalents: dict[str, str]) -> ScopeRepor
         report = ScopeReport(module, killed_on_rerun=dict(Counter(said[n] for n in unjudged if found[n] == "killed")))
         for name, status in sorted(found.items()):
             report.mutants += 1
-            if status in ("killed", "timeout"):
+            if status == "killed":
                 report.killed += 1
             else:
                 change = mutated_line(workdir, name)
