@@ -103,11 +103,11 @@ class HostPolicy:
         return host in self._exact or (bool(self._suffixes) and host.endswith(self._suffixes))
 
     def allows_origin(self, origin: str | None) -> bool:
-        """Browsers send Origin; when present it must name an allowed host too."""
+        """Browsers send Origin (scheme://host[:port], no path); when present it must name an allowed host too."""
         if origin is None or self.allow_any:
             return True
         scheme, sep, rest = origin.partition("://")
-        return bool(sep) and scheme in ("http", "https") and self.allows(rest)
+        return bool(sep) and scheme in ("http", "https") and "/" not in rest and self.allows(rest)
 
 
 def _strip_port(host: str) -> str:

@@ -113,6 +113,8 @@ def test_relay_tickets_malformed_or_at_their_expiry_are_refused_without_error():
     arabic_digits = "\u0661\u0669\u0660\u0660\u0660\u0660\u0660\u0660\u0660\u0660"  # isdigit(), not ASCII
     assert not valid_relay_ticket(key, f"relay.{arabic_digits}.{'0' * 64}", "", now)
     assert not valid_relay_ticket(key, "other." + good.partition(".")[2], "", now)
+    for expiry in ("19000000a0", "1e10", "0x7fffffff", "²"):  # ASCII but not digits; a digit int() refuses
+        assert not valid_relay_ticket(key, f"relay.{expiry}.{'0' * 64}", "", now), expiry
 
 
 def test_without_a_trusted_relay_a_ticket_shaped_key_is_just_a_wrong_key():

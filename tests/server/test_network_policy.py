@@ -51,3 +51,21 @@ def test_origin_must_name_an_allowed_host_over_http_or_https():
     assert policy.allows_origin("http://api.example.com:8080")
     assert not policy.allows_origin("https://evil.com") and not policy.allows_origin("ftp://api.example.com")
     assert not policy.allows_origin("api.example.com")
+
+
+def test_an_origin_is_scheme_and_host_only():
+    policy = HostPolicy(["api.example.com"])
+    for origin in ("https://api.example.com/", "https://api.example.com/x", "https://api.example.com://x",
+                   "http://api.example.com:8080/"):
+        assert not policy.allows_origin(origin), origin
+
+
+def test_a_bracketed_host_ends_at_its_first_closing_bracket():
+    """`[x]a.example.com]` is the name `x`, not `x]a.example.com` (which a `*.example.com` pattern would admit)."""
+    assert not HostPolicy(["*.example.com"]).allows("[x]a.example.com]")
+
+
+def test_a_pattern_neither_a_name_nor_a_star_dot_suffix_admits_nothing():
+    """`*foo` is not a wildcard (only `*.suffix` is) and not a name either: not even a Host of `*foo` matches it."""
+    policy = HostPolicy(["*foo", "*.example.com"])
+    assert not policy.allows("*foo") and not policy.allows("afoo") and not policy.allows("*")

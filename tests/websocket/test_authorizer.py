@@ -167,3 +167,44 @@ def test_on_demand_a_failed_wake_is_logged_and_the_connection_still_allowed(monk
     assert {"event": "wake_failed", "error": "EndpointConnectionError"} in logged
     assert effect(authorize("wrong-key-0123456789")) == "Deny"  # a refused connection wakes nothing
     assert len([line for line in capsys.readouterr().out.splitlines() if "wake_failed" in line]) == 0
+
+
+def test_the_row_is_read_strongly_consistent_so_a_revocation_counts_at_once(tokens_mode):
+    """An eventually consistent read may return the row from before `tokens revoke`: the read must ask for
+    ConsistentRead (seen on the real client's request, as sent to DynamoDB)."""
+    token = put_token(tokens_mode, "frank")
+    sent = []
+    dynamodb = authorizer.client("dynamodb")
+    dynamodb.meta.events.register("before-call.dynamodb.GetItem", lambda params, **_: sent.append(params["body"]))
+    assert effect(authorize(token)) == "Allow"
+    [body] = [json.loads(b) for b in sent]
+    assert body["ConsistentRead"] is True and body["TableName"] == TOKENS_TABLE
+    assert body["Key"] == {"hash": {"S": hashlib.sha256(token.encode()).hexdigest()}}
+
+
+@pytest.mark.parametrize("attributes, principal", [({"name": {"S": "gina"}}, "token:gina"),
+                                                    ({"revoked": {"BOOL": False}}, "token:?")],
+                         ids=["no-revoked-or-expires", "no-name"])
+def test_a_row_missing_optional_attributes_is_valid_not_an_error(tokens_mode, attributes, principal):
+    """No `revoked` is not revoked, no `expires` never expires, no `name` is '?' (a row of the hash alone reads as
+    no row: the projection leaves nothing)."""
+    from tests.websocket.chain import dynamodb
+
+    token = "mcpt_minimal_row_token"
+    digest = hashlib.sha256(token.encode()).hexdigest()
+    dynamodb(tokens_mode).put_item(TableName=TOKENS_TABLE, Item={"hash": {"S": digest}, **attributes})
+    result = authorize(token)
+    assert effect(result) == "Allow" and result["principalId"] == principal
+
+
+def test_a_token_is_expired_from_its_expiry_second_on(tokens_mode, monkeypatch):
+    from tests.websocket.chain import dynamodb
+
+    token = "mcpt_expiring_token"
+    dynamodb(tokens_mode).put_item(TableName=TOKENS_TABLE, Item={
+        "hash": {"S": hashlib.sha256(token.encode()).hexdigest()}, "name": {"S": "hal"},
+        "expires": {"N": "1900000000"}, "revoked": {"BOOL": False}})
+    monkeypatch.setattr(authorizer.time, "time", lambda: 1_899_999_999.5)
+    assert effect(authorize(token)) == "Allow"
+    monkeypatch.setattr(authorizer.time, "time", lambda: 1_900_000_000.0)
+    assert effect(authorize(token)) == "Deny"

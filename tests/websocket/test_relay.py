@@ -212,3 +212,27 @@ def test_on_demand_no_task_is_starting_and_messages_note_activity_once_a_minute(
     dynamodb(table).delete_item(TableName=TABLE, Key={"id": {"S": "active"}})
     send(CALL)
     assert [row for row in rows(table) if row["id"] == {"S": "active"}] == []  # not again within the minute
+
+
+def test_a_connection_row_lives_7800_seconds(table, monkeypatch):
+    apply_environment(monkeypatch, handler_environment(table, 8080))
+    monkeypatch.setattr(relay.time, "time", lambda: 1_900_000_000.9)
+    relay.handler(event("$connect", authorizer={"principal": "api-key", "ticket": TICKET}), None)
+    assert rows(table)[0]["expires"] == {"N": "1900007800"}
+
+
+def test_the_upstream_timeout_defaults_to_27_seconds(monkeypatch):
+    monkeypatch.delenv("UPSTREAM_TIMEOUT", raising=False)
+    assert relay.timeout() == 27.0
+
+
+def test_each_task_address_is_listed_once(monkeypatch):
+    monkeypatch.setenv("TASK_HOST", "127.0.0.1,localhost,127.0.0.1")
+    assert relay.tasks() == ["127.0.0.1"]
+
+
+@pytest.mark.parametrize("cached, emptied", [(5000, False), (5001, True)])
+def test_the_row_cache_is_emptied_past_5000_connections(task, cached, emptied):
+    relay.ROWS.update({f"other-{i}": {} for i in range(cached)})
+    send(CALL)
+    assert len(relay.ROWS) == (1 if emptied else cached + 1) and "conn-1" in relay.ROWS
