@@ -47,7 +47,7 @@ SCOPES: dict[str, list[str]] = {
     "server/audio_inputs.py": ["tests/server/test_ssrf.py", "tests/server/test_inputs.py", "tests/server/test_units.py",
                                "tests/server/test_call_budget.py"],
     "server/network.py": ["tests/server/test_ssrf.py", "tests/server/test_network_policy.py", "tests/server/test_units.py"],
-    "compiler/emit.py": COMPILER_CLI,
+    "compiler/emit.py": ["tests/compiler/test_emit.py", *COMPILER_CLI],
     "compiler/checks.py": CHECKS,
     "compiler/validation.py": CHECKS,
     "compiler/cost.py": ["tests/test_cost.py", "tests/test_cost_by_hand.py"],
