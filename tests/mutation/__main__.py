@@ -50,7 +50,7 @@ SCOPES: dict[str, list[str]] = {
     "compiler/emit.py": ["tests/compiler/test_emit.py", *COMPILER_CLI],
     "compiler/checks.py": CHECKS,
     "compiler/validation.py": CHECKS,
-    "compiler/cost.py": ["tests/test_cost.py", "tests/test_cost_by_hand.py"],
+    "compiler/cost.py": ["tests/test_cost_by_hand.py", "tests/test_cost_report.py", "tests/test_cost.py"],
     "server/websocket/relay.py": ["tests/websocket/"],
     "server/websocket/authorizer.py": ["tests/websocket/"],
     "compiler/rules": ["tests/compiler/test_project_rules.py"],  # the deploy-time lint rules E9001-E9005
