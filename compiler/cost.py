@@ -337,6 +337,9 @@ def report(file: str, name: str | None = None, traffic: Traffic = Traffic()) -> 
     if not chosen:
         from .diagnostics import CommandError, ExitCode
 
-        known = ", ".join(d.metadata.name for d in deployments) or "none"
+        if not deployments:
+            raise CommandError(f"no deployment in {file}: it declares only ImageRepository documents",
+                               ExitCode.UNKNOWN_NAME)
+        known = ", ".join(d.metadata.name for d in deployments)
         raise CommandError(f"no deployment named {name!r} in {file} (deployments: {known})", ExitCode.UNKNOWN_NAME)
     return "\n".join(markdown(d.metadata.name, d.spec, traffic) for d in chosen)

@@ -229,3 +229,14 @@ def test_report_of_an_unknown_name_lists_the_deployments(tmp_path):
         cost.report(file, "nope")
     assert str(raised.value) == f"no deployment named 'nope' in {file} (deployments: by-hand, other)"
     assert raised.value.code == ExitCode.UNKNOWN_NAME
+
+
+@pytest.mark.parametrize("name", [None, "by-hand"])
+def test_report_of_a_file_without_deployments_says_so(tmp_path, name):
+    """Not "no deployment named None ... (deployments: none)", which it printed before."""
+    path = tmp_path / "deployment.yaml"
+    path.write_text(DOCUMENT.split("---\n", 1)[0])
+    with pytest.raises(CommandError) as raised:
+        cost.report(str(path), name)
+    assert str(raised.value) == f"no deployment in {path}: it declares only ImageRepository documents"
+    assert raised.value.code == ExitCode.UNKNOWN_NAME
