@@ -271,3 +271,46 @@ def test_a_template_breaking_a_project_rule_fails_the_build_with_exit_3_and_the_
     stderr = capsys.readouterr().err
     assert code == 3 and not out.exists()
     assert "E9002" in stderr and "Outputs/Leak" in stderr and "anyone allowed to describe it" in stderr, stderr
+
+
+# --- what each rule tells the user: the resource, what is missing and the AWS reason ----------------------------
+AFTER_DEPENDS = (": CloudFormation may create it first, and AWS refuses or strands it without a way out (add DependsOn; "
+                 "see the DependsOn documentation, 'When a DependsOn attribute is required')")
+SECRET_REASON = (" resolves a secret into a value AWS shows to anyone allowed to describe it (and that goes stale when "
+                 "the secret rotates): read the secret at run time instead (ECS Secrets, or the SDK at cold start)")
+MESSAGES = [
+    (template(LoadBalancer=load_balancer()), "Resources/LoadBalancer",
+     "LoadBalancer is an internet-facing load balancer but does not depend on the internet gateway attachment "
+     "(Attachment)" + AFTER_DEPENDS),
+    (template(Service=public_service()), "Resources/Service",
+     "Service is a resource with a public IP but does not depend on the internet gateway attachment (Attachment) or "
+     "the public default route (PublicRoute) or its subnets' route table associations (SubnetAAssociation, "
+     "SubnetBAssociation)" + AFTER_DEPENDS),
+    ({"Resources": {"Function": function({"KEY": {"Fn::Sub": SECRET}})}},
+     "Resources/Function/Properties/Environment/Variables/KEY/Fn::Sub",
+     "Resources/Function/Properties/Environment/Variables/KEY/Fn::Sub" + SECRET_REASON),
+    (nat([HTTPS_OUT]), "Resources/NatGroup",
+     "NatGroup is the security group of NAT instance Nat but allows no TCP 1024-65535 egress to the VPC: the "
+     "translated replies leave through the primary interface, which never saw the connection start, and are "
+     "dropped (allow all TCP to the VPC CIDR)"),
+    ({"Resources": {"Bucket": bucket()}}, "Resources/Bucket",
+     "bucket Bucket is deleted with the stack but nothing empties it first: the delete fails while it holds objects. "
+     "Add a custom resource that depends on it and lists it in Metadata mcpdeploy:emptiesOnDelete (see the rule's "
+     "documentation), or set DeletionPolicy Retain"),
+    ({"Resources": {"Repository": {"Type": "AWS::ECR::Repository"}}}, "Resources/Repository",
+     "repository Repository is deleted with the stack but EmptyOnDelete is not true: the delete fails while it holds "
+     "images. Set EmptyOnDelete: true, or DeletionPolicy Retain to keep the images"),
+    (role({"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "*"}),
+     "Resources/Role/Properties/Policies/0/PolicyDocument/Statement/0",
+     's3:GetObject is granted on Resource "*" but AWS lets it be scoped to resources: name them (or, if the Service '
+     "Authorization Reference lists no resource type for it, add it to compiler/rules/iam_star_resource.py with the "
+     "reason)"),
+    (role({"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}),
+     "Resources/Role/Properties/Policies/0/PolicyDocument/Statement/0",
+     'NotAction on Resource "*" allows nearly everything everywhere'),
+]
+
+
+@pytest.mark.parametrize("broken, path, message", MESSAGES, ids=[m[1].split("/")[1] for m in MESSAGES])
+def test_each_finding_names_the_resource_what_is_missing_and_the_aws_reason(broken, path, message):
+    assert [(f.path, f.message) for f in project_findings(broken)] == [(path, message)]
