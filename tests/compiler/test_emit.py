@@ -7,6 +7,9 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -141,3 +144,34 @@ def test_an_interrupted_write_cleans_up_its_staged_files_too(tmp_path, monkeypat
     with pytest.raises(KeyboardInterrupt):
         emit.write_outputs(tmp_path, {"a.json": "a\n", "b.json": "b\n"})
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_listed_file_already_deleted_by_hand_does_not_stop_the_rebuild(tmp_path):
+    write_manifest(tmp_path, ["manifest.json", "gone.json"])
+    files = {"a.json": "{}\n"}
+    files[emit.MANIFEST] = emit.manifest(files)
+    assert emit.write_outputs(tmp_path, files) == ["a.json", "manifest.json", "gone.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "manifest.json"]
+
+
+ROOT = Path(__file__).parents[2]
+IN_AN_ASCII_LOCALE = r"""
+import json, locale, sys
+from pathlib import Path
+from compiler import emit
+assert locale.getpreferredencoding(False) != "utf-8", locale.getpreferredencoding(False)
+out = Path(sys.argv[1])
+emit.write_outputs(out, {"a.json": "d\u00e9j\u00e0 \u00fc\n"})
+(out / emit.MANIFEST).write_bytes('{"files": ["a.json"], "note": "\u00e9dit\u00e9 \u00e0 la main"}'.encode())
+print(json.dumps([emit.read_text(out / "a.json"), sorted(emit.owned(out))]))
+"""
+
+
+def test_generated_files_are_utf8_whatever_the_locale(tmp_path):
+    """A user whose locale is C (ASCII) still gets UTF-8 files, and they and the manifest are read back as UTF-8."""
+    env = {**os.environ, "LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0", "PYTHONPATH": str(ROOT)}
+    result = subprocess.run([sys.executable, "-c", IN_AN_ASCII_LOCALE, str(tmp_path)], env=env, capture_output=True,
+                            text=True, encoding="utf-8", timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == ["déjà ü\n", ["a.json"]]
+    assert (tmp_path / "a.json").read_bytes() == "déjà ü\n".encode()
