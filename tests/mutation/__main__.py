@@ -49,7 +49,7 @@ SCOPES: dict[str, list[str]] = {
     "server/network.py": ["tests/server/test_ssrf.py", "tests/server/test_network_policy.py", "tests/server/test_units.py"],
     "compiler/emit.py": ["tests/compiler/test_emit.py", *COMPILER_CLI],
     "compiler/checks.py": CHECKS,
-    "compiler/validation.py": CHECKS,
+    "compiler/validation.py": ["tests/compiler/test_validation_paths.py", *CHECKS],
     "compiler/cost.py": ["tests/test_cost_by_hand.py", "tests/test_cost_report.py", "tests/test_cost.py"],
     "server/websocket/relay.py": ["tests/websocket/"],
     "server/websocket/authorizer.py": ["tests/websocket/"],
