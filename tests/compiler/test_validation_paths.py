@@ -8,6 +8,7 @@ import typing
 from typing import Annotated, Literal, Optional, Union
 
 import pytest
+from pydantic import BaseModel, Field
 
 from compiler import model
 from compiler import validation as v
@@ -66,7 +67,7 @@ def test_the_union_member_a_topology_selects():
     assert v._union_member(spec, "lambda") is None
     assert v._union_member(Union[int, str], "alb") is None  # members without fields
     assert v._union_member(model.AlbSpec, "alb") is None    # not a union
-    assert v._members(int) == () and v._members(Union[int, str]) == (int, str)
+    assert v._members(int) == () and v._members(Union[int, str]) == (int, str) and v._members(list[int]) == ()
 
 
 def test_step_into_lists_mappings_and_nothing_else():
@@ -81,7 +82,7 @@ def test_remove_deletes_the_innermost_mapping_key_on_the_path():
     data = {"a": [{"b": 1, "c": 2}], "d": {"e": 3}}
     assert v._remove(data, ("a", 0, "b")) == ("a", 0, "b") and data == {"a": [{"c": 2}], "d": {"e": 3}}
     assert v._remove(data, ("d", "e", "f")) == ("d", "e") and data == {"a": [{"c": 2}], "d": {}}
-    assert v._remove(data, ("a", 5, "b")) == ("a",) and data == {"d": {}}  # past the end of the list
+    assert v._remove(data, ("a", 1, "b")) == ("a",) and data == {"d": {}}  # just past the end of the list
     assert v._remove(data, ("x", "y")) is None
 
 
@@ -105,3 +106,29 @@ def test_a_config_is_named_as_the_user_named_its_file(tmp_path):
                     "spec: {region: us-east-1}\n")
     assert v.load_config(str(path), display_name="shown.yaml").file == "shown.yaml"
     assert v.load_config(str(path)).file == str(path)
+
+
+class _Inner1(BaseModel):
+    topology: Literal["c"]
+    x: int
+
+
+class _Inner2(BaseModel):
+    topology: Literal["e"]
+
+
+class _Outer1(BaseModel):
+    topology: Literal["a"]
+    inner: Annotated[Union[_Inner1, _Inner2], Field(discriminator="topology")]
+
+
+class _Outer2(BaseModel):
+    topology: Literal["b"]
+
+
+class _Nested(BaseModel):
+    spec: Annotated[Union[_Outer1, _Outer2], Field(discriminator="topology")]
+
+
+def test_every_union_tag_leaves_the_path_not_only_the_first():
+    assert v._yaml_path(_Nested, ("spec", "a", "inner", "c", "x")) == ("spec", "inner", "x")
