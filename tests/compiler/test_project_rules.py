@@ -509,3 +509,39 @@ def test_a_getatt_names_its_resource_in_either_form():
     assert referenced({"Fn::GetAtt": []}) is None
     assert referenced({"Fn::GetAtt": [{"Ref": "Name"}, "Arn"]}) is None
     assert referenced({"Ref": "Db", "Other": 1}) is None
+
+
+def test_e9003_the_nat_groups_are_those_of_its_primary_interface_device_0_or_unnumbered():
+    allow_all = {"IpProtocol": "-1", "CidrIp": "0.0.0.0/0"}
+    template_ = ec2_nat()
+    template_["Resources"]["OpenGroup"] = {"Type": "AWS::EC2::SecurityGroup", "Properties": {
+        "GroupDescription": "open", "VpcId": ref("Vpc"), "SecurityGroupEgress": [allow_all]}}
+    interfaces = template_["Resources"]["Nat"]["Properties"]["NetworkInterfaces"]
+    interfaces.insert(0, {"DeviceIndex": "1", "SubnetId": ref("SubnetB"), "GroupSet": [getatt("OpenGroup", "GroupId")]})
+    assert rules_of(template_) == [("E9003", "NatGroup")]  # the restricted primary, not the open secondary
+    del interfaces[1]["DeviceIndex"]
+    assert rules_of(template_) == [("E9003", "NatGroup")]  # an interface without DeviceIndex is device 0
+
+
+def test_e9003_in_a_nat_template_every_public_instance_is_checked_too():
+    template_ = ec2_nat(egress=[{"IpProtocol": "-1", "CidrIp": "10.0.0.0/16"}])  # the routed NAT is fine
+    for public, flagged in ((True, True), ("true", True), (False, False)):
+        other = copy.deepcopy(template_)
+        other["Resources"]["Bastion"] = copy.deepcopy(other["Resources"]["Nat"])
+        interface = other["Resources"]["Bastion"]["Properties"]["NetworkInterfaces"][0]
+        interface["AssociatePublicIpAddress"], interface["GroupSet"] = public, [getatt("BastionGroup", "GroupId")]
+        other["Resources"]["BastionGroup"] = {"Type": "AWS::EC2::SecurityGroup", "Properties": {
+            "GroupDescription": "bastion", "VpcId": ref("Vpc"), "SecurityGroupEgress": [HTTPS_OUT]}}
+        assert rules_of(other) == ([("E9003", "BastionGroup")] if flagged else []), public
+
+
+def test_e9001_only_a_default_route_to_the_internet_gateway_is_the_public_route():
+    template_ = template(Service=public_service(), Nat=ec2_nat()["Resources"]["Nat"],
+                         NatGroup=ec2_nat()["Resources"]["NatGroup"])
+    template_["Resources"]["PrivateRoutes"] = {"Type": "AWS::EC2::RouteTable", "Properties": {"VpcId": ref("Vpc")}}
+    template_["Resources"]["PrivateRoute"] = {"Type": "AWS::EC2::Route", "Properties": {
+        "RouteTableId": ref("PrivateRoutes"), "DestinationCidrBlock": "0.0.0.0/0", "InstanceId": ref("Nat")}}
+    template_["Resources"]["PeerRoute"] = {"Type": "AWS::EC2::Route", "Properties": {
+        "RouteTableId": ref("PublicRoutes"), "DestinationCidrBlock": "192.168.0.0/16", "GatewayId": ref("Gateway")}}
+    [finding] = [f for f in project_findings(template_) if f.rule == "E9001"]
+    assert "the public default route (PublicRoute)" in finding.message
