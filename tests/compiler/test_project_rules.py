@@ -367,6 +367,7 @@ def test_e9003_launch_template_groups_outside_the_interface_count():
 
 @pytest.mark.parametrize("rule, covers", [
     ({"IpProtocol": "6", "FromPort": 1024, "ToPort": 65535, "CidrIp": "10.0.0.0/16"}, True),   # TCP by number
+    ({"IpProtocol": "6", "FromPort": 443, "ToPort": 443, "CidrIp": "10.0.0.0/16"}, False),     # ... its ports count
     ({"IpProtocol": "-1", "CidrIp": "10.0.0.0/8"}, True),                                       # all traffic, wider
     ({"IpProtocol": "udp", "FromPort": 0, "ToPort": 65535, "CidrIp": "10.0.0.0/16"}, False),
     ({"IpProtocol": "tcp", "FromPort": 2000, "ToPort": 65535, "CidrIp": "10.0.0.0/16"}, False),  # not all ephemeral
@@ -545,3 +546,7 @@ def test_e9001_only_a_default_route_to_the_internet_gateway_is_the_public_route(
         "RouteTableId": ref("PublicRoutes"), "DestinationCidrBlock": "192.168.0.0/16", "GatewayId": ref("Gateway")}}
     [finding] = [f for f in project_findings(template_) if f.rule == "E9001"]
     assert "the public default route (PublicRoute)" in finding.message
+
+
+def test_e9004_a_retained_bucket_first_does_not_hide_the_next_one():
+    assert rules_of({"Resources": {"Kept": bucket("Retain"), "Bucket": bucket()}}) == [("E9004", "Bucket")]
