@@ -300,9 +300,9 @@ def linear_models(spec, traffic: Traffic = Traffic()) -> dict[str, tuple[float, 
     return {topology: linear_model(spec, topology, traffic) for topology in ARCHITECTURES}
 
 
-def crossovers(spec, traffic: Traffic = Traffic(), models: dict | None = None) -> list[tuple[str, str, float]]:
-    """(cheaper at low traffic, cheaper at high traffic, requests/month where they cost the same)."""
-    models = models or linear_models(spec, traffic)
+def crossovers(models: dict[str, tuple[float, float]]) -> list[tuple[str, str, float]]:
+    """(cheaper at low traffic, cheaper at high traffic, requests/month where they cost the same), from the
+    (fixed, slope) of each topology (`linear_models`)."""
     points = []
     for a, (fixed_a, slope_a) in models.items():
         for b, (fixed_b, slope_b) in models.items():
@@ -337,7 +337,7 @@ def markdown(name: str, spec, traffic: Traffic = Traffic()) -> str:
         "| requests / month | " + " | ".join(ARCHITECTURES) + " |", "|---:|" + "---:|" * len(ARCHITECTURES),
         *(f"| {requests:,} | " + " | ".join(f"{fixed + slope * requests:.2f}" for fixed, slope in models.values())
           + " |" for requests in GROWTH_STEPS), "",
-        *(_crossover_lines(spec, traffic, models) or ["No crossover: one topology is cheapest at every traffic level."]),
+        *(_crossover_lines(crossovers(models)) or ["No crossover: one topology is cheapest at every traffic level."]),
         "",
         f"Prices: {table['region']}, {table['date']}; {table['source']}", "",
     ])
@@ -395,9 +395,9 @@ def _auth_assumptions(spec) -> list[str]:
             f"fraction of the requests and not counted{connects}{writes}"]
 
 
-def _crossover_lines(spec, traffic: Traffic, models: dict) -> list[str]:
+def _crossover_lines(points: list[tuple[str, str, float]]) -> list[str]:
     return [f"- {a} is cheaper than {b} below about {requests:,.0f} requests a month; above it, {b} is cheaper."
-            for a, b, requests in crossovers(spec, traffic, models)]
+            for a, b, requests in points]
 
 
 def _number(value: float) -> str:
@@ -413,6 +413,9 @@ def report(file: str, name: str | None = None, traffic: Traffic = Traffic()) -> 
     if not chosen:
         from .diagnostics import CommandError, ExitCode
 
-        known = ", ".join(d.metadata.name for d in deployments) or "none"
+        if not deployments:
+            raise CommandError(f"no deployment in {file}: it declares only ImageRepository documents",
+                               ExitCode.UNKNOWN_NAME)
+        known = ", ".join(d.metadata.name for d in deployments)
         raise CommandError(f"no deployment named {name!r} in {file} (deployments: {known})", ExitCode.UNKNOWN_NAME)
     return "\n".join(markdown(d.metadata.name, d.spec, traffic) for d in chosen)

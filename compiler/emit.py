@@ -106,6 +106,8 @@ def owned(out_dir: Path) -> set[str]:
         listed = json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))["files"]
     except (OSError, ValueError, KeyError, TypeError):
         return set()
+    if not isinstance(listed, list):  # a hand-edited manifest: a string is not a list of its characters
+        return set()
     return {name for name in listed if isinstance(name, str) and "/" not in name and not name.startswith(".")}
 
 

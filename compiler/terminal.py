@@ -25,25 +25,25 @@ def colour_on(stream: TextIO) -> bool:
     return bool(isatty and isatty())
 
 
-def paint(text: str, *codes: str, stream: TextIO = sys.stderr) -> str:
-    return f"\033[{';'.join(codes)}m{text}\033[0m" if codes and colour_on(stream) else text
+def paint(text: str, *codes: str, stream: TextIO | None = None) -> str:
+    return f"\033[{';'.join(codes)}m{text}\033[0m" if codes and colour_on(stream or sys.stderr) else text
 
 
 def plural(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
-def diagnostic_line(text: str, stream: TextIO = sys.stderr) -> str:
+def diagnostic_line(text: str, stream: TextIO | None = None) -> str:
     """A formatted diagnostic (`file:line:col: path: [warning:] message`) with its location in bold and the
     word warning in yellow; unchanged without colour."""
-    found = LOCATION.match(text)
+    found, stream = LOCATION.match(text), stream or sys.stderr
     if not found or not colour_on(stream):
         return text
     kind = paint(found["kind"], BOLD, YELLOW, stream=stream) if found["kind"] else ""
     return (paint(found["where"], BOLD, stream=stream) + (found["path"] or "") + kind + found["message"])
 
 
-def excerpt(diagnostic: Diagnostic, lines: list[str] | None, stream: TextIO = sys.stderr) -> list[str]:
+def excerpt(diagnostic: Diagnostic, lines: list[str] | None, stream: TextIO | None = None) -> list[str]:
     """The source line of `diagnostic` and a caret under its column, in the shape rustc uses:
 
          13 |   task: {cpuu: 256}
@@ -63,8 +63,10 @@ def excerpt(diagnostic: Diagnostic, lines: list[str] | None, stream: TextIO = sy
     return [f" {paint(number, BOLD, CYAN, stream=stream)} {bar} {source}", f" {gutter} {bar} {lead}{caret}"]
 
 
-def print_diagnostics(diagnostics, stream: TextIO = sys.stderr) -> None:
-    """Every diagnostic in order; errors with their source excerpt (the files are read once, and only for that)."""
+def print_diagnostics(diagnostics, stream: TextIO | None = None) -> None:
+    """Every diagnostic in order; errors with their source excerpt (the files are read once, and only for that).
+    `stream` defaults to sys.stderr as it is at the call, not at import (pytest's capsys, redirect_stderr)."""
+    stream = stream or sys.stderr
     sources: dict[str, list[str] | None] = {}
     for diagnostic in sorted(diagnostics):
         print(diagnostic_line(str(diagnostic), stream), file=stream)

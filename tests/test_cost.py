@@ -149,7 +149,7 @@ def test_growth_is_linear_and_crossovers_are_where_costs_meet():
         for requests in (0, 12_345, 4_000_000):
             total = cost.estimate(spec, cost.Traffic(requests=requests), topology).total
             assert total == pytest.approx(fixed + slope * requests)
-    points = cost.crossovers(spec)
+    points = cost.crossovers(cost.linear_models(spec))
     assert points, "websocket's per-request cost should overtake the flat-priced topologies at some traffic"
     for cheap, dear, requests in points:
         at = {t: cost.estimate(spec, cost.Traffic(requests=round(requests)), t).total for t in (cheap, dear)}

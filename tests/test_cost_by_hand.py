@@ -179,3 +179,68 @@ def test_the_repo_websocket_deployment_on_demand_meets_the_bars():
     scheduled = float(re.search(r"\| scheduled 08:00-20:00 MON-FRI \(UTC\) \| (\d+\.\d\d) \|", busy)[1])
     assert idle <= 1.00 and on_demand < scheduled
     assert f"about ${on_demand:.2f} a month" in busy  # the repo's voice-ws runs on demand
+
+
+# The original architecture the comparison prices beside every deployment: on-demand Fargate, the ALB, its two
+# addresses, a NAT Gateway and its Elastic IP, all 730 hours of the month whatever the schedule says.
+BASELINE_BY_HAND = [
+    ("fargate_arm64_vcpu_hour", 730 * 0.25), ("fargate_arm64_gb_hour", 730 * 0.5),
+    ("alb_hour", 730), ("public_ipv4_hour", 2 * 730), ("alb_lcu_hour", 0.8),
+    ("nat_gateway_hour", 730), ("public_ipv4_hour", 730), ("nat_gateway_gb", 0.8),
+    ("cloudwatch_alarm_month", 2),
+    *COMMON,
+]
+
+
+def test_baseline_matches_the_figures_worked_out_by_hand(tmp_path):
+    estimate = cost.estimate(spec_of(tmp_path, "websocket"), topology="baseline")
+    got = sorted((line.price_key, round(line.quantity, 9)) for line in estimate.lines)
+    assert got == sorted((key, round(quantity, 9)) for key, quantity in BASELINE_BY_HAND)
+    assert estimate.total == pytest.approx(68.16, abs=0.01)
+
+
+def test_baseline_prices_on_demand_fargate_even_for_a_spot_deployment(tmp_path):
+    path = tmp_path / "deployment.yaml"
+    path.write_text(DOCUMENT.replace("TOPOLOGY", "websocket").replace("spot: false", "spot: true").replace("EXTRA", ""))
+    spec = load_config(str(path)).deployments[0].model.spec
+    assert {"fargate_spot_arm64_vcpu_hour", "fargate_spot_arm64_gb_hour"} <= {l.price_key for l in cost.estimate(spec).lines}
+    baseline = {line.price_key for line in cost.estimate(spec, topology="baseline").lines}
+    assert {"fargate_arm64_vcpu_hour", "fargate_arm64_gb_hour"} <= baseline and not any("spot" in k for k in baseline)
+
+
+# Traffic beyond the defaults, worked out by hand: 1,024.5 KB replies are 33 WebSocket messages of 32 KB and 3 HTTP
+# API requests of 512 KB each; 2 KB of logs per request.
+LARGE = cost.Traffic(response_kb=1024.5, log_kb_per_request=2)
+
+
+def test_large_replies_are_billed_in_32_and_512_kb_units(tmp_path):
+    websocket = {l.price_key: l.quantity for l in cost.estimate(spec_of(tmp_path, "websocket"), LARGE).lines}
+    assert websocket["apigw_websocket_million_messages"] == pytest.approx(20_000 * (1 + 33) / 1e6)
+    assert websocket["logs_gb_ingested"] == pytest.approx(20_000 * 2 / 1e6)
+    nat = {l.price_key: l.quantity for l in cost.estimate(spec_of(tmp_path, "nat-instance"), LARGE).lines}
+    assert nat["apigw_http_million_requests"] == pytest.approx(20_000 * 3 / 1e6)
+
+
+def test_a_budget_is_one_budget_month(tmp_path):
+    path = tmp_path / "deployment.yaml"
+    alerts = "  alerts: {email: ops@example.com, monthlyBudgetUsd: 20}\n"
+    path.write_text(DOCUMENT.replace("TOPOLOGY", "websocket").replace("EXTRA", alerts))
+    lines = cost.estimate(load_config(str(path)).deployments[0].model.spec).lines
+    assert [(l.price_key, l.quantity) for l in lines if l.price_key == "budget_month"] == [("budget_month", 1)]
+
+
+@pytest.mark.parametrize("topology", sorted(BY_HAND))
+def test_the_linear_model_reproduces_the_total_worked_out_by_hand(tmp_path, topology):
+    """fixed + slope x 20,000 requests is the by-hand total to a billionth: the slope is per request, exactly."""
+    fixed, slope = cost.linear_model(spec_of(tmp_path, topology), topology)
+    expected = sum(quantity * PRICE[key] for key, quantity in BY_HAND[topology])
+    assert fixed + slope * 20_000 == pytest.approx(expected, rel=1e-9)
+
+
+def test_without_a_schedule_nothing_is_billed_as_outside_active_hours(tmp_path):
+    path = tmp_path / "deployment.yaml"
+    text = DOCUMENT.replace("TOPOLOGY", "alb").replace("EXTRA", EXTRA["alb"])
+    path.write_text("\n".join(line for line in text.splitlines() if "schedule:" not in line) + "\n")
+    lines = cost.estimate(load_config(str(path)).deployments[0].model.spec).lines
+    assert [l for l in lines if l.when] == []
+    assert {l.quantity for l in lines if l.price_key == "alb_hour"} == {730}

@@ -44,22 +44,6 @@ def referenced(value: Any) -> str | None:
     return None
 
 
-def references(value: Any) -> set[str]:
-    """Every logical id referenced anywhere inside `value` (Ref and Fn::GetAtt)."""
-    found: set[str] = set()
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        name = referenced(item)
-        if name is not None:
-            found.add(name)
-        elif isinstance(item, dict):
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return found
-
-
 def strings(value: Any, path: tuple = ()) -> Iterator[tuple[tuple, str]]:
     """(path, text) of every string inside `value`."""
     if isinstance(value, str):

@@ -24,3 +24,22 @@ def test_invalid_case_reports_every_problem(case: Path, update_goldens: bool):
 def _position(line: str) -> tuple[int, int]:
     _, row, column = line.split(":", 3)[:3]
     return int(row), int(column)
+
+
+PLAIN_HTTP = "spec.alb.allowPlainHttp: warning: plain HTTP: the API key and audio cross the internet unencrypted; " \
+             "add certificateArn for HTTPS"
+# The valid cases draw these warnings and no others: a rule that fires where it should not (a false warning
+# beside no error) shows here, since a valid file has no .expected of its own.
+VALID_WARNINGS = {
+    "alb-tokens": [f"alb-tokens.yaml:14:25: {PLAIN_HTTP}"],
+    "minimal": [f"minimal.yaml:14:25: {PLAIN_HTTP}"],
+    "nat-authpage": ["nat-authpage.yaml:18:28: spec.auth.authPage.signupCode: warning: anyone who finds the page and "
+                     "holds an ElevenLabs key can mint a token and run calls on this deployment's tasks"],
+}
+VALID = sorted((Path(__file__).parent.parent / "cases" / "valid").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("case", VALID, ids=[c.stem for c in VALID])
+def test_valid_case_draws_exactly_its_warnings(case: Path):
+    config = load_config(str(case), display_name=case.name)
+    assert [str(w) for w in config.warnings] == VALID_WARNINGS.get(case.stem, [])

@@ -53,10 +53,10 @@ SCOPES: dict[str, list[str]] = {
                                "tests/server/test_inputs.py", "tests/server/test_units.py",
                                "tests/server/test_call_budget.py"],
     "server/network.py": ["tests/server/test_ssrf.py", "tests/server/test_network_policy.py", "tests/server/test_units.py"],
-    "compiler/emit.py": COMPILER_CLI,
+    "compiler/emit.py": ["tests/compiler/test_emit.py", *COMPILER_CLI],
     "compiler/checks.py": CHECKS,
-    "compiler/validation.py": CHECKS,
-    "compiler/cost.py": ["tests/test_cost.py", "tests/test_cost_by_hand.py"],
+    "compiler/validation.py": ["tests/compiler/test_validation_paths.py", *CHECKS],
+    "compiler/cost.py": ["tests/test_cost_by_hand.py", "tests/test_cost_report.py", "tests/test_cost.py"],
     # Not tests/websocket/ whole: test_template measures the modules' source, which mutmut's trampolines inflate;
     # nor the chain tests (test_chain*.py, 1.5 min): every mutant they cover would run them all, and a survivor
     # twice, so a scope took hours on 2 cores. The handlers' own tests call them in process with moto and real HTTP.
