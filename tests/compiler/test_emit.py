@@ -23,7 +23,11 @@ def test_render_json_is_sorted_two_space_indented_utf8_with_a_final_newline():
 
 
 def test_render_template_is_sorted_one_space_indented_without_padding_after_colons():
-    assert emit.render_template(DATA) == '{\n "a":null,\n "b":[\n  1,\n  {\n   "é":"ü"\n  }\n ]\n}\n'
+    # a value that fits its line within TEMPLATE_WIDTH stays on it; a wider one takes a line per member
+    assert emit.render_template(DATA) == '{"a":null,"b":[1,{"é":"ü"}]}\n'
+    wide = {"b": ["x" * 60, {"é": "y" * 60}], "a": None}
+    expected = '{\n "a":null,\n "b":[\n  "' + "x" * 60 + '",\n  {"é":"' + "y" * 60 + '"}\n ]\n}\n'
+    assert emit.render_template(wide) == expected
 
 
 def test_render_compact_is_one_sorted_line_without_padding():
