@@ -26,8 +26,8 @@ def test_a_pydantic_location_loses_the_union_tag_and_keeps_indices_and_key_marke
 @pytest.mark.parametrize("path, topology, keys", [
     (("spec", "task"), "alb", ["cpu", "memory", "architecture", "spot", "minCount", "maxCount", "cpuTargetPercent",
                                "stopTimeoutSeconds"]),
-    (("spec",), "nat-instance", ["region", "image", "task", "schedule", "logs", "auth", "alerts", "tools", "topology",
-                                 "natInstance"]),
+    (("spec",), "nat-instance", ["region", "image", "task", "schedule", "onDemand", "logs", "auth", "alerts", "tools",
+                                 "topology", "natInstance"]),
     (("spec", "auth", "authPage"), "websocket", ["signupCode", "tokenDays", "attemptsPerHour"]),  # an optional model
     (("spec", "schedule", "days"), "alb", []),      # a list: no keys
     (("metadata", "labels"), None, []),             # a mapping of the user's own keys
