@@ -130,6 +130,16 @@ Assumptions:
 - websocket: 2 client(s) connected during active hours, relay Lambda 256 MB for 2 s per request; its S3 bucket for large audio (objects expire) is not counted
 - prices are us-east-1 (other regions differ by a few percent); free tiers are not applied; ECR storage belongs to the shared image repository and is not counted here
 
+### On demand, on a schedule or always on
+
+| how it runs | USD / month |
+|---|---:|
+| on demand (idle after 30 min, 20 busy h) | 1.75 |
+| scheduled 08:00-20:00 MON-FRI (UTC) | 5.20 |
+| always on | 12.27 |
+
+With no traffic at all (`--busy-hours-per-month 0 --requests 0`), on demand costs $1.00 a month.
+
 ### The same deployment under each topology
 
 | topology | USD / month |
