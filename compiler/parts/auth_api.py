@@ -27,9 +27,6 @@ INVOKE_PERMISSION = "AuthApiInvokePermission"
 PAGE = "AuthPage"
 
 HANDLER = "server.authpage.aws_lambda.handler"
-# The image's Python speaking Lambda's Runtime API. The image sets CMD only (no ENTRYPOINT), so the command
-# replaces it whole.
-COMMAND = ["python", "-m", "awslambdaric", HANDLER]
 TIMEOUT_SECONDS = 15  # the ElevenLabs check gives up after 8 s
 MEMORY_MB = 512
 PUBLISH_TIMEOUT_SECONDS = 120  # CloudFormation's wait for the page to be published (the default is an hour)
@@ -73,16 +70,10 @@ def auth_api(t: Template, deployment: str, spec: CommonSpec, *, repo_stack: str,
         environment["MCP_ALLOWED_CIDRS"] = ",".join(spec.auth.allowed_cidrs)
 
     log_group = lambdas.log_group(t, LOGS, naming.websocket_log_group_name(deployment, "auth-api"), spec.logs)
-    function = t.add_resource(awslambda.Function(
-        FUNCTION,
-        PackageType="Image", Architectures=[spec.task.architecture],
-        Code=awslambda.Code(ImageUri=image.uri(repo_stack, tag)),
-        ImageConfig=awslambda.ImageConfig(Command=COMMAND),
-        MemorySize=MEMORY_MB, Timeout=TIMEOUT_SECONDS,
-        Environment=awslambda.Environment(Variables=dict(sorted(environment.items()))),
-        LoggingConfig=awslambda.LoggingConfig(LogGroup=Ref(log_group)),
-        Role=GetAtt(lambdas.role(t, ROLE, log_group, statements), "Arn"),
-    ))
+    function = lambdas.image_function(t, lambdas.ImageFunction(
+        FUNCTION, HANDLER, image.uri(repo_stack, tag), spec.task.architecture, environment,
+        timeout_seconds=TIMEOUT_SECONDS, memory_mb=MEMORY_MB,
+    ), role=lambdas.role(t, ROLE, log_group, statements), log_group=log_group)
     if reserved_concurrency is not None:
         function.ReservedConcurrentExecutions = reserved_concurrency
     url = t.add_resource(awslambda.Url(

@@ -1,5 +1,6 @@
 """Lambda functions whose code travels inside the template (ZipFile), so `aws cloudformation deploy` alone
-deploys them: no bucket, no packaging step, no image to push first.
+deploys them: no bucket, no packaging step, no image to push first; and those too large for that, or needing the
+server's packages, which run from the shared server image (ImageFunction).
 
 The code is a module of `server/` (tested there like any other), read as text at build time and inlined without
 its docstrings, comments and blank lines (the same statements, line for line in order; the source keeps the
@@ -34,6 +35,18 @@ class InlineFunction:
     environment: dict
     timeout_seconds: int
     memory_mb: int = 256
+
+
+@dataclass(frozen=True)
+class ImageFunction:
+    logical_id: str
+    handler: str  # a dotted path in the image, e.g. "server.websocket.on_demand.handler"
+    image_uri: Sub  # image.uri(...): the deployment's tag of the shared repository
+    architecture: str  # the image's: spec.task.architecture
+    environment: dict
+    timeout_seconds: int
+    memory_mb: int
+    description: str | None = None
 
 
 @dataclass(frozen=True)
@@ -107,6 +120,25 @@ def function(t: Template, spec: InlineFunction, *, role: iam.Role, log_group: lo
     if network is not None:
         function_.VpcConfig = awslambda.VPCConfig(SubnetIds=[Ref(subnet) for subnet in network.subnets],
                                                   SecurityGroupIds=[GetAtt(network.security_group, "GroupId")])
+    return t.add_resource(function_)
+
+
+def image_function(t: Template, spec: ImageFunction, *, role: iam.Role,
+                   log_group: logs.LogGroup) -> awslambda.Function:
+    """`handler` run by the image's Python speaking Lambda's Runtime API (awslambdaric). The image sets CMD only
+    (no ENTRYPOINT), so ImageConfig's Command replaces it whole."""
+    function_ = awslambda.Function(
+        spec.logical_id,
+        PackageType="Image", Architectures=[spec.architecture],
+        Code=awslambda.Code(ImageUri=spec.image_uri),
+        ImageConfig=awslambda.ImageConfig(Command=["python", "-m", "awslambdaric", spec.handler]),
+        MemorySize=spec.memory_mb, Timeout=spec.timeout_seconds,
+        Environment=awslambda.Environment(Variables=dict(sorted(spec.environment.items()))),
+        LoggingConfig=awslambda.LoggingConfig(LogGroup=Ref(log_group)),
+        Role=GetAtt(role, "Arn"),
+    )
+    if spec.description is not None:
+        function_.Description = spec.description
     return t.add_resource(function_)
 
 

@@ -22,7 +22,6 @@ from . import image, lambdas, policies
 from .ecs import Cluster
 
 HANDLER = "server.websocket.on_demand.handler"
-COMMAND = ["python", "-m", "awslambdaric", HANDLER]  # the image sets CMD only: this replaces it
 TIMEOUT_SECONDS = 30
 MEMORY_MB = 256
 CHECK_EVERY = "rate(5 minutes)"
@@ -44,17 +43,11 @@ def on_demand(t: Template, deployment: str, spec: WebsocketSpec, *, repo_stack: 
     environment = {"CLUSTER": Ref(cluster.cluster), "SERVICE": GetAtt(service, "Name"),
                    "MIN_COUNT": str(spec.task.min_count), "IDLE_SECONDS": str(spec.on_demand.idle_minutes * 60),
                    "IDLE_RULE": rule_name, "CONNECTIONS_TABLE": Ref(table)}
-    function = t.add_resource(awslambda.Function(
-        naming.ON_DEMAND_FUNCTION,
-        Description="Starts the service when a client connects; stops it when idle",
-        PackageType="Image", Architectures=[spec.task.architecture],
-        Code=awslambda.Code(ImageUri=image.uri(repo_stack, tag)),
-        ImageConfig=awslambda.ImageConfig(Command=COMMAND),
-        MemorySize=MEMORY_MB, Timeout=TIMEOUT_SECONDS,
-        Environment=awslambda.Environment(Variables=dict(sorted(environment.items()))),
-        LoggingConfig=awslambda.LoggingConfig(LogGroup=Ref(log_group)),
-        Role=GetAtt(lambdas.role(t, naming.ON_DEMAND_ROLE, log_group, statements), "Arn"),
-    ))
+    function = lambdas.image_function(t, lambdas.ImageFunction(
+        naming.ON_DEMAND_FUNCTION, HANDLER, image.uri(repo_stack, tag), spec.task.architecture, environment,
+        timeout_seconds=TIMEOUT_SECONDS, memory_mb=MEMORY_MB,
+        description="Starts the service when a client connects; stops it when idle",
+    ), role=lambdas.role(t, naming.ON_DEMAND_ROLE, log_group, statements), log_group=log_group)
     rule = t.add_resource(events.Rule(
         naming.IDLE_CHECK_RULE, Name=rule_name, ScheduleExpression=CHECK_EVERY, State="ENABLED",
         Description=f"Stops the service after {spec.on_demand.idle_minutes} minutes without messages",

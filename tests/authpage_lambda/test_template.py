@@ -68,8 +68,7 @@ def test_the_function_is_the_shared_image_under_the_runtime_interface(template):
     function = _resource(template, auth_api.FUNCTION)
     assert function["PackageType"] == "Image" and function["Architectures"] == ["x86_64"]
     assert function["Code"]["ImageUri"]["Fn::Sub"][0] == "${Repository}:${ImageTag}"
-    assert function["ImageConfig"] == {"Command": auth_api.COMMAND}
-    assert auth_api.COMMAND == ["python", "-m", "awslambdaric", "server.authpage.aws_lambda.handler"]
+    assert function["ImageConfig"] == {"Command": ["python", "-m", "awslambdaric", "server.authpage.aws_lambda.handler"]}
     env = function["Environment"]["Variables"]
     assert env["MCP_ALLOWED_CIDRS"] == "203.0.113.0/24" and env["MCP_BRIDGE_URL"] == BRIDGE
     assert env["MCP_SIGNUP_CODE_SECRET"] == {"Ref": naming.SIGNUP_CODE_SECRET}
