@@ -122,8 +122,8 @@ ON_DEMAND_REFUSED = {
     "nat-instance": "on nat-instance a client's first request would have to wait for the NAT instance and then a "
                     "task to start (2-3 minutes), and an HTTP client gets an error, not a held request; use "
                     "topology websocket, whose bridge holds requests while a task starts, or a schedule",
-    "alb": "the load balancer and its two public addresses cost ${alb:.2f} a month around the clock whatever the "
-           "tasks do, so stopping the tasks saves little (python -m compiler cost shows it); use topology "
+    "alb": "the load balancer and its two public addresses cost ${alb_fixed:.2f} a month around the clock whatever "
+           "the tasks do, so stopping the tasks saves little (python -m compiler cost shows it); use topology "
            "websocket, or a schedule",
 }
 RULE_NAME_LIMIT = 64  # EventBridge rule names; the idle rule is `<name>-idle`
@@ -134,7 +134,7 @@ def on_demand_topology(source: Source) -> Iterator[Diagnostic]:
     if spec.on_demand is None:
         return
     if spec.topology in ON_DEMAND_REFUSED:
-        reason = ON_DEMAND_REFUSED[spec.topology].replace("${alb:.2f}", f"${_alb_month():.2f}")
+        reason = ON_DEMAND_REFUSED[spec.topology].format(alb_fixed=cost.alb_fixed_month())
         yield source.doc.diagnostic(("spec", "onDemand"), f"onDemand is offered on websocket only: {reason}",
                                     at_key=True)
     elif len(naming.idle_rule_name(name)) > RULE_NAME_LIMIT:
@@ -142,11 +142,6 @@ def on_demand_topology(source: Source) -> Iterator[Diagnostic]:
                                     f"{RULE_NAME_LIMIT - len(naming.idle_rule_name(''))} characters: the idle "
                                     f"check's EventBridge rule, {naming.idle_rule_name(name)!r}, would be longer "
                                     f"than {RULE_NAME_LIMIT}")
-
-
-def _alb_month() -> float:
-    prices = cost.price_table()["prices"]
-    return cost.HOURS_PER_MONTH * (prices["alb_hour"]["usd"] + cost.ALB_PUBLIC_IPS * prices["public_ipv4_hour"]["usd"])
 
 
 def alb_front_door(source: Source) -> Iterator[Diagnostic]:
@@ -245,6 +240,6 @@ def _ranges(values: tuple[int, ...]) -> str:
 
 FILE_RULES: list[Callable[[Config], Iterator[Diagnostic]]] = [unique_names]
 DEPLOYMENT_RULES: list[Callable[[Source], Iterator[Diagnostic]]] = [
-    auth_page, task_size, log_retention, schedule_window, on_demand_topology, alb_front_door, nat_instance_type, budget_without_email,
-    regional_resources, tool_selection,
+    auth_page, task_size, log_retention, schedule_window, on_demand_topology, alb_front_door, nat_instance_type,
+    budget_without_email, regional_resources, tool_selection,
 ]

@@ -246,14 +246,24 @@ def baseline(spec, traffic: Traffic) -> list[Line]:
     always = Hours(active=HOURS_PER_MONTH, windows=0)
     return [
         *_fargate(spec.task, always.active, spot=False),
-        _line("alb_hour", HOURS_PER_MONTH),
-        _line("public_ipv4_hour", ALB_PUBLIC_IPS * HOURS_PER_MONTH, "public IPv4 addresses of the ALB (one per AZ)"),
+        *_alb_around_the_clock(),
         _line("alb_lcu_hour", traffic.response_gb, "ALB capacity units (1 GB processed = 1 LCU-hour)"),
         _line("nat_gateway_hour", HOURS_PER_MONTH),
         _line("public_ipv4_hour", HOURS_PER_MONTH, "Elastic IP of the NAT Gateway"),
         _line("nat_gateway_gb", traffic.response_gb, "NAT Gateway data (upstream responses)"),
         *_common("baseline", spec, traffic),
     ]
+
+
+def _alb_around_the_clock() -> list[Line]:
+    return [_line("alb_hour", HOURS_PER_MONTH),
+            _line("public_ipv4_hour", ALB_PUBLIC_IPS * HOURS_PER_MONTH,
+                  "public IPv4 addresses of the ALB (one per AZ)")]
+
+
+def alb_fixed_month() -> float:
+    """What an internet-facing ALB and its public addresses cost a month whatever its tasks do."""
+    return sum(line.amount for line in _alb_around_the_clock())
 
 
 TOPOLOGIES = {"alb": alb, "websocket": websocket, "nat-instance": nat_instance}

@@ -27,7 +27,8 @@ UPSTREAM_TIMEOUT_SECONDS = 27
 
 
 def authorizer_function(t: Template, deployment: str, spec: CommonSpec, secret: secretsmanager.Secret,
-                        tokens_table: Value | None = None, wake: awslambda.Function | None = None) -> awslambda.Function:
+                        tokens_table: Value | None = None,
+                        wake: awslambda.Function | None = None) -> awslambda.Function:
     """tokens_table (auth.mode tokens): the authorizer reads token rows (GetItem only). In both modes it reads the
     server's key (to check it in mode api-key, and to sign relay tickets). wake (spec.onDemand): the function it
     invokes, asynchronously, for each connection it admits."""

@@ -18,8 +18,8 @@ from troposphere import Output, Ref, Sub, Template
 from .. import naming
 from ..model import Deployment, ImageRepository
 from ..parts.server import Value
-from ..parts import (alerts, auth_api, cloudmap, dynamodb, ecs, image, lambdas, network, on_demand, output_bucket, outputs,
-                     relay, schedule, server, server_task, tagging, tokens, websocket_api)
+from ..parts import (alerts, auth_api, cloudmap, dynamodb, ecs, image, lambdas, network, on_demand, output_bucket,
+                     outputs, relay, schedule, server, server_task, tagging, tokens, websocket_api)
 
 # Inline audio is base64 in a JSON-RPC reply that must stay under 128 KB; larger audio goes to the bucket.
 MAX_INLINE_AUDIO_BYTES = 64 * 1024
