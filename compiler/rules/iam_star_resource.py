@@ -14,11 +14,11 @@ from cfnlint.rules import CloudFormationLintRule, RuleMatch
 from ._template import as_list, properties, resources
 
 # action -> why it is granted on "*": actions the Service Authorization Reference lists with no resource type (and
-# AWS's own examples grant on "*"). Only what the templates use, plus PutMetricData; add others with their reason.
+# AWS's own examples grant on "*"). Only what the templates use; add others with their reason. A test checks each
+# against cfn-lint's copy of that reference (data/AdditionalSpecs/Policies.json).
 STAR_ONLY = {
     "ecr:GetAuthorizationToken": "ECR: returns a registry-wide login token; the action has no resource type",
     "ec2:DescribeNetworkInterfaces": "EC2 Describe* actions are list actions with no resource type",
-    "cloudwatch:PutMetricData": "CloudWatch: no resource type; scope it with the cloudwatch:namespace condition",
     "application-autoscaling:DescribeScalableTargets": "Application Auto Scaling Describe* actions have no "
                                                        "resource type (the on-demand idle check reads its target)",
     **{f"ssmmessages:{action}": "Session Manager's channels (the NAT instance's agent): no resource type"

@@ -230,6 +230,24 @@ def test_every_allowed_star_action_has_a_reason():
     assert ALLOWED_ON_STAR and all(len(reason) > 20 for reason in ALLOWED_ON_STAR.values())
 
 
+def resource_types(action: str) -> list[str] | None:
+    """The resource types the Service Authorization Reference lists for `action` (cfn-lint's copy); None if unknown."""
+    import cfnlint
+
+    reference = json.loads((Path(cfnlint.__file__).parent / "data/AdditionalSpecs/Policies.json").read_text())
+    service, name = action.split(":")
+    entry = reference.get(service, {}).get("Actions", {}).get(name.lower())
+    return None if entry is None else entry.get("Resources", [])
+
+
+def test_star_only_actions_take_no_resource_in_the_service_authorization_reference():
+    from compiler.rules.iam_star_resource import DOCUMENTED_STAR, STAR_ONLY
+
+    assert {action: resource_types(action) for action in STAR_ONLY} == {action: [] for action in STAR_ONLY}
+    # the documented exceptions are scopable in principle: that is why they are listed apart, with AWS's reason
+    assert all(resource_types(action) for action in DOCUMENTED_STAR)
+
+
 # --- the rules run in the lint step, and their code is in the cache key -----------------------------------------
 def test_the_project_rules_run_in_the_build_lint():
     findings = lint.lint_templates({"t.json": (json.dumps({"Resources": {"Bucket": bucket()}}), "us-east-1")},
