@@ -4,12 +4,14 @@ that meets it, through the same lint the build runs."""
 from __future__ import annotations
 
 import copy
+import functools
 import json
 from pathlib import Path
 
 import pytest
 
 from compiler import lint
+from compiler.rules._template import as_list
 
 
 def project_findings(template: dict) -> list[lint.Finding]:
@@ -230,13 +232,17 @@ def test_every_allowed_star_action_has_a_reason():
     assert ALLOWED_ON_STAR and all(len(reason) > 20 for reason in ALLOWED_ON_STAR.values())
 
 
-def resource_types(action: str) -> list[str] | None:
-    """The resource types the Service Authorization Reference lists for `action` (cfn-lint's copy); None if unknown."""
+@functools.cache
+def authorization_reference() -> dict:
     import cfnlint
 
-    reference = json.loads((Path(cfnlint.__file__).parent / "data/AdditionalSpecs/Policies.json").read_text())
+    return json.loads((Path(cfnlint.__file__).parent / "data/AdditionalSpecs/Policies.json").read_text())
+
+
+def resource_types(action: str) -> list[str] | None:
+    """The resource types the Service Authorization Reference lists for `action` (cfn-lint's copy); None if unknown."""
     service, name = action.split(":")
-    entry = reference.get(service, {}).get("Actions", {}).get(name.lower())
+    entry = authorization_reference().get(service, {}).get("Actions", {}).get(name.lower())
     return None if entry is None else entry.get("Resources", [])
 
 
@@ -246,6 +252,30 @@ def test_star_only_actions_take_no_resource_in_the_service_authorization_referen
     assert {action: resource_types(action) for action in STAR_ONLY} == {action: [] for action in STAR_ONLY}
     # the documented exceptions are scopable in principle: that is why they are listed apart, with AWS's reason
     assert all(resource_types(action) for action in DOCUMENTED_STAR)
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def scoped_actions(path: Path):
+    """(file, role, action) of every Allow in an IAM resource's policies that names resources instead of "*"."""
+    template = json.loads(path.read_text())
+    for name, resource in (template.get("Resources") or {}).items():
+        properties = resource.get("Properties", {}) if resource.get("Type", "").startswith("AWS::IAM::") else {}
+        documents = [p.get("PolicyDocument") for p in properties.get("Policies", [])]
+        documents.append(properties.get("PolicyDocument"))
+        for statement in (s for d in documents if d for s in d["Statement"] if s["Effect"] == "Allow"):
+            if "*" not in as_list(statement["Resource"]):
+                yield from ((path.name, name, action) for action in as_list(statement["Action"]))
+
+
+def test_every_action_scoped_to_resources_takes_a_resource_type():
+    """An action with no resource type granted on an ARN matches nothing: AccessDenied at run time, which no
+    deploy reveals (e.g. application-autoscaling:DescribeScalableTargets on the scalable target's ARN)."""
+    paths = [*ROOT.glob("generated/*.json"), *ROOT.glob("tests/cases/valid/*/*.json")]
+    scoped = [found for path in paths if "Resources" in json.loads(path.read_text()) for found in scoped_actions(path)]
+    assert len(scoped) > 100  # every role of every topology
+    assert [found for found in scoped if not resource_types(found[2])] == []
 
 
 # --- the rules run in the lint step, and their code is in the cache key -----------------------------------------
