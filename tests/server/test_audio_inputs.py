@@ -16,6 +16,8 @@ import server.audio_inputs as audio_inputs
 from server.audio_inputs import AudioFile, AudioInputs
 from server.call_budget import CallAccount, InputMemory, tool_call
 
+from tests.server.test_ssrf import pinned
+
 MAX = 1000  # MCP_MAX_INPUT_BYTES in these tests
 
 
@@ -293,16 +295,6 @@ def test_a_slow_file_is_cut_at_the_fetch_timeout(host, monkeypatch):
 
 
 # --- the pinned request ---------------------------------------------------------------------------------------
-
-def pinned(inputs: AudioInputs, url: str):
-    async def build():
-        try:
-            return await inputs._pinned_request(url, "audio_url")
-        finally:
-            await inputs.aclose()
-
-    return anyio.run(build)
-
 
 def resolving_to(*answer, calls=None):
     async def resolver(host, port):
