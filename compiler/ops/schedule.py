@@ -121,11 +121,11 @@ def set_tasks(stack, k: Knobs, minimum: int, maximum: int) -> None:
 
 def resting(spec) -> tuple[int, int]:
     """The scalable target's (min, max) outside the schedule's window (always, without one, on demand)."""
-    return (0, spec.task.max_count) if getattr(spec, "on_demand", None) is not None else (0, 0)
+    return (0, spec.task.max_count) if spec.on_demand is not None else (0, 0)
 
 
 def idle_check_on(stack) -> None:
-    if getattr(stack.model.spec, "on_demand", None) is not None:
+    if stack.model.spec.on_demand is not None:
         with aws.reported(f"switch on the idle check of {stack.name}"):
             aws.client("events", stack.region).enable_rule(Name=naming.idle_rule_name(stack.name))
 
@@ -163,7 +163,7 @@ def wake(args) -> int:
     set_nat(stack, k, 1)
     set_tasks(stack, k, max(spec.task.min_count, 1), max(spec.task.max_count, 1))
     idle_check_on(stack)
-    on_demand = getattr(spec, "on_demand", None)
+    on_demand = spec.on_demand
     awake_then = active(spec.schedule, until) and (spec.schedule is not None or on_demand is None)
     minimum, maximum = (spec.task.min_count, spec.task.max_count) if awake_then else resting(spec)
     when = until.strftime("%Y-%m-%dT%H:%M:%S")
@@ -188,7 +188,7 @@ def wake(args) -> int:
 def _regime(spec) -> str:
     if spec.schedule is not None:
         return "the schedule takes over"
-    return "on demand" if getattr(spec, "on_demand", None) is not None else "always on: no schedule"
+    return "on demand" if spec.on_demand is not None else "always on: no schedule"
 
 
 def sleep(args) -> int:
@@ -202,7 +202,8 @@ def sleep(args) -> int:
     start = next_start(spec.schedule, datetime.now(timezone.utc))
     then = ("no schedule brings it back: `wake` does" if start is None else
             f"the schedule starts it again {local(spec.schedule, start)}")
-    if getattr(spec, "on_demand", None) is not None:
-        then = "the next client connection starts it" + ("" if start is None else f", or the schedule {local(spec.schedule, start)}")
+    if spec.on_demand is not None:
+        by_schedule = "" if start is None else f", or the schedule {local(spec.schedule, start)}"
+        then = f"the next client connection starts it{by_schedule}"
     print(f"{stack.name}: asleep now (0 tasks{nat}); {then}")
     return 0

@@ -62,7 +62,7 @@ def _tasks(stack, k) -> str:
 def _schedule(stack, k, now: datetime) -> str:
     spec = stack.model.spec
     change = schedule.next_change(spec.schedule, now)
-    if getattr(spec, "on_demand", None) is not None:
+    if spec.on_demand is not None:
         window = "" if change is None else (f"; always on in its window {spec.schedule.active_hours} "
                                             f"({spec.schedule.timezone}), next {change[0]} "
                                             f"{schedule.local(spec.schedule, change[1])}")
