@@ -103,7 +103,7 @@ def task_hours(spec, traffic: Traffic) -> Hours:
     """How long tasks run: the schedule's window, and on demand the busy hours besides (outside the window), each
     session followed by idleMinutes and half a 5-minute check until the tasks stop."""
     h = hours(spec.schedule)
-    on_demand = getattr(spec, "on_demand", None)
+    on_demand = spec.on_demand
     if on_demand is None:
         return h
     window = h.active if spec.schedule is not None else 0.0
@@ -115,7 +115,7 @@ def task_hours(spec, traffic: Traffic) -> Hours:
 def client_hours(spec, traffic: Traffic) -> float:
     """Hours a month with clients connected: the schedule's window, and on demand the busy hours besides."""
     h = hours(spec.schedule)
-    if getattr(spec, "on_demand", None) is None:
+    if spec.on_demand is None:
         return h.active
     return min(HOURS_PER_MONTH, (h.active if spec.schedule is not None else 0.0) + traffic.busy_hours)
 
@@ -210,7 +210,7 @@ def websocket(spec, traffic: Traffic) -> list[Line]:
 def _on_demand(spec, h: Hours, connections: float) -> list[Line]:
     """The on-demand function: a wake per connection, an idle check every 5 minutes while tasks run. Its rule is
     free (scheduled EventBridge rules are not billed), its activity row a few writes a day (negligible)."""
-    if getattr(spec, "on_demand", None) is None:
+    if spec.on_demand is None:
         return []
     calls = connections + IDLE_CHECKS_PER_HOUR * h.active
     return [_line("lambda_million_requests", calls / 1e6, "on-demand function (wakes and idle checks)"),
@@ -365,7 +365,7 @@ def _running_modes_lines(spec, traffic: Traffic) -> list[str]:
 
 def assumptions(spec, traffic: Traffic) -> list[str]:
     h = task_hours(spec, traffic)
-    if getattr(spec, "on_demand", None) is not None:
+    if spec.on_demand is not None:
         window = (f"{hours(spec.schedule).active:.1f} h in the schedule's window, plus " if spec.schedule else "")
         when = (f"on demand: tasks run {h.active:.1f} h a month: {window}{traffic.busy_hours:g} busy hours "
                 f"(`--busy-hours-per-month`) in sessions of {SESSION_HOURS:g} h, each followed by "

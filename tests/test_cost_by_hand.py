@@ -152,6 +152,15 @@ def test_on_demand_matches_the_figures_worked_out_by_hand(tmp_path):
     assert estimate.total == pytest.approx(1.75, abs=0.01)  # Fargate (not Spot) 30.83 h x $0.009875 = $0.30
 
 
+def test_the_running_modes_of_the_scheduled_deployment_match_the_figures_worked_out_by_hand(tmp_path):
+    """The comparison `cost` prints for a websocket deployment (tests/test_cost_report.py's on-demand section): its
+    on-demand variant is the on-demand deployment above, its scheduled variant this file's websocket deployment."""
+    modes = {name.split(" ")[0]: estimate.total
+             for name, estimate in cost.running_modes(spec_of(tmp_path, "websocket"))}
+    assert modes["on"] == pytest.approx(sum(q * PRICE[key] for key, q in ON_DEMAND), rel=1e-9)
+    assert modes["scheduled"] == pytest.approx(sum(q * PRICE[key] for key, q in BY_HAND["websocket"]), rel=1e-9)
+
+
 def test_on_demand_idle_costs_at_most_a_dollar_and_20_busy_hours_cost_less_than_the_schedule(tmp_path):
     spec = on_demand_spec(tmp_path)
     idle = cost.estimate(spec, cost.Traffic(requests=0, busy_hours=0))
