@@ -8,8 +8,8 @@ For each scope, a copy of the working tree (tracked and untracked files, `git ls
 made in a temporary folder and mutmut (https://github.com/boxed/mutmut) mutates that one module there, running the
 scope's tests against every mutant. mutmut picks, per mutant, only the tests that called the mutated function in
 process: a test that reaches it in a subprocess (the CLI's builds, the server process) is not picked. So every
-mutant mutmut did not kill ("survived", "no tests", "not checked", "timeout") is run again by this runner against the scope's
-whole test selection, with the mutant switched on through MUTANT_UNDER_TEST and the mutated copy first on
+mutant mutmut did not kill ("survived", "no tests", "not checked", "timeout") is run again by this runner against
+the scope's whole test selection, with the mutant switched on through MUTANT_UNDER_TEST and the mutated copy first on
 PYTHONPATH, which subprocesses inherit. A mutant is killed when some test fails (or the tests hang: timeout); the
 selection must pass without a mutant first, or nothing is judged.
 
