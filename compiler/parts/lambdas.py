@@ -123,15 +123,20 @@ def function(t: Template, spec: InlineFunction, *, role: iam.Role, log_group: lo
     return t.add_resource(function_)
 
 
+def image_command(handler: str) -> list[str]:
+    """The image's Python speaking Lambda's Runtime API (awslambdaric) to run `handler`. The image sets CMD only
+    (no ENTRYPOINT), so this command replaces it whole."""
+    return ["python", "-m", "awslambdaric", handler]
+
+
 def image_function(t: Template, spec: ImageFunction, *, role: iam.Role,
                    log_group: logs.LogGroup) -> awslambda.Function:
-    """`handler` run by the image's Python speaking Lambda's Runtime API (awslambdaric). The image sets CMD only
-    (no ENTRYPOINT), so ImageConfig's Command replaces it whole."""
+    """`handler` run from the shared server image (image_command)."""
     function_ = awslambda.Function(
         spec.logical_id,
         PackageType="Image", Architectures=[spec.architecture],
         Code=awslambda.Code(ImageUri=spec.image_uri),
-        ImageConfig=awslambda.ImageConfig(Command=["python", "-m", "awslambdaric", spec.handler]),
+        ImageConfig=awslambda.ImageConfig(Command=image_command(spec.handler)),
         MemorySize=spec.memory_mb, Timeout=spec.timeout_seconds,
         Environment=awslambda.Environment(Variables=dict(sorted(spec.environment.items()))),
         LoggingConfig=awslambda.LoggingConfig(LogGroup=Ref(log_group)),

@@ -9,7 +9,7 @@ import json
 import boto3
 import pytest
 
-from compiler.parts import auth_api
+from compiler.parts import auth_api, lambdas
 from tests.authpage_lambda.conftest import PAGE_ORIGIN, ResponseUrl, custom_resource_event, url_event
 from tests.container.buildah import stop
 from tests.container.lambda_runtime import RuntimeApi
@@ -36,7 +36,7 @@ def lambda_function(buildah, app_image, tmp_path, monkeypatch):
                "MCP_AUTH_PAGE_TOKEN_DAYS": "30", "MCP_AUTH_PAGE_ATTEMPTS_PER_HOUR": "10"}
         container = buildah.create_container(app_image)
         log = tmp_path / "lambda.log"
-        process = buildah.start(container, auth_api.COMMAND, env, log)
+        process = buildah.start(container, lambdas.image_command(auth_api.HANDLER), env, log)
         try:
             yield runtime, log
         finally:
@@ -89,7 +89,7 @@ def test_the_image_runs_the_on_demand_function_under_the_lambda_runtime_api(buil
         container = buildah.create_container(app_image)
         log = tmp_path / "lambda.log"
         started = time.monotonic()
-        process = buildah.start(container, on_demand.COMMAND, env, log)
+        process = buildah.start(container, lambdas.image_command(on_demand.HANDLER), env, log)
         try:
             woken = runtime.invoke({"wake": True})
             cold = time.monotonic() - started
