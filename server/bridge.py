@@ -14,7 +14,10 @@ a tool call may cost credits). Diagnostics go to stderr, never the token.
 
 On demand (spec.onDemand), connecting starts a server task, and until one answers the relay replies -32004
 ("starting") without running anything: the bridge then sends the request again every RETRY_SECONDS, saying so
-on stderr, for up to --start-timeout seconds, so the client sees one slow reply rather than an error.
+on stderr, for up to --start-timeout seconds, so the client sees one slow reply rather than an error. Only a
+new connection wakes the service, so a "starting" reply on a connection opened more than REWAKE_SECONDS ago (the
+service was stopped under it, or an idle check stopped the task its wake had found) makes the bridge reconnect
+before sending again; the waiting requests stay waiting.
 
 The other end is trusted no further than API Gateway's limits: a message over 128 KB closes the connection (so
 memory stays bounded), a request unanswered after --request-timeout seconds gets an error, a connection that
@@ -55,6 +58,7 @@ REQUEST_TIMEOUT = -32001
 STARTING = -32004  # the relay: no task answers yet, the connection started one (server/websocket/relay.py)
 RETRY_SECONDS = 5.0
 START_TIMEOUT_SECONDS = 180.0  # Fargate's start and image pull take about a minute (docs/on-demand.md)
+REWAKE_SECONDS = 60.0  # a connection's wake is this old: a task it started would answer by now
 LOOPBACK_NAMES = ("localhost",)
 URL_SECRET = re.compile(r"((?:^|[?&;])(?:%s)=)[^&;#\s'\"]*" % "|".join(TOKEN_PARAMS))
 
@@ -77,6 +81,8 @@ class Bridge:
         self.pending: dict = {}  # id of a request sent and not answered yet -> its timeout
         self.lost_because = ""  # why the bridge closed the connection itself
         self.last_heard = 0.0  # event-loop time of the last message from the server
+        self.connected_at = 0.0  # event-loop time the current connection opened (its $connect woke the service)
+        self.rewaking: ClientConnection | None = None  # closed by the bridge to wake the service: nothing fails
         self.closing = False
 
     # --- stdin -> server -----------------------------------------------------------------------------------
@@ -130,6 +136,7 @@ class Bridge:
                 await asyncio.sleep(attempt)
         self.report(f"connected to {self.display_url}")
         self.lost_because = ""
+        self.connected_at = asyncio.get_running_loop().time()
         self.receiver = asyncio.create_task(self.receive(self.connection))
         self.keepalive = asyncio.create_task(self.ping_while_waiting(self.connection))
         return self.connection
@@ -143,11 +150,14 @@ class Bridge:
         except ConnectionClosed:
             pass
         self.keepalive.cancel()
-        if not self.closing:
-            self.report(f"connection closed ({self.why_closed(connection)}); reconnecting on the next message")
         if self.connection is connection:
             self.connection = None
-        self.fail_waiting(f"Connection closed before the reply arrived ({self.why_closed(connection)}); try again")
+        rewaking = self.rewaking is connection
+        if not (self.closing or rewaking):
+            self.report(f"connection closed ({self.why_closed(connection)}); reconnecting on the next message")
+        # after a re-wake, the requests the relay answered "starting" are sent again on the new connection
+        self.fail_waiting(f"Connection closed before the reply arrived ({self.why_closed(connection)}); try again",
+                          keep=self.first_starting if rewaking else ())
 
     def forward(self, message: str | bytes) -> None:
         self.last_heard = asyncio.get_running_loop().time()
@@ -210,7 +220,22 @@ class Bridge:
         self.pending[request_id] = loop.call_later(RETRY_SECONDS, self.resend, request_id)
         self.report(f"a server task is starting ({waited:.0f} s so far, up to {self.start_timeout:g} s); "
                     f"sending request {json.dumps(request_id)} again in {RETRY_SECONDS:g} s")
+        if now - self.connected_at >= REWAKE_SECONDS:
+            self.rewake()
         return True
+
+    def rewake(self) -> None:
+        """Close the current connection without failing what waits on it: the next send opens a new one, whose
+        $connect wakes the service again (the relay only answers "starting"; it cannot wake anything)."""
+        connection = self.connection
+        if connection is None or self.rewaking is connection:
+            return
+        self.rewaking = connection
+        self.report(f"no task answered on a connection opened {REWAKE_SECONDS:g} s ago or more; reconnecting to "
+                    "wake the service again")
+        task = asyncio.get_running_loop().create_task(connection.close(1000, "reconnecting to wake the service"))
+        self.resends.add(task)
+        task.add_done_callback(self.resends.discard)
 
     def resend(self, request_id) -> None:
         line = self.lines.get(request_id)
@@ -244,11 +269,10 @@ class Bridge:
         self.reply_error(request_id, REQUEST_TIMEOUT, f"No reply from the server within {self.request_timeout:g} "
                          "s; the request may still be running there")
 
-    def fail_waiting(self, message: str) -> None:
+    def fail_waiting(self, message: str, keep=()) -> None:
         for request_id in sorted(self.pending, key=str):
-            self.pending[request_id].cancel()
-            self.reply_error(request_id, BRIDGE_ERROR, message)
-        self.pending.clear()
+            if request_id not in keep:
+                self.reply_error(request_id, BRIDGE_ERROR, message)  # which forgets its timer
 
     async def ping_while_waiting(self, connection: ClientConnection) -> None:
         """While requests wait, a ping every PING_SECONDS: a server that sends neither the pong nor any message

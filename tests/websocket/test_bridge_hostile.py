@@ -161,6 +161,80 @@ def test_a_front_door_that_ignores_pings_loses_nothing_while_replies_come(monkey
     assert "no answer to a ping" not in capsys.readouterr().err and connection.close_code == 1000
 
 
+# --- on demand: a connection whose wake is old news is replaced, so the service is woken again -----------------
+
+def test_starting_on_an_old_connection_reconnects_to_wake_and_only_starting_requests_are_kept(monkeypatch, capsys):
+    """The service was stopped under an open connection (or an idle check stopped the task its wake found): the
+    relay answers "starting" and cannot wake anything; only a new connection's $connect does."""
+    monkeypatch.setattr(bridge_module, "RETRY_SECONDS", 0.1)
+    monkeypatch.setattr(bridge_module, "REWAKE_SECONDS", 0.4)
+    connections = []
+
+    async def stopped_under_it_then_woken(connection):
+        connections.append(connection)
+        async for message in connection:
+            request_id = json.loads(message)["id"]
+            if len(connections) > 1:
+                await connection.send(json.dumps({"jsonrpc": "2.0", "id": request_id, "result": {}}))
+            elif request_id == 1:
+                error = {"code": -32004, "message": "starting"}
+                await connection.send(json.dumps({"jsonrpc": "2.0", "id": request_id, "error": error}))
+            # request 2 was taken by a task that went away: never answered on this connection
+
+    async def scenario(url):
+        out = io.BytesIO()
+        bridge = Bridge(url, TOKEN, out=out, request_timeout=30)
+        await bridge.send(request(2).decode().strip())
+        await bridge.send(request(1).decode().strip())
+        while bridge.pending:
+            await asyncio.sleep(0.05)
+        await bridge.close()
+        return out.getvalue()
+
+    with LoopbackServer(stopped_under_it_then_woken) as server:
+        started = time.monotonic()
+        written = asyncio.run(scenario(server.url))
+        took = time.monotonic() - started
+    replies = {reply["id"]: reply for reply in map(json.loads, written.splitlines())}
+    assert replies[1] == {"jsonrpc": "2.0", "id": 1, "result": {}}, "kept waiting, answered on the new connection"
+    assert "Connection closed before the reply arrived" in replies[2]["error"]["message"], "not resent: it may cost"
+    assert len(replies) == 2 and len(connections) == 2
+    assert connections[0].close_code == 1000 and took < 10
+    assert "reconnecting to wake the service again" in capsys.readouterr().err
+
+
+def test_starting_on_a_fresh_connection_waits_on_it(monkeypatch, capsys):
+    """The connection's own wake is recent: the task is on its way, a reconnection would only cost a $connect."""
+    monkeypatch.setattr(bridge_module, "RETRY_SECONDS", 0.1)
+    connections, starting_replies = [], []
+
+    async def starting_twice(connection):
+        connections.append(connection)
+        async for message in connection:
+            request_id = json.loads(message)["id"]
+            if len(starting_replies) < 2:
+                starting_replies.append(request_id)
+                reply = {"jsonrpc": "2.0", "id": request_id, "error": {"code": -32004, "message": "starting"}}
+            else:
+                reply = {"jsonrpc": "2.0", "id": request_id, "result": {}}
+            await connection.send(json.dumps(reply))
+
+    async def scenario(url):
+        out = io.BytesIO()
+        bridge = Bridge(url, TOKEN, out=out, request_timeout=30)
+        await bridge.send(request(1).decode().strip())
+        while bridge.pending:
+            await asyncio.sleep(0.05)
+        await bridge.close()
+        return out.getvalue()
+
+    with LoopbackServer(starting_twice) as server:
+        written = asyncio.run(scenario(server.url))
+    assert [json.loads(line) for line in written.splitlines()] == [{"jsonrpc": "2.0", "id": 1, "result": {}}]
+    assert len(connections) == 1 and starting_replies == [1, 1]
+    assert "reconnecting" not in capsys.readouterr().err
+
+
 # --- malformed and newline-laden messages ----------------------------------------------------------------------
 
 def test_malformed_messages_are_dropped_and_each_message_is_written_on_one_line():
