@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import http.server
 import json
+import threading
 import os
 import time
 
@@ -167,6 +169,37 @@ def test_on_demand_a_failed_wake_is_logged_and_the_connection_still_allowed(monk
     assert {"event": "wake_failed", "error": "EndpointConnectionError"} in logged
     assert effect(authorize("wrong-key-0123456789")) == "Deny"  # a refused connection wakes nothing
     assert len([line for line in capsys.readouterr().out.splitlines() if "wake_failed" in line]) == 0
+
+
+def test_on_demand_an_admitted_connection_invokes_the_wake_function_asynchronously(monkeypatch):
+    """As Lambda's Invoke API receives it: the deployment's function, InvocationType Event (the connection does
+    not wait for the wake), and the payload the on-demand handler reads as a wake."""
+    invocations = []
+
+    class LambdaApi(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - http.server's name
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            invocations.append((self.path, self.headers.get("X-Amz-Invocation-Type"), body))
+            self.send_response(202)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), LambdaApi)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", f"http://127.0.0.1:{server.server_address[1]}")
+        monkeypatch.setenv("WAKE_FUNCTION", "voice-ws-on-demand")
+        authorizer.client.cache_clear()
+        assert effect(authorize(KEY)) == "Allow"
+    finally:
+        server.shutdown()
+        server.server_close()
+    [(path, invocation_type, body)] = invocations
+    assert path == "/2015-03-31/functions/voice-ws-on-demand/invocations" and invocation_type == "Event"
+    assert json.loads(body) == {"wake": True}
 
 
 def test_the_row_is_read_strongly_consistent_so_a_revocation_counts_at_once(tokens_mode):
