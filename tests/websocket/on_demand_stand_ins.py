@@ -16,23 +16,17 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import boto3
-
 from server.websocket import on_demand
 from tests.server.harness import ServerProcess
+from tests.websocket.chain import moto_client
 
 CLUSTER = "od-cluster"
 SERVICE = "od-service"
 RULE = "od-idle"
 
 
-def client(endpoint: str, service: str):
-    return boto3.client(service, endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="test",
-                        aws_secret_access_key="test")
-
-
 def on_demand_stack(endpoint: str) -> None:
-    ecs = client(endpoint, "ecs")
+    ecs = moto_client("ecs", endpoint)
     ecs.create_cluster(clusterName=CLUSTER)
     definition = ecs.register_task_definition(
         family="od", requiresCompatibilities=["FARGATE"], networkMode="awsvpc", cpu="256", memory="512",
@@ -40,18 +34,19 @@ def on_demand_stack(endpoint: str) -> None:
     )["taskDefinition"]["taskDefinitionArn"]
     ecs.create_service(cluster=CLUSTER, serviceName=SERVICE, taskDefinition=definition, desiredCount=0,
                        launchType="FARGATE")
-    client(endpoint, "application-autoscaling").register_scalable_target(
+    moto_client("application-autoscaling", endpoint).register_scalable_target(
         ServiceNamespace="ecs", ResourceId=f"service/{CLUSTER}/{SERVICE}", ScalableDimension="ecs:service:DesiredCount",
         MinCapacity=0, MaxCapacity=1)
-    client(endpoint, "events").put_rule(Name=RULE, ScheduleExpression="rate(5 minutes)", State="ENABLED")
+    moto_client("events", endpoint).put_rule(Name=RULE, ScheduleExpression="rate(5 minutes)", State="ENABLED")
 
 
 def desired_count(endpoint: str) -> int:
-    return client(endpoint, "ecs").describe_services(cluster=CLUSTER, services=[SERVICE])["services"][0]["desiredCount"]
+    services = moto_client("ecs", endpoint).describe_services(cluster=CLUSTER, services=[SERVICE])["services"]
+    return services[0]["desiredCount"]
 
 
 def rule_state(endpoint: str) -> str:
-    return client(endpoint, "events").describe_rule(Name=RULE)["State"]
+    return moto_client("events", endpoint).describe_rule(Name=RULE)["State"]
 
 
 def environment(moto_endpoint: str, lambda_endpoint: str, idle_seconds: int) -> dict[str, str]:
@@ -61,18 +56,35 @@ def environment(moto_endpoint: str, lambda_endpoint: str, idle_seconds: int) -> 
             "IDLE_RULE": RULE, "WAKE_FUNCTION": "od-on-demand", "ON_DEMAND": "true"}
 
 
+INVOCATION_TYPES = ("Event", "RequestResponse", "DryRun")  # Lambda's Invoke API; the header's default: RequestResponse
+
+
 class LambdaStandIn:
-    def __init__(self):
-        self.invocations: list[dict] = []
+    """Refuses what Lambda's Invoke API refuses of what these tests send: an InvocationType outside its three
+    values, a payload that is not JSON."""
+
+    def __init__(self, handler=None):
+        self.handler = handler or on_demand.handler
+        self.invocations: list[tuple[str, str, dict]] = []  # (request path, invocation type, payload)
         self.results: list[dict] = []
         self.threads: list[threading.Thread] = []
         stand_in = self
 
         class Invoke(BaseHTTPRequestHandler):
             def do_POST(self):  # noqa: N802 - http.server's naming
-                payload = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
-                stand_in.invocations.append(payload)
-                if self.headers.get("X-Amz-Invocation-Type") == "Event":
+                invocation_type = self.headers.get("X-Amz-Invocation-Type", "RequestResponse")
+                try:
+                    payload = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+                except ValueError:
+                    payload = None
+                if invocation_type not in INVOCATION_TYPES or not isinstance(payload, dict):
+                    self.send_response(400)
+                    self.send_header("X-Amzn-ErrorType", "InvalidParameterValueException")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                stand_in.invocations.append((self.path, invocation_type, payload))
+                if invocation_type == "Event":
                     thread = threading.Thread(target=stand_in.run, args=(payload,))
                     stand_in.threads.append(thread)
                     thread.start()
@@ -95,13 +107,13 @@ class LambdaStandIn:
         return f"http://127.0.0.1:{self.server.server_address[1]}"
 
     def run(self, payload: dict) -> dict:
-        result = on_demand.handler(payload, None)
+        result = self.handler(payload, None)
         self.results.append(result)
         return result
 
     def idle_check(self) -> dict:
         """What the `<deployment>-idle` rule does every 5 minutes: invoke the function with the rule's Input."""
-        return client(self.endpoint, "lambda").invoke(FunctionName="od-on-demand", Payload=b'{"check": true}')
+        return moto_client("lambda", self.endpoint).invoke(FunctionName="od-on-demand", Payload=b'{"check": true}')
 
     def wait(self) -> None:
         for thread in self.threads:

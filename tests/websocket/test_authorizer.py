@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-import http.server
 import json
-import threading
 import os
 import time
 
@@ -18,6 +16,7 @@ from tests.localaws import free_port
 from tests.server.harness import SERVER_KEY
 from tests.websocket.chain import (SECRET, TOKENS_TABLE, apply_environment, create_secret, create_tokens_table,
                                    handler_environment, put_token)
+from tests.websocket.on_demand_stand_ins import LambdaStandIn
 
 KEY = SERVER_KEY  # in the stack's secret (moto), never in the function's environment
 ARN = "arn:aws:execute-api:us-east-1:123456789012:abc123/mcp/$connect"
@@ -174,32 +173,12 @@ def test_on_demand_a_failed_wake_is_logged_and_the_connection_still_allowed(monk
 def test_on_demand_an_admitted_connection_invokes_the_wake_function_asynchronously(monkeypatch):
     """As Lambda's Invoke API receives it: the deployment's function, InvocationType Event (the connection does
     not wait for the wake), and the payload the on-demand handler reads as a wake."""
-    invocations = []
-
-    class LambdaApi(http.server.BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802 - http.server's name
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            invocations.append((self.path, self.headers.get("X-Amz-Invocation-Type"), body))
-            self.send_response(202)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), LambdaApi)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", f"http://127.0.0.1:{server.server_address[1]}")
+    with LambdaStandIn(handler=lambda payload, context: {}) as functions:  # what runs is not this test's concern
+        monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", functions.endpoint)
         monkeypatch.setenv("WAKE_FUNCTION", "voice-ws-on-demand")
         authorizer.client.cache_clear()
         assert effect(authorize(KEY)) == "Allow"
-    finally:
-        server.shutdown()
-        server.server_close()
-    [(path, invocation_type, body)] = invocations
-    assert path == "/2015-03-31/functions/voice-ws-on-demand/invocations" and invocation_type == "Event"
-    assert json.loads(body) == {"wake": True}
+    assert functions.invocations == [("/2015-03-31/functions/voice-ws-on-demand/invocations", "Event", {"wake": True})]
 
 
 def test_the_row_is_read_strongly_consistent_so_a_revocation_counts_at_once(tokens_mode):

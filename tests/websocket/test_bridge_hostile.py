@@ -163,6 +163,18 @@ def test_a_front_door_that_ignores_pings_loses_nothing_while_replies_come(monkey
 
 # --- on demand: a connection whose wake is old news is replaced, so the service is woken again -----------------
 
+async def answers_to(url: str, *request_ids) -> bytes:
+    """What the bridge writes for these requests, sent in this order, once none waits any more."""
+    out = io.BytesIO()
+    bridge = Bridge(url, TOKEN, out=out, request_timeout=30)
+    for request_id in request_ids:
+        await bridge.send(request(request_id).decode().strip())
+    while bridge.pending:
+        await asyncio.sleep(0.05)
+    await bridge.close()
+    return out.getvalue()
+
+
 def test_starting_on_an_old_connection_reconnects_to_wake_and_only_starting_requests_are_kept(monkeypatch, capsys):
     """The service was stopped under an open connection (or an idle check stopped the task its wake found): the
     relay answers "starting" and cannot wake anything; only a new connection's $connect does."""
@@ -181,19 +193,9 @@ def test_starting_on_an_old_connection_reconnects_to_wake_and_only_starting_requ
                 await connection.send(json.dumps({"jsonrpc": "2.0", "id": request_id, "error": error}))
             # request 2 was taken by a task that went away: never answered on this connection
 
-    async def scenario(url):
-        out = io.BytesIO()
-        bridge = Bridge(url, TOKEN, out=out, request_timeout=30)
-        await bridge.send(request(2).decode().strip())
-        await bridge.send(request(1).decode().strip())
-        while bridge.pending:
-            await asyncio.sleep(0.05)
-        await bridge.close()
-        return out.getvalue()
-
     with LoopbackServer(stopped_under_it_then_woken) as server:
         started = time.monotonic()
-        written = asyncio.run(scenario(server.url))
+        written = asyncio.run(answers_to(server.url, 2, 1))
         took = time.monotonic() - started
     replies = {reply["id"]: reply for reply in map(json.loads, written.splitlines())}
     assert replies[1] == {"jsonrpc": "2.0", "id": 1, "result": {}}, "kept waiting, answered on the new connection"
@@ -219,17 +221,8 @@ def test_starting_on_a_fresh_connection_waits_on_it(monkeypatch, capsys):
                 reply = {"jsonrpc": "2.0", "id": request_id, "result": {}}
             await connection.send(json.dumps(reply))
 
-    async def scenario(url):
-        out = io.BytesIO()
-        bridge = Bridge(url, TOKEN, out=out, request_timeout=30)
-        await bridge.send(request(1).decode().strip())
-        while bridge.pending:
-            await asyncio.sleep(0.05)
-        await bridge.close()
-        return out.getvalue()
-
     with LoopbackServer(starting_twice) as server:
-        written = asyncio.run(scenario(server.url))
+        written = asyncio.run(answers_to(server.url, 1))
     assert [json.loads(line) for line in written.splitlines()] == [{"jsonrpc": "2.0", "id": 1, "result": {}}]
     assert len(connections) == 1 and starting_replies == [1, 1]
     assert "reconnecting" not in capsys.readouterr().err

@@ -9,9 +9,9 @@ import pytest
 
 from server.websocket import on_demand
 from tests.server.harness import SERVER_KEY, ServerProcess
-from tests.websocket.chain import apply_environment, bridged_client, emulator, handler_environment
+from tests.websocket.chain import apply_environment, bridged_client, emulator, handler_environment, moto_client
 from tests.websocket.conftest import server_settings
-from tests.websocket.on_demand_stand_ins import (CLUSTER, SERVICE, FargateStandIn, LambdaStandIn, client,
+from tests.websocket.on_demand_stand_ins import (CLUSTER, SERVICE, FargateStandIn, LambdaStandIn,
                                                  desired_count, environment, on_demand_stack, rule_state)
 
 pytestmark = pytest.mark.timeout(180)
@@ -85,7 +85,7 @@ def test_a_schedule_window_holding_the_tasks_up_is_left_alone(stack, table):
     functions, fargate = stack
     functions.run({"wake": True})
     assert fargate.wait_until(running=True)
-    client(table, "application-autoscaling").register_scalable_target(
+    moto_client("application-autoscaling", table).register_scalable_target(
         ServiceNamespace="ecs", ResourceId=f"service/{CLUSTER}/{SERVICE}", ScalableDimension="ecs:service:DesiredCount",
         MinCapacity=1, MaxCapacity=1)
     result = on_demand.check(now=2e9)  # long idle
