@@ -59,7 +59,8 @@ def test_a_message_is_posted_to_the_task_and_its_reply_returned(task, table):
     assert received.headers["authorization"] == f"Bearer {TICKET}"  # the connection's ticket: the relay has no key
     assert received.headers["x-forwarded-for"] == "198.51.100.7"
     assert received.headers["host"] == "localhost"
-    assert "application/json" in received.headers["accept"] and "text/event-stream" in received.headers["accept"]
+    assert received.headers["content-type"] == "application/json"  # urllib's default for a POST is a form
+    assert received.headers["accept"] == "application/json, text/event-stream"  # both, or the server answers 406
     assert rows(table)[0]["task"] == {"S": "127.0.0.1"}
 
 
@@ -182,7 +183,9 @@ def era_headers(received) -> dict:
       "mcp-name": "=?base64?dm9pY2U6Ly/DnG7Dr2NvZGUgbmFtZSA=?="}),
     (CALL, {}),  # the initialize era: the version rides on the session, no headers
     (json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-11-25"}}), {}),
-], ids=["discover", "tools-call", "non-ascii-name", "legacy-call", "initialize"])
+    (modern("tools/call", name="=?base64?aGk=?="),  # looks encoded: encoded again, or the server would decode it
+     {"mcp-protocol-version": "2026-07-28", "mcp-method": "tools/call", "mcp-name": "=?base64?PT9iYXNlNjQ/YUdrPT89?="}),
+], ids=["discover", "tools-call", "non-ascii-name", "legacy-call", "initialize", "encoded-looking-name"])
 def test_the_era_headers_are_derived_from_the_message(task, body, expected):
     send(body)
     assert era_headers(task.received[0]) == expected
