@@ -108,6 +108,8 @@ def test_a_gone_task_fails_over_to_another_without_its_session(table, monkeypatc
         assert "result" in json.loads(send(CALL)["body"])
     assert len(first.received) == 2 and len(second.received) == 1
     assert "mcp-session-id" not in second.received[0].headers
+    # the Host is the service's name (TASK_HOST's first), whichever task answers: the server's Host check allows it
+    assert [r.headers["host"] for r in first.received + second.received] == ["127.0.0.2"] * 3
     assert rows(table)[0]["task"] == {"S": "127.0.0.1"} and rows(table)[0]["session"] == {"S": ""}
 
 
