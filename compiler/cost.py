@@ -383,14 +383,19 @@ def assumptions(spec, traffic: Traffic) -> list[str]:
         f"{'Fargate Spot' if task.spot else 'on demand'}); scaling above minCount is not included",
         f"traffic: {traffic.requests:,} requests a month of {traffic.response_kb:g} KB responses, "
         f"{traffic.log_kb_per_request:g} KB of logs each (see `python -m compiler cost --requests N --response-kb K`)",
-        f"websocket: {traffic.clients} client(s) connected during "
-        f"{'busy' if getattr(spec, 'on_demand', None) is not None else 'active'} hours, relay Lambda "
+        f"websocket: {traffic.clients} client(s) connected during {_connected_hours(spec)}, relay Lambda "
         f"{RELAY_MEMORY_GB * 1024:g} MB for {traffic.relay_seconds:g} s per request; its S3 bucket for large audio "
         "(objects expire) is not counted",
         "prices are us-east-1 (other regions differ by a few percent); free tiers are not applied; ECR storage "
         "belongs to the shared image repository and is not counted here",
         *_auth_assumptions(spec),
     ]
+
+
+def _connected_hours(spec) -> str:
+    if spec.on_demand is None:
+        return "active hours"
+    return "the schedule's window and busy hours" if spec.schedule else "busy hours"
 
 
 def _auth_assumptions(spec) -> list[str]:

@@ -152,6 +152,48 @@ def test_on_demand_matches_the_figures_worked_out_by_hand(tmp_path):
     assert estimate.total == pytest.approx(1.75, abs=0.01)  # Fargate (not Spot) 30.83 h x $0.009875 = $0.30
 
 
+# On demand beside a schedule (the by-hand deployment above plus onDemand): the window's 260 h, then 20 busy hours
+# outside it, each session with its 32.5 min tail: 290.83 h. Clients connect in the window and the busy hours:
+# 2 x 280 h = 280 connections of 2 hours.
+SCHEDULED_TASK_H = 260 + 20 + 20 * 32.5 / 60
+SCHEDULED_CALLS = 280 + 12 * SCHEDULED_TASK_H
+ON_DEMAND_SCHEDULED = [
+    ("fargate_arm64_vcpu_hour", SCHEDULED_TASK_H * 0.25), ("fargate_arm64_gb_hour", SCHEDULED_TASK_H * 0.5),
+    ("public_ipv4_hour", SCHEDULED_TASK_H),
+    ("apigw_websocket_million_messages", 20_000 * 3 / 1e6),
+    ("apigw_websocket_million_connection_minutes", 2 * 280 * 60 / 1e6),
+    ("lambda_million_requests", (20_000 + 3 * 280) / 1e6),
+    ("lambda_arm64_gb_second", 20_000 * 2 * 0.25),
+    ("dynamodb_million_writes", 2 * 280 / 1e6),
+    ("dynamodb_million_reads", 20_000 / 1e6),
+    ("route53_hosted_zone_month", 1),
+    ("cloud_map_instance_month", SCHEDULED_TASK_H / 730),
+    ("route53_million_queries", 20_000 / 1e6),
+    ("lambda_million_requests", SCHEDULED_CALLS / 1e6),
+    ("lambda_arm64_gb_second", SCHEDULED_CALLS * 1.0 * 0.25),
+    ("cloudwatch_alarm_month", 1),
+    *COMMON,
+]
+
+
+def on_demand_scheduled_spec(tmp_path: Path):
+    path = tmp_path / "deployment.yaml"
+    path.write_text(DOCUMENT.replace("TOPOLOGY", "websocket").replace("EXTRA", "  onDemand: {idleMinutes: 30}\n")
+                    .replace("timezone: UTC", "timezone: Europe/Berlin"))
+    return load_config(str(path)).deployments[0].model.spec
+
+
+@pytest.mark.parametrize("make_spec, by_hand", [(on_demand_spec, ON_DEMAND),
+                                                 (on_demand_scheduled_spec, ON_DEMAND_SCHEDULED)],
+                         ids=["on-demand", "on-demand-and-schedule"])
+def test_every_on_demand_line_matches_one_worked_out_by_hand(tmp_path, make_spec, by_hand):
+    """Line by line and to 1e-12 (the on-demand function's lines are a few cents: a total hides them)."""
+    got = sorted((line.price_key, line.quantity) for line in cost.estimate(make_spec(tmp_path)).lines)
+    expected = sorted(by_hand)
+    assert [key for key, _ in got] == [key for key, _ in expected]
+    assert [q for _, q in got] == [pytest.approx(q, rel=1e-12) for _, q in expected]
+
+
 def test_the_running_modes_of_the_scheduled_deployment_match_the_figures_worked_out_by_hand(tmp_path):
     """The comparison `cost` prints for a websocket deployment (tests/test_cost_report.py's on-demand section): its
     on-demand variant is the on-demand deployment above, its scheduled variant this file's websocket deployment."""
@@ -188,6 +230,12 @@ def test_the_repo_websocket_deployment_on_demand_meets_the_bars():
     scheduled = float(re.search(r"\| scheduled 08:00-20:00 MON-FRI \(UTC\) \| (\d+\.\d\d) \|", busy)[1])
     assert idle <= 1.00 and on_demand < scheduled
     assert f"about ${on_demand:.2f} a month" in busy  # the repo's voice-ws runs on demand
+
+
+def test_the_albs_fixed_month_is_the_load_balancer_and_its_two_addresses_around_the_clock():
+    """What the refusal of onDemand on alb quotes (compiler/checks.py)."""
+    assert cost.alb_fixed_month() == pytest.approx(730 * PRICE["alb_hour"] + 2 * 730 * PRICE["public_ipv4_hour"])
+    assert f"{cost.alb_fixed_month():.2f}" == "23.73"
 
 
 # The original architecture the comparison prices beside every deployment: on-demand Fargate, the ALB, its two

@@ -10,7 +10,7 @@ import pytest
 from compiler import cost
 from compiler.diagnostics import CommandError, ExitCode
 from compiler.validation import load_config
-from tests.test_cost_by_hand import DOCUMENT, EXTRA, spec_of
+from tests.test_cost_by_hand import DOCUMENT, EXTRA, on_demand_scheduled_spec, on_demand_spec, spec_of
 
 IDLE = "outside active hours"
 
@@ -250,3 +250,49 @@ def test_report_of_a_file_without_deployments_says_so(tmp_path, name):
         cost.report(str(path), name)
     assert str(raised.value) == f"no deployment in {path}: it declares only ImageRepository documents"
     assert raised.value.code == ExitCode.UNKNOWN_NAME
+
+
+ON_DEMAND_LABELS = [*LABELS["websocket"][:12], "on-demand function (wakes and idle checks)",
+                    "on-demand function duration", *LABELS["websocket"][12:]]
+
+
+def test_on_demand_adds_the_lines_of_its_function(tmp_path):
+    assert labels(cost.estimate(on_demand_spec(tmp_path))) == ON_DEMAND_LABELS
+
+
+ON_DEMAND_WHEN = ("on demand: tasks run {hours} h a month: {window}20 busy hours (`--busy-hours-per-month`) in sessions "
+                  "of 1 h, each followed by 30 idle minutes and on average 2.5 min until the next 5-minute check stops "
+                  "them; nothing runs otherwise")
+CLIENTS = ("websocket: 2 client(s) connected during {}, relay Lambda 256 MB for 2 s per request; its S3 bucket for "
+           "large audio (objects expire) is not counted")
+
+
+@pytest.mark.parametrize("make_spec, when, connected", [
+    (on_demand_spec, ON_DEMAND_WHEN.format(hours="30.8", window=""), "busy hours"),
+    (on_demand_scheduled_spec, ON_DEMAND_WHEN.format(hours="290.8", window="260.0 h in the schedule's window, plus "),
+     "the schedule's window and busy hours"),
+    (lambda tmp_path: spec_of(tmp_path, "websocket"), "tasks run 260.0 h a month: 08:00-20:00 (UTC) x 5 days a week "
+     "x 52/12; 470.0 h outside the schedule", "active hours"),
+], ids=["on-demand", "on-demand-and-schedule", "schedule"])
+def test_the_assumptions_say_when_tasks_run_and_clients_connect(tmp_path, make_spec, when, connected):
+    said = cost.assumptions(make_spec(tmp_path), cost.Traffic())
+    assert said[0] == when and said[3] == CLIENTS.format(connected)
+
+
+def test_the_running_modes_compare_in_the_deployments_time_zone_and_traffic(tmp_path):
+    spec, traffic = on_demand_scheduled_spec(tmp_path), cost.Traffic(busy_hours=40, requests=5_000)
+    names = [name for name, _ in cost.running_modes(spec, traffic)]
+    assert names == ["on demand (idle after 30 min, 40 busy h)", "scheduled 08:00-20:00 MON-FRI (Europe/Berlin)",
+                     "always on"]
+    text = cost.markdown("by-hand", spec, traffic).splitlines()
+    for name, estimate in cost.running_modes(spec, traffic):
+        assert f"| {name} | {estimate.total:.2f} |" in text
+    no_schedule = cost.running_modes(on_demand_spec(tmp_path))
+    assert no_schedule[1][0] == "scheduled 08:00-20:00 MON-FRI (UTC)"
+
+
+def test_the_no_traffic_figure_has_no_request_whatever_their_size(tmp_path):
+    """The idle line zeroes requests and busy hours but keeps the other traffic settings: at 1 GB a reply, a single
+    request left in would add $0.09 of data transfer."""
+    text = cost.markdown("by-hand", on_demand_spec(tmp_path), cost.Traffic(response_kb=1024 * 1024))
+    assert "With no traffic at all (`--busy-hours-per-month 0 --requests 0`), on demand costs $1.00 a month." in text
