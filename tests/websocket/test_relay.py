@@ -135,6 +135,16 @@ def test_a_reply_over_128_kb_is_an_error(task):
     assert error["code"] == relay.TOO_BIG and "128 KB" in error["message"] and error["id"] == 7
 
 
+@pytest.mark.parametrize("status", [200, 500])
+def test_a_reply_is_read_no_further_than_one_byte_past_128_kb(task, status):
+    """A task promising 10 MB sends 128 KB + 1 byte and stalls: the relay has read enough to refuse it and answers
+    at once, instead of holding the whole reply in memory (or waiting out the timeout for it)."""
+    task.answer = Answer(status=status, body=b"a" * (128 * 1024 + 1), unsent=10 * 1024 * 1024)
+    started = time.monotonic()
+    error = error_of(send(CALL))
+    assert error["code"] == relay.TOO_BIG and time.monotonic() - started < 1.5
+
+
 def test_a_reply_of_exactly_128_kb_passes(task):
     prefix, suffix = b'{"jsonrpc":"2.0","id":7,"result":"', b'"}'
     task.answer = Answer(body=prefix + b"a" * (128 * 1024 - len(prefix) - len(suffix)) + suffix)
@@ -144,12 +154,33 @@ def test_a_reply_of_exactly_128_kb_passes(task):
 def test_the_servers_own_errors_pass_through(task):
     task.answer = Answer(status=401, body=b'{"error":"unauthorized","message":"Invalid API key"}')
     assert send(CALL)["body"] == '{"error":"unauthorized","message":"Invalid API key"}'
+    prefix, suffix = b'{"jsonrpc":"2.0","id":7,"error":{"code":-32603,"message":"', b'"}}'
+    error = prefix + b"e" * (128 * 1024 - len(prefix) - len(suffix)) + suffix
+    task.answer = Answer(status=500, body=error)  # up to the limit, whole
+    assert send(CALL)["body"].encode() == error
+
+
+def test_a_message_on_a_connection_without_a_row_reaches_the_server_without_a_ticket(task):
+    """The row can be gone (its TTL, a failed write at $connect): the server, not the relay, refuses the message."""
+    task.answer = Answer(status=401, body=b'{"error":"unauthorized"}')
+    assert send(CALL, "conn-without-row")["body"] == '{"error":"unauthorized"}'
+    assert task.received[0].headers["authorization"] == "Bearer None"
+
+
+def test_a_connection_row_is_read_once_per_relay_instance(task, table):
+    """The second message uses the row this instance keeps, not the table (one read per connection)."""
+    task.answer = Answer(headers={"Mcp-Session-Id": "kept"})
+    send(CALL)
+    dynamodb(table).delete_item(TableName=TABLE, Key={"id": {"S": "conn-1"}})
+    send(CALL)
+    assert task.received[1].headers["mcp-session-id"] == "kept"
+    assert task.received[1].headers["authorization"] == f"Bearer {TICKET}"
 
 
 @pytest.mark.parametrize("body", ["not json", "[1, 2]", ""])
 def test_a_message_that_is_not_a_json_object_is_a_parse_error(task, body):
     error = error_of(send(body))
-    assert error["code"] == relay.PARSE and error["id"] is None
+    assert error == {"code": relay.PARSE, "message": "Parse error: expected a JSON-RPC object", "id": None}
     assert task.received == []
 
 
@@ -229,6 +260,17 @@ def test_a_connection_row_lives_7800_seconds(table, monkeypatch):
 def test_the_upstream_timeout_defaults_to_27_seconds(monkeypatch):
     monkeypatch.delenv("UPSTREAM_TIMEOUT", raising=False)
     assert relay.timeout() == 27.0
+
+
+def test_tasks_are_looked_up_as_ipv4_only(monkeypatch):
+    """A resolver stand-in answering AAAA records too: the relay asks for A records only (the URL it builds holds a
+    bare IPv4 address; the tasks' security group admits the VPC's IPv4 range)."""
+    def resolver(host, port, family=0, *rest):
+        v4 = [(2, 1, 6, "", ("10.0.1.5", 0))]
+        return v4 if family == relay.socket.AF_INET else [(10, 1, 6, "", ("fd00::5", 0, 0, 0)), *v4]
+    monkeypatch.setattr(relay.socket, "getaddrinfo", resolver)
+    monkeypatch.setenv("TASK_HOST", "tasks.example.internal")
+    assert relay.tasks() == ["10.0.1.5"]
 
 
 def test_each_task_address_is_listed_once(monkeypatch):

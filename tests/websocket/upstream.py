@@ -1,5 +1,5 @@
 """A stand-in task for the relay's unit tests: a real HTTP server on a loopback address that records each
-request and answers as told (status, body, headers, delay)."""
+request and answers as told (status, body, headers, delay, and a body that promises more than it sends)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ class Answer:
     body: bytes = b'{"jsonrpc":"2.0","id":1,"result":{}}'
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    unsent: int = 0  # bytes promised in Content-Length beyond the body, never sent: the reply stalls after the body
 
 
 @dataclass
@@ -39,9 +40,12 @@ class Upstream:
                 self.send_response(answer.status)
                 for name, value in {"Content-Type": "application/json", **answer.headers}.items():
                     self.send_header(name, value)
-                self.send_header("Content-Length", str(len(answer.body)))
+                self.send_header("Content-Length", str(len(answer.body) + answer.unsent))
                 self.end_headers()
                 self.wfile.write(answer.body)
+                if answer.unsent:
+                    self.wfile.flush()
+                    time.sleep(10)
 
             def log_message(self, *args):
                 pass
