@@ -43,3 +43,22 @@ VALID = sorted((Path(__file__).parent.parent / "cases" / "valid").glob("*.yaml")
 def test_valid_case_draws_exactly_its_warnings(case: Path):
     config = load_config(str(case), display_name=case.name)
     assert [str(w) for w in config.warnings] == VALID_WARNINGS.get(case.stem, [])
+
+
+ON_DEMAND_CASE = Path(__file__).parent.parent / "cases" / "valid" / "websocket-on-demand.yaml"
+
+
+@pytest.mark.parametrize("length, refused", [(59, False), (60, True)])
+def test_on_demand_names_may_have_59_characters(tmp_path: Path, length: int, refused: bool):
+    """The idle rule `<name>-idle` may have 64 characters, EventBridge's limit: 59 for the name, no fewer."""
+    name = ("od-" + "x" * 60)[:length]
+    path = tmp_path / "deployment.yaml"
+    path.write_text(ON_DEMAND_CASE.read_text().replace("{name: ws-on-demand}", f"{{name: {name}}}"))
+    if not refused:
+        load_config(str(path))
+        return
+    with pytest.raises(ConfigError) as raised:
+        load_config(str(path))
+    assert [d.message for d in raised.value.diagnostics] == [
+        f"with onDemand the name may have at most 59 characters: the idle check's EventBridge rule, '{name}-idle', "
+        "would be longer than 64"]
