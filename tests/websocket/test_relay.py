@@ -46,8 +46,10 @@ def test_connect_records_the_connection_and_disconnect_forgets_it(task, table):
     [row] = rows(table)
     assert row["id"] == {"S": "conn-1"} and row["principal"] == {"S": "api-key"}
     assert time.time() + 2 * 3600 < int(row["expires"]["N"]) < time.time() + 3 * 3600
+    send(CALL)
+    assert "conn-1" in relay.ROWS
     assert relay.handler(event("$disconnect"), None) == {"statusCode": 200}
-    assert rows(table) == []
+    assert rows(table) == [] and "conn-1" not in relay.ROWS  # this instance's copy too
 
 
 def test_a_message_is_posted_to_the_task_and_its_reply_returned(task, table):
@@ -119,6 +121,8 @@ def test_no_task_running_is_an_error_that_says_when_tasks_come_back(task, monkey
     assert error["id"] == 7 and error["code"] == relay.NO_TASK
     assert error["message"] == f"No server task is running. {SCHEDULE_NOTE}"
     assert send(NOTIFICATION) == {"statusCode": 200}  # notifications never get replies, errors included
+    monkeypatch.delenv("SCHEDULE_NOTE")  # always on: no schedule to name
+    assert error_of(send(CALL))["message"] == "No server task is running. "
 
 
 def test_a_slow_task_is_an_error_before_api_gateway_gives_up(task):
