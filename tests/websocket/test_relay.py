@@ -255,6 +255,19 @@ def test_on_demand_no_task_is_starting_and_messages_note_activity_once_a_minute(
     assert [row for row in rows(table) if row["id"] == {"S": "active"}] == []  # not again within the minute
 
 
+def test_on_demand_activity_is_noted_again_only_after_more_than_60_seconds(table, monkeypatch):
+    apply_environment(monkeypatch, handler_environment(table, 8080, TASK_HOST="tasks.scaled-to-zero.invalid",
+                                                       ON_DEMAND="true"))
+    relay.handler(event("$connect", authorizer={"principal": "api-key"}), None)
+    noted = []
+    for now in (1_900_000_000.0, 1_900_000_060.0, 1_900_000_060.5):
+        monkeypatch.setattr(relay.time, "time", lambda: now)
+        dynamodb(table).delete_item(TableName=TABLE, Key={"id": {"S": "active"}})
+        send(CALL)
+        noted.append([int(r["at"]["N"]) for r in rows(table) if r["id"] == {"S": "active"}])
+    assert noted == [[1_900_000_000], [], [1_900_000_060]]
+
+
 def test_a_connection_row_lives_7800_seconds(table, monkeypatch):
     apply_environment(monkeypatch, handler_environment(table, 8080))
     monkeypatch.setattr(relay.time, "time", lambda: 1_900_000_000.9)
