@@ -179,3 +179,9 @@ def test_generated_files_are_utf8_whatever_the_locale(tmp_path):
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == ["déjà ü\n", ["a.json"]]
     assert (tmp_path / "a.json").read_bytes() == "déjà ü\n".encode()
+
+
+def test_a_whole_template_of_exactly_100_columns_stays_on_one_line():
+    data = {"k": "v" * (emit.TEMPLATE_WIDTH - len('{"k":""}'))}
+    assert emit.render_template(data) == json.dumps(data, separators=(",", ":")) + "\n"
+    assert emit.render_template({"k": "v" * (emit.TEMPLATE_WIDTH + 1 - len('{"k":""}'))}).count("\n") == 3
